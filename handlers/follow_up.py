@@ -1,0 +1,47 @@
+"""结果反馈 and 跟踪回访: receipts, late warnings and closing the case (实施意见 六(四), 七(四))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import documents
+from handlers.context import HandlerContext
+from handlers.notifications import notify
+from handlers.registry import operation
+
+
+@operation("warn_late_feedback")
+def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
+    limit = "5个工作日" if outcome == "success" else "3个工作日"
+    message = f"案件 {ctx.case.case_no} 调解结果未在{limit}内反馈信访部门，已逾期"
+    notify(ctx, ctx.case.mediation_org_id, "mediator", "feedback_late", message)
+    notify(ctx, ctx.case.petition_office_id, "petition_clerk", "feedback_late", message)
+    return {"warned_at": ctx.now.isoformat()}
+
+
+@operation("warn_late_follow_up")
+def warn_late_follow_up(ctx: HandlerContext) -> dict[str, Any]:
+    message = f"案件 {ctx.case.case_no} 结案已满一个月，尚未完成跟踪回访"
+    notify(ctx, ctx.case.mediation_org_id, "mediator", "follow_up_late", message)
+    notify(ctx, ctx.case.petition_office_id, "petition_clerk", "follow_up_late", message)
+    return {"warned_at": ctx.now.isoformat()}
+
+
+@operation("close_case")
+def close_case(ctx: HandlerContext) -> dict[str, Any]:
+    record = documents.create(
+        ctx,
+        "follow_up_record",
+        {
+            key: ctx.data.get(key)
+            for key in (
+                "visited_on",
+                "visit_method",
+                "performance",
+                "social_effect",
+                "party_opinions",
+                "further_guidance",
+            )
+        },
+    )
+    return {"closed_at": ctx.now.isoformat(), "document": record.number}

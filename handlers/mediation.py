@@ -1,0 +1,98 @@
+"""依法调解: extension within the 30-day limit, agreement, termination (实施意见 六(三), 人民调解法 26–33)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from handlers import documents
+from handlers.calendar import SHANGHAI
+from handlers.context import HandlerContext
+from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
+from handlers.registry import HandlerError, operation
+
+SUCCESS_FEEDBACK_WORKING_DAYS = 5
+FAILURE_FEEDBACK_WORKING_DAYS = 3
+JUDICIAL_CONFIRMATION_DAYS = 30  # 人民调解法第三十三条
+OTHER_ROUTES = ("仲裁", "行政", "司法", "信访")
+DEADLINE_REASON = "调解期限届满，未达成调解协议"
+
+
+@operation("extend_mediation")
+def extend_mediation(
+    ctx: HandlerContext, acceptance: dict[str, Any], extra_days: int, reason: str
+) -> dict[str, Any]:
+    already = int(acceptance.get("extension_days", 0))
+    allowed = MAX_MEDIATION_DAYS - MEDIATION_DAYS - already
+    if extra_days < 1:
+        raise HandlerError("延长天数至少为1日")
+    if extra_days > allowed:
+        raise HandlerError(
+            f"调解期限合计不得超过{MAX_MEDIATION_DAYS}日（实施意见六(三)）：已延长{already}日，最多还可延长{allowed}日"
+        )
+    accepted_at = datetime.fromisoformat(acceptance["accepted_at"])
+    total = already + extra_days
+    return {
+        **acceptance,
+        "extension_days": total,
+        "extensions": [
+            *acceptance.get("extensions", []),
+            {"at": ctx.now.isoformat(), "days": extra_days, "reason": reason},
+        ],
+        "mediation_deadline": ctx.calendar.add_days(accepted_at, MEDIATION_DAYS + total).isoformat(),
+    }
+
+
+def _start_of(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time(0), tzinfo=SHANGHAI)
+
+
+@operation("record_agreement")
+def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
+    effective_on = ctx.data.get("agreement_effective_on") or ctx.now.astimezone(SHANGHAI).date().isoformat()
+    confirmation_deadline = ctx.calendar.add_days(_start_of(effective_on), JUDICIAL_CONFIRMATION_DAYS)
+    ctx.case.outcome = "mediated"
+    kind = "agreement" if form == "written" else "oral_agreement_record"
+    document = documents.create(
+        ctx,
+        kind,
+        {
+            **documents.parties(ctx),
+            "mediation_org": ctx.data.get("acceptance", {}).get("mediation_org"),
+            "mediator": ctx.data.get("mediator_name"),
+            "facts": ctx.data.get("agreement_facts"),
+            "terms": ctx.data.get("agreement_terms"),
+            "effective_on": effective_on,
+            "judicial_confirmation_deadline": confirmation_deadline.isoformat(),
+            "judicial_confirmation_advised": bool(ctx.data.get("judicial_confirmation_advised")),
+        },
+    )
+    return {
+        "form": form,
+        "mediation_ended_at": ctx.now.isoformat(),
+        "effective_on": effective_on,
+        "judicial_confirmation_deadline": confirmation_deadline.isoformat(),
+        "feedback_deadline": ctx.calendar.add_working_days(
+            ctx.now, SUCCESS_FEEDBACK_WORKING_DAYS
+        ).isoformat(),
+        "document": document.number,
+    }
+
+
+@operation("terminate_mediation")
+def terminate_mediation(ctx: HandlerContext, reason: str) -> dict[str, Any]:
+    reason = reason.strip() or DEADLINE_REASON
+    ctx.case.outcome = "terminated"
+    notice = documents.create(
+        ctx,
+        "termination_notice",
+        {**documents.parties(ctx), "reason": reason, "other_routes": list(OTHER_ROUTES)},
+    )
+    return {
+        "terminated_at": ctx.now.isoformat(),
+        "reason": reason,
+        "feedback_deadline": ctx.calendar.add_working_days(
+            ctx.now, FAILURE_FEEDBACK_WORKING_DAYS
+        ).isoformat(),
+        "document": notice.number,
+    }

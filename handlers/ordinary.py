@@ -1,0 +1,41 @@
+"""按信访程序登记办理: the case leaves mediation and the petition procedure (and its clock) goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.context import HandlerContext
+from handlers.notifications import notify
+from handlers.registry import operation
+from orchestration import petition_clock
+
+
+def ground(data: Mapping[str, Any]) -> str:
+    """Why the case went to the ordinary procedure, judged from the latest step it passed."""
+    if "termination" in data:
+        return f"调解不成功：{data['termination'].get('reason', '')}"
+    if data.get("consultation_outcome") == "ordinary":
+        return "经信访部门与司法行政部门会商，由信访部门按信访程序办理"
+    if data.get("return_decision") == "accept_return":
+        return f"人民调解组织退回：{data.get('return_reason', '')}"
+    if data.get("consent") == "refuse":
+        return "信访人不同意人民调解"
+    return f"不适用移送人民调解：{data.get('scope_ground', '')}"
+
+
+@operation("route_to_ordinary_procedure")
+def route_to_ordinary_procedure(ctx: HandlerContext) -> dict[str, Any]:
+    reason = ground(ctx.data)
+    if petition_clock.is_paused(ctx.session, ctx.case.id):
+        petition_clock.record(ctx.session, ctx.case.id, "resume", ctx.now)
+    if ctx.case.outcome is None:
+        ctx.case.outcome = "ordinary"
+    notify(
+        ctx,
+        ctx.case.petition_office_id,
+        "petition_clerk",
+        "ordinary",
+        f"案件 {ctx.case.case_no} 按信访程序办理：{reason}",
+    )
+    return {"at": ctx.now.isoformat(), "ground": reason}

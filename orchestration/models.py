@@ -1,0 +1,223 @@
+"""Persistence models: organisations, users, deployed versions, cases and what is derived from their state."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; SQLite would otherwise hand back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("datetime must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Region(Base):
+    """An administrative area: city (市) → county/district (县/区) → township/street (乡镇/街道)."""
+
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))  # city | county | township
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # petition_office, mediation_committee, guidance_centre, trade_mediation, justice_bureau, justice_office
+    kind: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    region: Mapped[Region] = relationship(lazy="joined")
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    # petition_clerk | petition_leader | mediator | justice_officer | policy_officer | admin
+    role: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    org: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class ProcessVersion(Base):
+    """One deployment of the files in processes/; instances stay pinned to the version they started on."""
+
+    __tablename__ = "process_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> text
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(64))
+
+
+class Case(Base):
+    """A petition case and its process instance (one instance per case)."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(32), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    status: Mapped[str] = mapped_column(
+        String(16), default="running", index=True
+    )  # running | completed | error
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(Text)  # instance state only; the spec lives with the version
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(500))
+    # digest of the normalised party names: finds earlier mediations without storing names twice
+    parties_key: Mapped[str] = mapped_column(String(64), index=True)
+    locality_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    petition_office_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    mediation_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    justice_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class Counter(Base):
+    """Gap-free sequences (case numbers, document numbers per year), incremented under the row lock."""
+
+    __tablename__ = "counters"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OpenTask(Base):
+    """A ready user task and who may act on it; rewritten with the state in the same transaction."""
+
+    __tablename__ = "open_tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task uuid
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    form_name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    due_at: Mapped[datetime | None]
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    case: Mapped[Case] = relationship(lazy="joined")
+    __table_args__ = (Index("ix_open_tasks_org_role_due", "org_id", "role", "due_at"),)
+
+
+class Timer(Base):
+    """A waiting timer event of an instance, indexed by due time for the timer worker."""
+
+    __tablename__ = "timers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    __table_args__ = (UniqueConstraint("case_id", "task_id"),)
+
+
+class AuditEvent(Base):
+    """Append-only: who did what, when, with which data."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    task_name: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Document(Base):
+    """A document created at the step where the policy creates it, with the case data it was filled from."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class ClockEvent(Base):
+    """The petition clock of a case: start at registration, pause during mediation, resume after failure."""
+
+    __tablename__ = "clock_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # start | pause | resume
+    at: Mapped[datetime]
+
+
+class CalendarDay(Base):
+    """An administrator's entry for one day; wins over the libraries' schedule."""
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class OfficialYear(Base):
+    """A year whose complete official schedule an administrator has loaded (no longer an estimate)."""
+
+    __tablename__ = "official_years"
+    year: Mapped[int] = mapped_column(primary_key=True)
+    loaded_at: Mapped[datetime]

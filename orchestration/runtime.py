@@ -1,0 +1,457 @@
+"""Starting cases, completing tasks, raising events and firing timers: each one transaction, under a lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.calendar import SHANGHAI, WorkingCalendar
+from handlers.context import HandlerContext
+from handlers.eligibility import parties_key
+from orchestration import organisations, petition_clock
+from orchestration.assignment import assignee
+from orchestration.clock import Clock, SystemClock, engine_clock
+from orchestration.db import PROJECT_ROOT
+from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound, ProcedureError
+from orchestration.forms import FormRegistry, FormValidationError, validate
+from orchestration.models import (
+    AuditEvent,
+    CalendarDay,
+    Case,
+    Counter,
+    OfficialYear,
+    OpenTask,
+    ProcessVersion,
+    Timer,
+)
+from orchestration.numbering import case_number
+from orchestration.script_engine import FangtiaoScriptEngine
+from orchestration.specs import SpecCache, deploy, latest_version, read_process_files
+from orchestration.state import StateCodec
+
+START_FORM = "register"
+RISK_FORM = "report_risk"
+RISK_SIGNAL = "risk_report"
+CALENDAR_COUNTER = "calendar"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user (role and organisation) or the system itself (timers)."""
+
+    username: str
+    role: str
+    org_id: int | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        return cls(user.username, user.role, user.org_id, user.id)
+
+
+SYSTEM = Actor("system", "system")
+
+
+class Runtime:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock | None = None,
+        processes_dir: Path = PROJECT_ROOT / "processes",
+        forms_dir: Path = PROJECT_ROOT / "forms",
+    ) -> None:
+        self.sessions = session_factory
+        self.clock = clock or SystemClock()
+        self.processes_dir = processes_dir
+        self.forms = FormRegistry(forms_dir)
+        self.specs = SpecCache()
+        self.codec = StateCodec()
+        self._calendar: tuple[int, WorkingCalendar] | None = None
+
+    # ---- deployment -------------------------------------------------------------------------
+
+    def deploy(self, actor: Actor = SYSTEM) -> tuple[ProcessVersion, bool]:
+        files = read_process_files(self.processes_dir)
+        with self.sessions() as session, session.begin():
+            version, created = deploy(
+                session, files, set(self.forms.names()), actor.username, self.clock.now()
+            )
+            if created:
+                session.add(
+                    AuditEvent(
+                        at=self.clock.now(),
+                        actor=actor.username,
+                        action="deploy",
+                        detail={"version": version.id, "hash": version.content_hash, "files": sorted(files)},
+                    )
+                )
+        return version, created
+
+    # ---- calendar ---------------------------------------------------------------------------
+
+    def calendar(self, session: Session) -> WorkingCalendar:
+        """The administrator's table over the libraries; rebuilt only when an edit bumped its counter."""
+        revision = session.scalar(select(Counter.last).where(Counter.key == CALENDAR_COUNTER)) or 0
+        if self._calendar is None or self._calendar[0] != revision:
+            overrides = {row.day: row.is_working for row in session.scalars(select(CalendarDay))}
+            official = list(session.scalars(select(OfficialYear.year)))
+            self._calendar = (revision, WorkingCalendar(overrides, official))
+        return self._calendar[1]
+
+    # ---- form options -----------------------------------------------------------------------
+
+    def options(self, session: Session) -> Callable[[str], list[tuple[str, str]]]:
+        providers = {
+            "mediation_orgs": organisations.mediation_org_options,
+            "townships": organisations.township_options,
+        }
+
+        def provide(name: str) -> list[tuple[str, str]]:
+            if name not in providers:
+                raise KeyError(f"未知的选项来源：{name}")
+            return providers[name](session)
+
+        return provide
+
+    def _validate(self, session: Session, form_name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return validate(self.forms.get(form_name), data, self.options(session))
+        except FormValidationError as exc:
+            raise InvalidData("提交的内容有误，请按提示修改", exc.errors) from exc
+
+    # ---- the transaction every change goes through -----------------------------------------------
+
+    @contextmanager
+    def _step(self, case_id: int | None = None) -> Iterator[tuple[Session, Case | None]]:
+        """One transaction with the case row locked; on any error nothing of it is stored and the
+        error is recorded against the case in a transaction of its own."""
+        try:
+            with self.sessions() as session, session.begin():
+                case = None
+                if case_id is not None:
+                    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+                    if case is None:
+                        raise NotFound("案件不存在")
+                yield session, case
+        except ProcedureError as exc:
+            if case_id is not None:
+                self._record_error(case_id, exc.message)
+            raise
+
+    def _record_error(self, case_id: int, message: str) -> None:
+        with self.sessions() as session, session.begin():
+            case = session.get(Case, case_id)
+            if case is not None:
+                case.last_error = message
+                session.add(
+                    AuditEvent(
+                        case_id=case_id,
+                        at=self.clock.now(),
+                        actor="system",
+                        action="error",
+                        detail={"message": message},
+                    )
+                )
+
+    def _engine(self, session: Session, case: Case, now: datetime, actor: Actor) -> FangtiaoScriptEngine:
+        calendar = self.calendar(session)
+
+        def context(task: Task) -> HandlerContext:
+            return HandlerContext(
+                session, case, now, calendar, task.data, actor.username, task.task_spec.name
+            )
+
+        return FangtiaoScriptEngine(calendar, context)
+
+    def _load(self, session: Session, case: Case, now: datetime, actor: Actor) -> BpmnWorkflow:
+        version = session.get(ProcessVersion, case.version_id)
+        assert version is not None
+        parsed = self.specs.get(version)
+        workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
+        workflow.script_engine = self._engine(session, case, now, actor)
+        return workflow
+
+    def _run(self, workflow: BpmnWorkflow, action: Callable[[], None]) -> list[str]:
+        """Runs an action and the engine steps after it; returns the automatic steps taken."""
+        steps: list[str] = []
+
+        def did_complete(task: Task) -> None:
+            if task.task_spec.bpmn_id and not task.task_spec.manual:
+                steps.append(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+
+        try:
+            with engine_clock(self.clock):
+                action()
+                workflow.refresh_timers()
+                workflow.do_engine_steps(did_complete_task=did_complete)
+        except WorkflowException as exc:
+            raise ProcedureError(_engine_message(exc)) from exc
+        return steps
+
+    def _save(self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime) -> None:
+        case.state = self.codec.dump(workflow)
+        case.revision += 1
+        case.updated_at = now
+        case.last_error = None
+        if workflow.completed:
+            case.status = "completed"
+            case.completed_at = now
+        self._sync_open_tasks(session, case, workflow, now)
+        self._sync_timers(session, case, workflow)
+
+    def _sync_open_tasks(self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime) -> None:
+        existing = {
+            row.id: row for row in session.scalars(select(OpenTask).where(OpenTask.case_id == case.id))
+        }
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        for task_id in existing.keys() - ready.keys():
+            session.delete(existing[task_id])
+        for task_id, task in ready.items():
+            role, org_id = assignee(task.task_spec.lane, case)
+            due = _due_at(task)
+            row = existing.get(task_id)
+            if row is None:
+                session.add(
+                    OpenTask(
+                        id=task_id,
+                        case_id=case.id,
+                        task_name=task.task_spec.bpmn_id,
+                        title=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        form_name=task.task_spec.extensions.get("properties", {}).get("formName"),
+                        role=role,
+                        org_id=org_id,
+                        due_at=due,
+                        created_at=now,
+                    )
+                )
+            elif (row.org_id, row.due_at) != (org_id, due):
+                row.org_id, row.due_at = org_id, due
+
+    def _sync_timers(self, session: Session, case: Case, workflow: BpmnWorkflow) -> None:
+        existing = {
+            row.task_id: row for row in session.scalars(select(Timer).where(Timer.case_id == case.id))
+        }
+        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
+        for task_id in existing.keys() - waiting.keys():
+            session.delete(existing[task_id])
+        for task_id in waiting.keys() - existing.keys():
+            task = waiting[task_id]
+            session.add(
+                Timer(
+                    case_id=case.id,
+                    task_id=task_id,
+                    name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                    due_at=_event_time(task),
+                )
+            )
+
+    def _audit(
+        self,
+        session: Session,
+        case: Case,
+        actor: Actor,
+        action: str,
+        task_name: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        session.add(
+            AuditEvent(
+                case_id=case.id,
+                at=self.clock.now(),
+                actor=actor.username,
+                action=action,
+                task_name=task_name,
+                detail=detail,
+            )
+        )
+
+    # ---- what users do ----------------------------------------------------------------------
+
+    def start_case(self, data: Mapping[str, Any], actor: Actor) -> Case:
+        if actor.role != "petition_clerk":
+            raise Forbidden("只有信访部门经办人可以登记信访事项")
+        now = self.clock.now()
+        with self._step() as (session, _):
+            cleaned = self._validate(session, START_FORM, data)
+            version = latest_version(session)
+            if version is None:
+                raise ProcedureError("流程尚未部署，请先执行 fangtiao deploy")
+            parsed = self.specs.get(version)
+            case = Case(
+                case_no=case_number(session, now.astimezone(SHANGHAI).year),
+                version_id=version.id,
+                status="running",
+                state="",
+                revision=0,
+                title=cleaned["matter"],
+                parties_key=parties_key([cleaned["petitioner_name"], cleaned["respondent_name"]]),
+                locality_code=cleaned["locality"],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(case)
+            session.flush()
+            petition_clock.record(session, case.id, "start", now)
+            workflow = BpmnWorkflow(parsed.spec, dict(parsed.subprocess_specs))
+            workflow.script_engine = self._engine(session, case, now, actor)
+            workflow.task_tree.data.update(cleaned, case_no=case.case_no, registered_at=now.isoformat())
+            steps = self._run(workflow, lambda: None)
+            self._save(session, case, workflow, now)
+            self._audit(session, case, actor, "start", START_FORM, {"data": cleaned, "steps": steps})
+        return case
+
+    def complete_task(
+        self,
+        case_id: int,
+        task_id: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        expected_revision: int | None = None,
+    ) -> Case:
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            open_task = session.get(OpenTask, task_id)
+            if open_task is None or open_task.case_id != case.id:
+                raise Conflict("该任务已由他人办理或已不存在，请刷新待办列表")
+            _authorise(open_task, actor)
+            if expected_revision is not None and expected_revision != case.revision:
+                raise Conflict("案件已被他人更新，请刷新后重新提交")
+            cleaned = self._validate(session, open_task.form_name or "", data)
+            workflow = self._load(session, case, now, actor)
+            task = workflow.get_task_from_id(UUID(task_id))
+
+            def run() -> None:
+                task.data.update(cleaned)
+                task.run()
+
+            steps = self._run(workflow, run)
+            self._save(session, case, workflow, now)
+            self._audit(
+                session, case, actor, "complete", open_task.task_name, {"data": cleaned, "steps": steps}
+            )
+        return case
+
+    def report_risk(self, case_id: int, data: Mapping[str, Any], actor: Actor) -> Case:
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            if actor.role != "mediator" or actor.org_id != case.mediation_org_id:
+                raise Forbidden("只有承办案件的人民调解组织可以报告风险")
+            cleaned = self._validate(session, RISK_FORM, data)
+            workflow = self._load(session, case, now, actor)
+            if not any(e.name == RISK_SIGNAL for e in workflow.waiting_events()):
+                raise Conflict("案件当前不在调解阶段，不能报告风险")
+            event = BpmnEvent(SignalEventDefinition(RISK_SIGNAL), payload=cleaned)
+            steps = self._run(workflow, lambda: workflow.send_event(event))
+            self._save(session, case, workflow, now)
+            self._audit(session, case, actor, "risk_report", None, {"data": cleaned, "steps": steps})
+        return case
+
+    # ---- timers -------------------------------------------------------------------------------
+
+    def due_case_ids(self, limit: int = 100) -> list[int]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Timer.case_id, func.min(Timer.due_at).label("due"))
+                .where(Timer.due_at <= self.clock.now())
+                .group_by(Timer.case_id)
+                .order_by("due")
+                .limit(limit)
+            )
+            return [row.case_id for row in rows]
+
+    def fire_timers(self, case_id: int) -> list[str]:
+        """Fires the due timers of one case; returns what fired (nothing if another worker was first)."""
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            due = list(
+                session.scalars(select(Timer.name).where(Timer.case_id == case.id, Timer.due_at <= now))
+            )
+            if not due:
+                return []
+            workflow = self._load(session, case, now, SYSTEM)
+            steps = self._run(workflow, lambda: None)
+            self._save(session, case, workflow, now)
+            self._audit(session, case, SYSTEM, "timer", None, {"fired": due, "steps": steps})
+        return due
+
+    def run_due_timers(self, limit: int = 100) -> int:
+        fired = 0
+        for case_id in self.due_case_ids(limit):
+            fired += len(self.fire_timers(case_id))
+        return fired
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def tasks_for(self, session: Session, actor: Actor) -> list[OpenTask]:
+        return list(
+            session.scalars(
+                select(OpenTask)
+                .where(OpenTask.role == actor.role, OpenTask.org_id == actor.org_id)
+                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+            )
+        )
+
+    def case_data(self, session: Session, case: Case) -> dict[str, Any]:
+        """The data of the case as the process holds it (the last completed task's view)."""
+        version = session.get(ProcessVersion, case.version_id)
+        assert version is not None
+        parsed = self.specs.get(version)
+        workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
+        data: dict[str, Any] = dict(workflow.last_task.data) if workflow.last_task else {}
+        for task in workflow.get_tasks(state=TaskState.READY):
+            data.update(task.data)
+        return data
+
+
+def _authorise(task: OpenTask, actor: Actor) -> None:
+    if actor.role != task.role or actor.org_id != task.org_id:
+        raise Forbidden("您无权办理该任务")
+    if task.claimed_by is not None and task.claimed_by != actor.user_id:
+        raise Forbidden("该任务已由他人认领")
+
+
+def _engine_message(exc: WorkflowException) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
+def _event_time(task: Task) -> datetime:
+    return TimerEventDefinition.get_datetime(task.internal_data["event_value"])
+
+
+def _waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
+    return [
+        t
+        for t in workflow.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
+        and "event_value" in t.internal_data
+    ]
+
+
+def _due_at(task: Task) -> datetime | None:
+    """A user task is due when the earliest timer on its boundary is."""
+    times = [
+        _event_time(sibling)
+        for sibling in task.parent.children
+        if sibling.state == TaskState.WAITING
+        and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)
+        and "event_value" in sibling.internal_data
+    ]
+    return min(times) if times else None
