@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
@@ -58,6 +60,12 @@ USERS = [
 ]
 
 
+@cache
+def _hashed(password: str) -> str:
+    """Hashing is deliberately slow; demo users share one password, so hash it once per process."""
+    return generate_password_hash(password)
+
+
 def seed(session: Session, password: str = DEMO_PASSWORD) -> bool:
     """Adds the demo network and users unless already there; returns whether it added them."""
     if session.scalar(select(Region).where(Region.code == REGIONS[0][0])) is not None:
@@ -70,7 +78,7 @@ def seed(session: Session, password: str = DEMO_PASSWORD) -> bool:
         orgs[code] = Organisation(code=code, name=name, kind=kind, region_code=region)
         session.add(orgs[code])
     session.flush()
-    hashed = generate_password_hash(password)
+    hashed = _hashed(password)
     for username, display, role, org in USERS:
         session.add(
             User(

@@ -1,0 +1,95 @@
+"""Database fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from FANGTIAO_TEST_POSTGRES_URL (default: the machine's local server, database
+`test`); each test run works in a schema of its own so runs side by side do not meet. Set
+FANGTIAO_TEST_POSTGRES=off to run SQLite only; PostgreSQL being unreachable is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from orchestration import demo, migrate
+from orchestration.clock import SHANGHAI, FrozenClock
+from orchestration.db import make_engine, make_session_factory
+from orchestration.models import Base
+from orchestration.runtime import Runtime
+
+POSTGRES_URL = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite"] if os.environ.get("FANGTIAO_TEST_POSTGRES") == "off" else ["sqlite", "postgresql"]
+START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+def _postgres_schema_url() -> tuple[str, str]:
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return schema, f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    schema, url = _postgres_schema_url()
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def wipe(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    wipe(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def runtime(engine: Engine, clock: FrozenClock) -> Runtime:
+    """A runtime on an empty database with the demo network and the procedure deployed."""
+    runtime = Runtime(make_session_factory(engine), clock)
+    with runtime.sessions() as session, session.begin():
+        demo.seed(session)
+    runtime.deploy()
+    return runtime
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

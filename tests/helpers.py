@@ -1,0 +1,88 @@
+"""Small builders for tests: registration data, actors, a case advanced to a given task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from orchestration.models import OpenTask, User
+from orchestration.runtime import Actor, Runtime
+
+REGISTRATION: dict[str, Any] = {
+    "petitioner_name": "张三",
+    "petitioner_id_number": "540102199001011234",
+    "petitioner_phone": "13800138000",
+    "petitioner_count": 1,
+    "respondent_name": "李四",
+    "respondent_type": "citizen",
+    "locality": "540102001",
+    "petition_channel": "visit",
+    "received_on": "2026-11-02",
+    "matter": "邻里宅基地院墙归属纠纷",
+    "facts": "双方因院墙归属发生争执。",
+}
+
+# The data each step of the success path is completed with, and who completes it.
+SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
+    ("screen_case", "clerk", {"dispute_category": "citizen_property"}),
+    ("guide_divert", "clerk", {"explanation_given": True, "consent": "agree", "consent_documents": ["同意书.pdf"]}),
+    (
+        "draft_referral",
+        "clerk",
+        {
+            "mediation_org": "540102001-tw",
+            "referral_summary": "宅基地纠纷",
+            "contact_person": "王芳",
+            "contact_phone": "13800138001",
+        },
+    ),
+    ("approve_referral", "leader", {"approval": "approve"}),
+    ("review_referral", "mediator", {"review_decision": "accept", "mediator_name": "次仁卓玛"}),
+    (
+        "mediate",
+        "mediator",
+        {
+            "session_record": "经调解达成一致",
+            "mediation_outcome": "agreement",
+            "agreement_form": "written",
+            "agreement_facts": "院墙共有",
+            "agreement_terms": "维持现状",
+            "agreement_effective_on": "2026-11-03",
+        },
+    ),
+    ("feedback_success", "mediator", {"fed_back_on": "2026-11-04"}),
+    ("receive_success", "clerk", {"received_by": "王芳"}),
+    (
+        "follow_up_visit",
+        "mediator",
+        {"visited_on": "2026-11-20", "visit_method": "phone", "performance": "fully", "social_effect": "良好"},
+    ),
+]
+
+
+def actor(runtime: Runtime, username: str) -> Actor:
+    with runtime.sessions() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        return Actor.of(user)
+
+
+def open_task(runtime: Runtime, case_id: int, name: str) -> OpenTask:
+    with runtime.sessions() as session:
+        row = session.scalar(select(OpenTask).where(OpenTask.case_id == case_id, OpenTask.task_name == name))
+        assert row is not None, f"no open task {name}"
+        return row
+
+
+def start(runtime: Runtime, **overrides: Any) -> int:
+    return runtime.start_case({**REGISTRATION, **overrides}, actor(runtime, "clerk")).id
+
+
+def advance_to(runtime: Runtime, case_id: int, task_name: str) -> OpenTask:
+    """Completes the success path up to (not including) the named task."""
+    for name, username, data in SUCCESS_PATH:
+        if name == task_name:
+            return open_task(runtime, case_id, name)
+        runtime.complete_task(case_id, open_task(runtime, case_id, name).id, data, actor(runtime, username))
+    raise AssertionError(f"{task_name} is not on the success path")
