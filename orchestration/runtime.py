@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers.calendar import SHANGHAI, WorkingCalendar
 from handlers.context import HandlerContext
 from handlers.eligibility import parties_key
-from orchestration import organisations, petition_clock
+from orchestration import attachments, organisations, petition_clock
 from orchestration.assignment import assignee
+from orchestration.attachments import Upload
 from orchestration.clock import Clock, SystemClock, engine_clock
 from orchestration.db import PROJECT_ROOT
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound, ProcedureError
@@ -322,7 +323,9 @@ class Runtime:
         data: Mapping[str, Any],
         actor: Actor,
         expected_revision: int | None = None,
+        files: Mapping[str, Sequence[Upload]] | None = None,
     ) -> Case:
+        """Completes a user task; `files` are uploads for file fields, stored in the same transaction."""
         now = self.clock.now()
         with self._step(case_id) as (session, case):
             assert case is not None
@@ -332,6 +335,9 @@ class Runtime:
             _authorise(open_task, actor)
             if expected_revision is not None and expected_revision != case.revision:
                 raise Conflict("案件已被他人更新，请刷新后重新提交")
+            if files:
+                stored = attachments.store(session, case.id, files, actor.username, now)
+                data = attachments.merge(data, stored)
             cleaned = self._validate(session, open_task.form_name or "", data)
             workflow = self._load(session, case, now, actor)
             task = workflow.get_task_from_id(UUID(task_id))
