@@ -208,6 +208,19 @@ class WorkingCalendar:
         day = min(day0.day, _last_day_of_month(year, month))
         return _end_of(self._working_on_or_after(date(year, month, day).toordinal()))
 
+    def warning_time(self, deadline: datetime, n: int) -> datetime:
+        """When a deadline is n working days away: the start of the n-th working day counted back
+        from the deadline's own day (n=1: the morning of the last day)."""
+        _require_count(n, 1)
+        day = _require_aware(deadline, "期限")
+        found = 0
+        while True:
+            if self.is_working_day(day):
+                found += 1
+                if found == n:
+                    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+            day -= timedelta(days=1)
+
     # -- internals ------------------------------------------------------------
 
     @staticmethod

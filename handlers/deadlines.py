@@ -27,7 +27,11 @@ def timer_functions(calendar: WorkingCalendar) -> dict[str, Callable[[str, int],
     def deadline_months(start: str, months: int) -> str:
         return calendar.add_months(_parse(start), months).isoformat()
 
+    def warning_time(deadline: str, working_days: int) -> str:
+        return calendar.warning_time(_parse(deadline), working_days).isoformat()
+
     return {
+        "warning_time": warning_time,
         "deadline_days": deadline_days,
         "deadline_working_days": deadline_working_days,
         "deadline_months": deadline_months,

@@ -19,6 +19,31 @@ def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
     return {"warned_at": ctx.now.isoformat()}
 
 
+@operation("issue_feedback_receipt")
+def issue_feedback_receipt(ctx: HandlerContext) -> dict[str, Any]:
+    """调解不成功的，写明原因，并将案件相关材料一同反馈回执 (实施意见 六(四))."""
+    receipt = documents.create(
+        ctx,
+        "feedback_receipt",
+        {
+            "outcome": "failure",
+            "fed_back_on": ctx.data.get("fed_back_on"),
+            "failure_reasons": ctx.data.get("failure_reasons"),
+            "materials_returned": ctx.data.get("materials_returned"),
+            "materials": ctx.data.get("materials", []),
+            "termination_reason": ctx.data.get("termination", {}).get("reason"),
+        },
+    )
+    notify(
+        ctx,
+        ctx.case.petition_office_id,
+        "petition_clerk",
+        "feedback",
+        f"案件 {ctx.case.case_no} 调解不成功，人民调解组织已反馈情况并退回材料，请签收后按信访程序办理",
+    )
+    return {"issued_at": ctx.now.isoformat(), "document": receipt.number}
+
+
 @operation("warn_late_follow_up")
 def warn_late_follow_up(ctx: HandlerContext) -> dict[str, Any]:
     message = f"案件 {ctx.case.case_no} 结案已满一个月，尚未完成跟踪回访"

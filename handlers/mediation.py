@@ -8,6 +8,7 @@ from typing import Any
 from handlers import documents
 from handlers.calendar import SHANGHAI
 from handlers.context import HandlerContext
+from handlers.notifications import notify
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
 from handlers.registry import HandlerError, operation
 
@@ -80,8 +81,11 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
 
 
 @operation("terminate_mediation")
-def terminate_mediation(ctx: HandlerContext, reason: str) -> dict[str, Any]:
-    reason = reason.strip() or DEADLINE_REASON
+def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
+    """Reached by the mediator's decision (with a reason) or by the deadline timer (without one)."""
+    explicit = ctx.data.get("mediation_outcome") == "terminate"
+    reason = str(ctx.data.get("termination_reason") or "").strip() if explicit else ""
+    reason = reason or DEADLINE_REASON
     ctx.case.outcome = "terminated"
     notice = documents.create(
         ctx,
@@ -96,3 +100,14 @@ def terminate_mediation(ctx: HandlerContext, reason: str) -> dict[str, Any]:
         ).isoformat(),
         "document": notice.number,
     }
+
+
+@operation("warn_mediation_deadline")
+def warn_mediation_deadline(ctx: HandlerContext, deadline: str) -> dict[str, Any]:
+    day = datetime.fromisoformat(deadline).astimezone(SHANGHAI)
+    message = (
+        f"案件 {ctx.case.case_no} 调解期限将于{day.year}年{day.month}月{day.day}日届满，"
+        "届时未达成协议将终止调解"
+    )
+    notify(ctx, ctx.case.mediation_org_id, "mediator", "deadline_near", message)
+    return {"warned_at": ctx.now.isoformat()}

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestration import demo, migrate
+from orchestration.clock import SHANGHAI
 from orchestration.db import database_url, make_engine, make_session_factory
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.models import Case, OpenTask, User
@@ -34,6 +35,8 @@ def _json_arg(text: str) -> Any:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"无法读取文件 {text[1:]}：{exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"无法读取文件 {text[1:]}：不是 UTF-8 编码") from exc
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -111,7 +114,13 @@ def cmd_tasks(args: argparse.Namespace) -> None:
         tasks = runtime.tasks_for(session, actor)
         _print(
             [
-                {"case": t.case.case_no, "task": t.task_name, "title": t.title, "id": t.id, "due": t.due_at}
+                {
+                    "case": t.case.case_no,
+                    "task": t.task_name,
+                    "title": t.title,
+                    "id": t.id,
+                    "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
+                }
                 for t in tasks
             ]
         )
@@ -146,6 +155,8 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from orchestration.scenarios import default_files, run_files
 
     files = [Path(f) for f in args.files] or default_files()
+    if args.database_given and not args.database.startswith("sqlite") and not args.wipe:
+        raise CommandError("场景运行会清空所给数据库中的全部数据；确认无误请加 --wipe")
     results = run_files(files, args.database if args.database_given else None)
     for result in results:
         print(result.line())
@@ -208,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("scenario", cmd_scenario, "运行流程场景")
     p.add_argument("action", choices=["run"])
     p.add_argument("files", nargs="*")
+    p.add_argument("--wipe", action="store_true", help="允许清空 --database 所给的数据库来运行场景")
     p = command("layout", cmd_layout, "为 BPMN 文件生成图形布局（BPMN DI）")
     p.add_argument("files", nargs="+")
     for name, func, help in (

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Execution option asking for the database write lock when the transaction begins (SQLite).
+WRITE_LOCK = "fangtiao_write_lock"
 DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'fangtiao.sqlite'}"
 
 
@@ -32,8 +34,9 @@ def _sqlite_engine(url: str) -> Engine:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
-    # pysqlite's own transaction handling defers BEGIN; a write transaction must take the
-    # database lock at its start, or two writers both read stale state before either writes.
+    # pysqlite's own transaction handling is switched off so that a write transaction can take the
+    # database lock at its start (BEGIN IMMEDIATE); otherwise two writers both read the same state
+    # before either writes. Readers keep a deferred BEGIN and do not queue behind writers (WAL).
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -45,7 +48,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_LOCK) else "BEGIN")
 
     return engine
 

@@ -23,7 +23,7 @@ class PetitionClock:
     paused_since: datetime | None
     deadline: datetime | None  # None while paused: the remaining time is frozen
     extended_deadline: datetime | None
-    estimated: bool  # the deadline falls in a year whose holiday schedule is only estimated
+    estimated: bool  # part of the period, up to the extended deadline, lies in an estimated year
 
 
 def record(session: Session, case_id: int, kind: str, at: datetime) -> None:

@@ -27,7 +27,7 @@ from orchestration import attachments, organisations, petition_clock
 from orchestration.assignment import assignee
 from orchestration.attachments import Upload
 from orchestration.clock import Clock, SystemClock, engine_clock
-from orchestration.db import PROJECT_ROOT
+from orchestration.db import PROJECT_ROOT, WRITE_LOCK
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound, ProcedureError
 from orchestration.forms import FormRegistry, FormValidationError, validate
 from orchestration.models import (
@@ -88,7 +88,7 @@ class Runtime:
 
     def deploy(self, actor: Actor = SYSTEM) -> tuple[ProcessVersion, bool]:
         files = read_process_files(self.processes_dir)
-        with self.sessions() as session, session.begin():
+        with self.transaction() as session:
             version, created = deploy(
                 session, files, set(self.forms.names()), actor.username, self.clock.now()
             )
@@ -138,11 +138,19 @@ class Runtime:
     # ---- the transaction every change goes through -----------------------------------------------
 
     @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: committed at the end, rolled back on any error; on SQLite it takes
+        the write lock at its start so read-modify-write cannot interleave."""
+        with self.sessions() as session, session.begin():
+            session.connection(execution_options={WRITE_LOCK: True})
+            yield session
+
+    @contextmanager
     def _step(self, case_id: int | None = None) -> Iterator[tuple[Session, Case | None]]:
         """One transaction with the case row locked; on any error nothing of it is stored and the
         error is recorded against the case in a transaction of its own."""
         try:
-            with self.sessions() as session, session.begin():
+            with self.transaction() as session:
                 case = None
                 if case_id is not None:
                     case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
@@ -155,7 +163,7 @@ class Runtime:
             raise
 
     def _record_error(self, case_id: int, message: str) -> None:
-        with self.sessions() as session, session.begin():
+        with self.transaction() as session:
             case = session.get(Case, case_id)
             if case is not None:
                 case.last_error = message
@@ -452,12 +460,12 @@ def _waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
 
 
 def _due_at(task: Task) -> datetime | None:
-    """A user task is due when the earliest timer on its boundary is."""
+    """A user task is due when the latest timer on its boundary is: earlier ones are warnings
+    (a deadline near), and a deadline stays the deadline after its warning has fired."""
     times = [
         _event_time(sibling)
         for sibling in task.parent.children
-        if sibling.state == TaskState.WAITING
-        and isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)
+        if isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)
         and "event_value" in sibling.internal_data
     ]
-    return min(times) if times else None
+    return max(times) if times else None

@@ -279,14 +279,18 @@ def _unknown(action: str) -> Callable[[Mapping[str, Any]], None]:
 def run_scenario(path: Path, url: str | None = None) -> ScenarioResult:
     try:
         scenario = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        name = str(scenario.get("name", path.stem))
+        start = datetime.fromisoformat(scenario["clock"])
+        steps = list(scenario["steps"])
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return ScenarioResult(path, path.stem, False, f"无法读取场景文件：{exc}")
-    name = scenario.get("name", path.stem)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        return ScenarioResult(path, path.stem, False, f"场景文件格式错误（需要 name、clock、steps）：{exc!r}")
     with tempfile.TemporaryDirectory() as workdir:
         engine = fresh_database(url, Path(workdir))
         try:
-            run = ScenarioRun(engine, datetime.fromisoformat(scenario["clock"]))
-            for index, step in enumerate(scenario["steps"], start=1):
+            run = ScenarioRun(engine, start)
+            for index, step in enumerate(steps, start=1):
                 try:
                     run.step(step)
                 except Mismatch as exc:
