@@ -36,6 +36,7 @@ def extend_mediation(
     return {
         **acceptance,
         "extension_days": total,
+        "mediation_days": MEDIATION_DAYS + total,
         "extensions": [
             *acceptance.get("extensions", []),
             {"at": ctx.now.isoformat(), "days": extra_days, "reason": reason},

@@ -73,6 +73,16 @@ def transfer_case(ctx: HandlerContext, target_org: str) -> str:
     return org.code
 
 
+@operation("request_consultation")
+def request_consultation(ctx: HandlerContext, reason: str) -> dict[str, Any]:
+    """会商 by the petition office and the justice administration (实施意见 六(二))."""
+    message = f"案件 {ctx.case.case_no} 提请会商：{reason}"
+    notify(ctx, ctx.case.justice_org_id, "justice_officer", "consultation", message)
+    for role in ("petition_clerk", "petition_leader"):
+        notify(ctx, ctx.case.petition_office_id, role, "consultation", message)
+    return {"requested_at": ctx.now.isoformat(), "reason": reason}
+
+
 @operation("accept_case")
 def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     org = _mediation_org(ctx, mediation_org)
@@ -93,6 +103,7 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     return {
         "accepted_at": ctx.now.isoformat(),
         "mediation_org": org.code,
+        "mediation_days": MEDIATION_DAYS,
         "mediation_deadline": ctx.calendar.add_days(ctx.now, MEDIATION_DAYS).isoformat(),
         "latest_deadline": ctx.calendar.add_days(ctx.now, MAX_MEDIATION_DAYS).isoformat(),
         "extension_days": 0,

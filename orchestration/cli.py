@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from orchestration import demo, migrate
 from orchestration.clock import SHANGHAI
 from orchestration.db import database_url, make_engine, make_session_factory
 from orchestration.errors import FangtiaoError, InvalidData
-from orchestration.models import Case, OpenTask, User
+from orchestration.models import Case, Incident, OpenTask, User
 from orchestration.runtime import Actor, Runtime
 from orchestration.specs import DeployError
 
@@ -151,6 +153,79 @@ def cmd_timers(args: argparse.Namespace) -> None:
     print(f"已触发 {_runtime(args).run_due_timers(limit=args.limit)} 个到期定时器")
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from orchestration.worker import TimerWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    worker = TimerWorker(_runtime(args), poll_seconds=args.poll)
+    worker.stop_on_signals()
+    worker.run()
+    print(f"定时器工作进程已停止：触发 {worker.stats.fired} 个，失败 {worker.stats.failed} 次")
+
+
+def _admin(runtime: Runtime, username: str) -> Actor:
+    with runtime.sessions() as session:
+        actor = _user(session, username)
+    if actor.role != "admin":
+        raise CommandError(f"用户 {username} 不是系统管理员")
+    return actor
+
+
+def cmd_calendar(args: argparse.Namespace) -> None:
+    from orchestration import calendar_admin
+
+    runtime = _runtime(args)
+    if args.action == "show":
+        with runtime.sessions() as session:
+            estimated = runtime.calendar(session).is_estimated(args.year)
+        print(f"{args.year}年：{'估算（未载入国务院正式安排）' if estimated else '正式安排'}")
+        for row in calendar_admin.year_table(runtime, args.year):
+            kind = "上班" if row["working"] else "休息"
+            print(f"{row['date']} {kind} {row['name'] or ''} [{row['source']}]")
+        return
+    actor = _admin(runtime, args.as_user)
+    if args.action == "set":
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError as exc:
+            raise CommandError(f"日期格式错误：{args.date}（应为 2027-02-20）") from exc
+        result = calendar_admin.set_day(runtime, day, args.kind == "work", args.note, actor)
+    else:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"无法读取日历文件 {args.file}：{exc}") from exc
+        result = calendar_admin.load_year(
+            runtime, args.year, calendar_admin.parse_schedule(args.year, text), actor
+        )
+    print(f"日历已更新；重新计算了 {result.cases} 个案件的期限，{result.moved} 个期限变动")
+
+
+def cmd_incidents(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    if args.retry is not None:
+        runtime.retry_incident(args.retry, _admin(runtime, args.as_user))
+        print(f"已重新安排事件 {args.retry}")
+        return
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id))
+        _print(
+            [
+                {"id": i.id, "case_id": i.case_id, "kind": i.kind, "message": i.message, "at": i.created_at}
+                for i in rows
+            ]
+        )
+
+
+def cmd_suspend(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    actor = _admin(runtime, args.as_user)
+    with runtime.sessions() as session:
+        case = _case(session, args.case)
+    runtime.set_suspended(case.id, args.command == "suspend", actor)
+    print(f"案件 {case.case_no} 已{'暂停' if args.command == 'suspend' else '恢复'}")
+
+
 def cmd_scenario(args: argparse.Namespace) -> int:
     from orchestration.scenarios import default_files, run_files
 
@@ -172,9 +247,16 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import threading
+
+    from orchestration.worker import TimerWorker
     from webapp import create_app
 
     app = create_app({"DATABASE_URL": args.database})
+    if not args.no_worker:
+        # One worker beside the web app, so timers fire with no extra set-up (SQLite allows one).
+        worker = TimerWorker(_runtime(args))
+        threading.Thread(target=worker.run, name="timer-worker", daemon=True).start()
     app.run(host=args.host, port=args.port)
 
 
@@ -216,6 +298,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data")
     p = command("timers", cmd_timers, "触发一次所有到期的定时器")
     p.add_argument("--limit", type=int, default=1000)
+    p = command("worker", cmd_worker, "定时器工作进程：按时触发到期定时器，直到收到 SIGTERM")
+    p.add_argument("--poll", type=float, default=0.5, help="最长轮询间隔（秒）")
+    p = command("calendar", cmd_calendar, "工作日日历：查看、设置某日、载入某年正式安排")
+    cal = p.add_subparsers(dest="action", required=True)
+    c = cal.add_parser("show")
+    c.add_argument("year", type=int)
+    c = cal.add_parser("set")
+    c.add_argument("--as", dest="as_user", required=True)
+    c.add_argument("date")
+    c.add_argument("kind", choices=["work", "rest"])
+    c.add_argument("--note", default="")
+    c = cal.add_parser("load")
+    c.add_argument("--as", dest="as_user", required=True)
+    c.add_argument("year", type=int)
+    c.add_argument(
+        "file", help='JSON：{"holidays": {"2027-01-01": "元旦"}, "workdays": {"2027-02-20": "春节调休"}}'
+    )
+    p = command("incidents", cmd_incidents, "列出未处理的失败事件，或重新安排一个")
+    p.add_argument("--retry", type=int, default=None)
+    p.add_argument("--as", dest="as_user", default="admin")
+    for name in ("suspend", "resume"):
+        p = command(
+            name, cmd_suspend, "暂停案件（定时器一并暂停）" if name == "suspend" else "恢复暂停的案件"
+        )
+        p.add_argument("--as", dest="as_user", required=True)
+        p.add_argument("case")
     p = command("scenario", cmd_scenario, "运行流程场景")
     p.add_argument("action", choices=["run"])
     p.add_argument("files", nargs="*")
@@ -229,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = command(name, func, help)
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=5000)
+        p.add_argument("--no-worker", action="store_true", help="不在同一进程中运行定时器工作进程")
     return parser
 
 

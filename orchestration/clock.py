@@ -43,6 +43,16 @@ class FrozenClock:
         self._now += delta
 
 
+class OffsetClock:
+    """Real time, shifted: time passes as usual from a chosen moment (benchmarks, lateness tests)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class _EngineDatetimeMeta(type):
     def __instancecheck__(cls, instance: object) -> bool:
         return isinstance(instance, datetime)

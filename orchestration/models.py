@@ -116,6 +116,10 @@ class Case(Base):
     mediation_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     justice_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the petition's own handling limit (信访工作条例 art 34), None while mediation pauses it;
+    # kept on the row so the worker finds cases near or past it without recomputing every clock
+    petition_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    petition_warning: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 near sent, 2 overdue sent
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from orchestration.models import Counter
 
 
 def next_value(session: Session, key: str) -> int:
-    counter = session.scalar(select(Counter).where(Counter.key == key).with_for_update())
-    if counter is None:
-        counter = Counter(key=key, last=0)
-        session.add(counter)
-    counter.last += 1
-    session.flush()
-    return counter.last
+    """One statement that creates or increments the counter and returns it: two transactions
+    taking the first number of a new year at once must not both try to create the row."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(Counter)
+        .values(key=key, last=1)
+        .on_conflict_do_update(index_elements=[Counter.key], set_={"last": Counter.last + 1})
+        .returning(Counter.last)
+    )
+    return int(session.execute(statement).scalar_one())
 
 
 def case_number(session: Session, year: int) -> str:

@@ -26,8 +26,13 @@ class PetitionClock:
     estimated: bool  # part of the period, up to the extended deadline, lies in an estimated year
 
 
+CHANGED = "petition_clock_changed"
+
+
 def record(session: Session, case_id: int, kind: str, at: datetime) -> None:
     session.add(ClockEvent(case_id=case_id, kind=kind, at=at))
+    # the runtime recomputes the stored deadline of these cases before the transaction ends
+    session.info.setdefault(CHANGED, set()).add(case_id)
 
 
 def events(session: Session, case_id: int) -> list[ClockEvent]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -35,6 +35,8 @@ from orchestration.models import (
     CalendarDay,
     Case,
     Counter,
+    Incident,
+    Notification,
     OfficialYear,
     OpenTask,
     ProcessVersion,
@@ -66,6 +68,17 @@ class Actor:
 
 
 SYSTEM = Actor("system", "system")
+
+MAX_TIMER_ATTEMPTS = 5
+TIMER_BACKOFF = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class FireResult:
+    case_id: int
+    fired: list[str]
+    lateness: float  # seconds between the earliest due time and the firing
+    error: str | None = None
 
 
 class Runtime:
@@ -222,6 +235,11 @@ class Runtime:
             case.completed_at = now
         self._sync_open_tasks(session, case, workflow, now)
         self._sync_timers(session, case, workflow)
+        if case.id in session.info.get(petition_clock.CHANGED, ()):
+            session.flush()
+            clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
+            case.petition_deadline = clock.deadline if clock else None
+            case.petition_warning = 0
 
     def _sync_open_tasks(self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime) -> None:
         existing = {
@@ -258,16 +276,14 @@ class Runtime:
         waiting = {str(t.id): t for t in _waiting_timers(workflow)}
         for task_id in existing.keys() - waiting.keys():
             session.delete(existing[task_id])
-        for task_id in waiting.keys() - existing.keys():
-            task = waiting[task_id]
-            session.add(
-                Timer(
-                    case_id=case.id,
-                    task_id=task_id,
-                    name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                    due_at=_event_time(task),
-                )
-            )
+        for task_id, task in waiting.items():
+            due = _event_time(task)
+            row = existing.get(task_id)
+            if row is None:
+                name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+                session.add(Timer(case_id=case.id, task_id=task_id, name=name, due_at=due))
+            elif row.due_at != due and row.attempts == 0:
+                row.due_at = due
 
     def _audit(
         self,
@@ -337,6 +353,7 @@ class Runtime:
         now = self.clock.now()
         with self._step(case_id) as (session, case):
             assert case is not None
+            _require_running(case)
             open_task = session.get(OpenTask, task_id)
             if open_task is None or open_task.case_id != case.id:
                 raise Conflict("该任务已由他人办理或已不存在，请刷新待办列表")
@@ -365,6 +382,7 @@ class Runtime:
         now = self.clock.now()
         with self._step(case_id) as (session, case):
             assert case is not None
+            _require_running(case)
             if actor.role != "mediator" or actor.org_id != case.mediation_org_id:
                 raise Forbidden("只有承办案件的人民调解组织可以报告风险")
             cleaned = self._validate(session, RISK_FORM, data)
@@ -379,38 +397,192 @@ class Runtime:
 
     # ---- timers -------------------------------------------------------------------------------
 
-    def due_case_ids(self, limit: int = 100) -> list[int]:
-        with self.sessions() as session:
-            rows = session.execute(
-                select(Timer.case_id, func.min(Timer.due_at).label("due"))
-                .where(Timer.due_at <= self.clock.now())
-                .group_by(Timer.case_id)
-                .order_by("due")
-                .limit(limit)
-            )
-            return [row.case_id for row in rows]
+    def fire_next(self) -> FireResult | None:
+        """Fires the due timers of the case whose timer is due first, in one transaction.
 
-    def fire_timers(self, case_id: int) -> list[str]:
-        """Fires the due timers of one case; returns what fired (nothing if another worker was first)."""
+        The case row is locked before anything else, as a user's step locks it, so a worker and a
+        clerk never wait on each other crosswise; on PostgreSQL `SKIP LOCKED` lets several workers
+        take different cases at once, and a case whose transaction dies stays due for the next one.
+        Returns None when nothing is due."""
+        now = self.clock.now()
+        try:
+            with self.transaction() as session:
+                query = (
+                    select(Case)
+                    .join(Timer, Timer.case_id == Case.id)
+                    .where(Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS, Case.status == "running")
+                    .order_by(Timer.due_at)
+                    .limit(1)
+                    .with_for_update(of=Case, skip_locked=True)
+                )
+                case = session.scalar(query)
+                if case is None:
+                    return None
+                case_id = case.id
+                due = list(
+                    session.scalars(
+                        select(Timer).where(
+                            Timer.case_id == case.id, Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS
+                        )
+                    )
+                )
+                lateness = max((now - t.due_at).total_seconds() for t in due)
+                names = [t.name for t in due]
+                workflow = self._load(session, case, now, SYSTEM)
+                steps = self._run(workflow, lambda: None)
+                self._save(session, case, workflow, now)
+                self._audit(session, case, SYSTEM, "timer", None, {"fired": names, "steps": steps})
+                return FireResult(case_id, names, lateness)
+        except ProcedureError as exc:
+            self._timer_failed(case_id, exc.message, now)
+            return FireResult(case_id, [], 0.0, error=exc.message)
+
+    def _timer_failed(self, case_id: int, message: str, now: datetime) -> None:
+        """Retries with exponential backoff; past the last attempt the case gets an incident."""
+        with self.transaction() as session:
+            case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+            assert case is not None
+            case.last_error = message
+            session.add(
+                AuditEvent(
+                    case_id=case_id, at=now, actor="system", action="error", detail={"message": message}
+                )
+            )
+            for timer in session.scalars(select(Timer).where(Timer.case_id == case_id, Timer.due_at <= now)):
+                timer.attempts += 1
+                timer.last_error = message
+                if timer.attempts >= MAX_TIMER_ATTEMPTS:
+                    session.add(
+                        Incident(
+                            case_id=case_id,
+                            kind="timer",
+                            message=f"定时器“{timer.name}”重试{timer.attempts}次仍失败：{message}",
+                            created_at=now,
+                        )
+                    )
+                else:
+                    timer.due_at = now + TIMER_BACKOFF * 2 ** (timer.attempts - 1)
+
+    def run_due_timers(self, limit: int = 10_000) -> int:
+        """Fires everything due now (one case per transaction); returns the number of timers fired."""
+        fired = 0
+        for _ in range(limit):
+            result = self.fire_next()
+            if result is None:
+                break
+            fired += len(result.fired)
+        return fired
+
+    def next_due(self) -> datetime | None:
+        with self.sessions() as session:
+            return session.scalar(
+                select(func.min(Timer.due_at))
+                .join(Case, Timer.case_id == Case.id)
+                .where(Timer.attempts < MAX_TIMER_ATTEMPTS, Case.status == "running")
+            )
+
+    def warn_petition_deadlines(self) -> int:
+        """Tells the petition office when a petition's own time limit is a working day away or past
+        (信访工作条例 art 34; mediation time excluded); each warning once per deadline."""
+        now = self.clock.now()
+        sent = 0
+        with self.transaction() as session:
+            calendar = self.calendar(session)
+            horizon = now + timedelta(days=10)  # no working-day gap in the calendar is longer
+            cases = session.scalars(
+                select(Case)
+                .where(
+                    Case.petition_deadline.is_not(None),
+                    Case.petition_deadline <= horizon,
+                    Case.petition_warning < 2,
+                )
+                .with_for_update(skip_locked=True)
+            )
+            for case in cases:
+                deadline = case.petition_deadline
+                assert deadline is not None
+                level = 2 if now > deadline else 1 if now >= calendar.warning_time(deadline, 1) else 0
+                if level <= case.petition_warning:
+                    continue
+                local = deadline.astimezone(SHANGHAI)
+                when = f"{local.year}年{local.month}月{local.day}日"
+                message = (
+                    f"案件 {case.case_no} 信访事项办理期限（{when}）已届满，请依法办理或按规定延长"
+                    if level == 2
+                    else f"案件 {case.case_no} 信访事项办理期限将于{when}届满"
+                )
+                for role in ("petition_clerk", "petition_leader"):
+                    session.add(
+                        Notification(
+                            case_id=case.id,
+                            org_id=case.petition_office_id,
+                            role=role,
+                            kind="petition_overdue" if level == 2 else "petition_near",
+                            message=message,
+                            created_at=now,
+                        )
+                    )
+                case.petition_warning = level
+                sent += 1
+        return sent
+
+    def retry_incident(self, incident_id: int, actor: Actor) -> None:
+        now = self.clock.now()
+        with self.transaction() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound("事件不存在")
+            if incident.resolved_at is not None:
+                raise Conflict("该事件已处理")
+            incident.resolved_at, incident.resolved_by = now, actor.username
+            for timer in session.scalars(select(Timer).where(Timer.case_id == incident.case_id)):
+                if timer.attempts >= MAX_TIMER_ATTEMPTS:
+                    timer.attempts, timer.due_at = 0, now
+            session.add(
+                AuditEvent(
+                    case_id=incident.case_id,
+                    at=now,
+                    actor=actor.username,
+                    action="retry",
+                    detail={"incident": incident_id},
+                )
+            )
+
+    def set_suspended(self, case_id: int, suspended: bool, actor: Actor) -> Case:
+        """An administrator pauses a case (its timers wait too) or lets it go on."""
         now = self.clock.now()
         with self._step(case_id) as (session, case):
             assert case is not None
-            due = list(
-                session.scalars(select(Timer.name).where(Timer.case_id == case.id, Timer.due_at <= now))
-            )
-            if not due:
-                return []
-            workflow = self._load(session, case, now, SYSTEM)
-            steps = self._run(workflow, lambda: None)
-            self._save(session, case, workflow, now)
-            self._audit(session, case, SYSTEM, "timer", None, {"fired": due, "steps": steps})
-        return due
+            wanted, current = ("suspended", "running") if suspended else ("running", "suspended")
+            if case.status != current:
+                raise Conflict("案件当前状态不能暂停" if suspended else "案件未处于暂停状态")
+            case.status, case.updated_at = wanted, now
+            self._audit(session, case, actor, "suspend" if suspended else "resume", None, {})
+        return case
 
-    def run_due_timers(self, limit: int = 100) -> int:
-        fired = 0
-        for case_id in self.due_case_ids(limit):
-            fired += len(self.fire_timers(case_id))
-        return fired
+    def recompute_deadlines(self, case_id: int, actor: Actor = SYSTEM) -> list[dict[str, str]]:
+        """Evaluates every waiting timer's expression again with the current calendar (after an
+        administrator changed it) and moves the timers whose due time changed."""
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            workflow = self._load(session, case, now, actor)
+            moved = []
+            for task in _waiting_timers(workflow):
+                definition = task.task_spec.event_definition
+                new_value = workflow.script_engine.evaluate(task, definition.expression)
+                old_value = task.internal_data["event_value"]
+                if TimerEventDefinition.get_datetime(new_value) != TimerEventDefinition.get_datetime(
+                    old_value
+                ):
+                    task.internal_data["event_value"] = new_value
+                    moved.append(
+                        {"timer": task.task_spec.bpmn_name or "", "from": old_value, "to": new_value}
+                    )
+            if moved:
+                self._save(session, case, workflow, now)
+                self._audit(session, case, actor, "recompute", None, {"moved": moved})
+        return moved
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -433,6 +605,13 @@ class Runtime:
         for task in workflow.get_tasks(state=TaskState.READY):
             data.update(task.data)
         return data
+
+
+def _require_running(case: Case) -> None:
+    if case.status == "suspended":
+        raise Conflict("案件已被管理员暂停，暂不能办理")
+    if case.status != "running":
+        raise Conflict("案件已办结")
 
 
 def _authorise(task: OpenTask, actor: Actor) -> None:

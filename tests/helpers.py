@@ -26,7 +26,11 @@ REGISTRATION: dict[str, Any] = {
 # The data each step of the success path is completed with, and who completes it.
 SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
     ("screen_case", "clerk", {"dispute_category": "citizen_property"}),
-    ("guide_divert", "clerk", {"explanation_given": True, "consent": "agree", "consent_documents": ["同意书.pdf"]}),
+    (
+        "guide_divert",
+        "clerk",
+        {"explanation_given": True, "consent": "agree", "consent_documents": ["同意书.pdf"]},
+    ),
     (
         "draft_referral",
         "clerk",
@@ -56,7 +60,12 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
     (
         "follow_up_visit",
         "mediator",
-        {"visited_on": "2026-11-20", "visit_method": "phone", "performance": "fully", "social_effect": "良好"},
+        {
+            "visited_on": "2026-11-20",
+            "visit_method": "phone",
+            "performance": "fully",
+            "social_effect": "良好",
+        },
     ),
 ]
 

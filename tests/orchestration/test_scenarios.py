@@ -24,7 +24,9 @@ def test_scenario(path: Path, database_url: str) -> None:
 def test_a_wrong_expectation_is_reported(tmp_path: Path, database_url: str) -> None:
     original = FILES[0].read_text(encoding="utf-8")
     broken = tmp_path / "broken.json"
-    broken.write_text(original.replace('"due": "2026-11-05T23:59:59+08:00"', '"due": "2026-11-06T23:59:59+08:00"'))
+    broken.write_text(
+        original.replace('"due": "2026-11-05T23:59:59+08:00"', '"due": "2026-11-06T23:59:59+08:00"')
+    )
     result = run_scenario(broken, None if database_url.startswith("sqlite") else database_url)
     assert not result.passed
     assert "期望 2026-11-06T23:59:59+08:00" in result.message

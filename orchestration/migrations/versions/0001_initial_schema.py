@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 22:45:20.631494
+Create Date: 2026-11-28 23:09:46.769694
 """
 
 import sqlalchemy as sa
@@ -94,6 +94,8 @@ def upgrade() -> None:
         sa.Column("mediation_org_id", sa.Integer(), nullable=True),
         sa.Column("justice_org_id", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("petition_deadline", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("petition_warning", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
@@ -123,6 +125,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cases_locality_code"), ["locality_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_parties_key"), ["parties_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cases_petition_deadline"), ["petition_deadline"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_status"), ["status"], unique=False)
 
     op.create_table(
@@ -323,6 +326,7 @@ def downgrade() -> None:
     op.drop_table("users")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cases_status"))
+        batch_op.drop_index(batch_op.f("ix_cases_petition_deadline"))
         batch_op.drop_index(batch_op.f("ix_cases_parties_key"))
         batch_op.drop_index(batch_op.f("ix_cases_locality_code"))
 
