@@ -10,13 +10,19 @@ from handlers.notifications import notify
 from handlers.registry import operation
 
 
+def _warn_both_sides(ctx: HandlerContext, kind: str, message: str) -> dict[str, Any]:
+    """Feedback and follow-up are owed by the mediation organisation to the petition office: both hear."""
+    notify(ctx, ctx.case.mediation_org_id, "mediator", kind, message)
+    notify(ctx, ctx.case.petition_office_id, "petition_clerk", kind, message)
+    return {"warned_at": ctx.now.isoformat()}
+
+
 @operation("warn_late_feedback")
 def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
     limit = "5个工作日" if outcome == "success" else "3个工作日"
-    message = f"案件 {ctx.case.case_no} 调解结果未在{limit}内反馈信访部门，已逾期"
-    notify(ctx, ctx.case.mediation_org_id, "mediator", "feedback_late", message)
-    notify(ctx, ctx.case.petition_office_id, "petition_clerk", "feedback_late", message)
-    return {"warned_at": ctx.now.isoformat()}
+    return _warn_both_sides(
+        ctx, "feedback_late", f"案件 {ctx.case.case_no} 调解结果未在{limit}内反馈信访部门，已逾期"
+    )
 
 
 @operation("issue_feedback_receipt")
@@ -46,10 +52,9 @@ def issue_feedback_receipt(ctx: HandlerContext) -> dict[str, Any]:
 
 @operation("warn_late_follow_up")
 def warn_late_follow_up(ctx: HandlerContext) -> dict[str, Any]:
-    message = f"案件 {ctx.case.case_no} 结案已满一个月，尚未完成跟踪回访"
-    notify(ctx, ctx.case.mediation_org_id, "mediator", "follow_up_late", message)
-    notify(ctx, ctx.case.petition_office_id, "petition_clerk", "follow_up_late", message)
-    return {"warned_at": ctx.now.isoformat()}
+    return _warn_both_sides(
+        ctx, "follow_up_late", f"案件 {ctx.case.case_no} 结案已满一个月，尚未完成跟踪回访"
+    )
 
 
 @operation("close_case")

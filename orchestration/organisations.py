@@ -62,16 +62,6 @@ def for_locality(session: Session, region_code: str) -> LocalOrganisations:
     return LocalOrganisations(petition, mediation, justice)
 
 
-def one_level_up(session: Session, org: Organisation) -> Organisation:
-    """The guidance centre above a mediation organisation, for difficult or specialised cases."""
-    parent_code = org.region.parent_code
-    parent = session.get(Region, parent_code) if parent_code else None
-    found = _nearest(session, parent, ("guidance_centre",)) if parent else None
-    if found is None:
-        raise OrganisationError(f"{org.name}没有上级人民调解工作指导中心")
-    return found
-
-
 def by_code(session: Session, code: str, kinds: tuple[str, ...] | None = None) -> Organisation:
     query = select(Organisation).where(Organisation.code == code)
     if kinds:
