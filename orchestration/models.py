@@ -201,7 +201,17 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
-    read_at: Mapped[datetime | None]
+
+
+class NotificationRead(Base):
+    """A notification goes to everyone of a role in an organisation; each of them reads it for themselves."""
+
+    __tablename__ = "notification_reads"
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[datetime]
 
 
 class ClockEvent(Base):

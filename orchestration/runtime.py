@@ -374,7 +374,12 @@ class Runtime:
             steps = self._run(workflow, run)
             self._save(session, case, workflow, now)
             self._audit(
-                session, case, actor, "complete", open_task.task_name, {"data": cleaned, "steps": steps}
+                session,
+                case,
+                actor,
+                "complete",
+                open_task.task_name,
+                {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title}
             )
         return case
 

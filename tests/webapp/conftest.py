@@ -1,0 +1,41 @@
+"""Web app fixtures: the app on the test database (SQLite and PostgreSQL) with the test's frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from orchestration.clock import FrozenClock
+from orchestration.runtime import Runtime
+from webapp import ENGINE_KEY, create_app
+
+
+def make_app(database_url: str, clock: FrozenClock, tmp_path: Any, **config: Any) -> Flask:
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESTING": True,
+            "CLOCK": clock,
+            "SECRET_KEY": "test-secret-key",
+            "WTF_CSRF_ENABLED": False,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            **config,
+        }
+    )
+
+
+@pytest.fixture
+def app(database_url: str, runtime: Runtime, clock: FrozenClock, tmp_path: Any) -> Iterator[Flask]:
+    """Depends on `runtime` so that the database is wiped, seeded with the demo network and deployed."""
+    app = make_app(database_url, clock, tmp_path)
+    yield app
+    app.extensions[ENGINE_KEY].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

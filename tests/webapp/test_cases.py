@@ -1,0 +1,205 @@
+"""The case page: summary, masked parties and audited reveal, diagram, deadlines, timeline, attachments,
+documents, risk report; case search."""
+
+from __future__ import annotations
+
+import io
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from orchestration.models import Attachment, AuditEvent, Case, Document
+from orchestration.runtime import Runtime
+from tests.helpers import advance_to, open_task, start
+from tests.webapp.helpers import element, login, text
+
+
+def case_no(runtime: Runtime, case_id: int) -> str:
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case.case_no
+
+
+def pii_views(runtime: Runtime) -> list[AuditEvent]:
+    with runtime.sessions() as session:
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "view_pii")))
+
+
+def test_case_page_shows_every_section(client: FlaskClient, runtime: Runtime) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    number = case_no(runtime, case_id)
+    login(client, "clerk")
+    page = client.get(f"/cases/{number}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    for section in ("parties", "open-tasks", "diagram", "deadlines", "timeline", "attachments", "documents"):
+        assert f'id="{section}"' in body, section
+    shown = text(page)
+    assert "邻里宅基地院墙归属纠纷" in shown and "张三" in shown and "李四" in shown
+    assert "依法调解" in shown
+    assert "<svg" in body  # the procedure diagram
+    assert "2026年11月2日" in shown
+    # deadlines: the open task's, the timer's, the data's and the paused petition clock
+    assert "调解期限（受理之日起15日）" in shown and "2026年11月17日" in shown
+    assert "信访办理时限暂停计算" in shown
+    # the timeline from the audit log, in Chinese, with the submitted data labelled
+    assert "登记信访事项，启动访调对接流程" in shown
+    assert "办理“甄别适用范围”" in shown and "公民之间有关财产权益的纠纷" in shown
+    assert "访调对接移送函" in shown  # a document of the case
+
+
+def test_parties_are_masked_and_revealed_only_to_handlers_with_an_audit_event(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    number = case_no(runtime, case_id)
+    login(client, "clerk")
+    page = client.get(f"/cases/{number}")
+    body = page.get_data(as_text=True)
+    assert "5401**********1234" in body and "138****8000" in body
+    assert "540102199001011234" not in body and "13800138000" not in body
+    assert element(page, "reveal-pii")
+    assert pii_views(runtime) == []
+
+    revealed = client.post(f"/cases/{number}/reveal")
+    assert revealed.status_code == 200
+    full = revealed.get_data(as_text=True)
+    assert "540102199001011234" in full and "13800138000" in full
+    assert "本次查看已记入办理记录" in text(revealed)
+    events = pii_views(runtime)
+    assert [(e.actor, e.case_id, e.detail["what"]) for e in events] == [("clerk", case_id, "case")]
+    assert "查看当事人完整个人信息（案件页面）" in text(client.get(f"/cases/{number}"))
+
+    # A supervising county clerk sees the case, masked, and cannot reveal.
+    login(client, "county_clerk")
+    page = client.get(f"/cases/{number}")
+    assert page.status_code == 200 and "540102199001011234" not in page.get_data(as_text=True)
+    assert 'id="reveal-pii"' not in page.get_data(as_text=True)
+    assert client.post(f"/cases/{number}/reveal").status_code == 403
+    assert len(pii_views(runtime)) == 1
+
+
+def test_timeline_data_is_masked_unless_revealed(client: FlaskClient, runtime: Runtime) -> None:
+    case_id = start(runtime)
+    number = case_no(runtime, case_id)
+    login(client, "clerk")
+    body = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "540102199001011234" not in body  # the registration data in the timeline is masked too
+
+
+def test_documents_masked_by_default_full_for_handlers_with_audit(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    with runtime.sessions() as session:
+        letter = session.scalar(select(Document).where(Document.case_id == case_id))
+        assert letter is not None
+    login(client, "clerk")
+    masked = client.get(f"/documents/{letter.id}")
+    assert masked.status_code == 200 and masked.mimetype == "text/html"
+    assert "540102199001011234" not in masked.get_data(as_text=True)
+    assert pii_views(runtime) == []
+    full = client.get(f"/documents/{letter.id}?full=1")
+    assert full.status_code == 200 and "540102199001011234" in full.get_data(as_text=True)
+    assert [e.detail["what"] for e in pii_views(runtime)] == [f"document:{letter.id}"]
+    login(client, "county_clerk")
+    assert client.get(f"/documents/{letter.id}").status_code == 200
+    assert client.get(f"/documents/{letter.id}?full=1").status_code == 403
+    login(client, "clerk2")
+    assert client.get(f"/documents/{letter.id}").status_code == 403
+    assert client.get("/documents/999999").status_code == 404
+
+
+def test_attachments_download_for_handlers_only(client: FlaskClient, runtime: Runtime) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "guide_divert")
+    login(client, "clerk")
+    client.post(
+        f"/tasks/{task.id}",
+        data={
+            "explanation_given": "true",
+            "consent": "agree",
+            "consent_documents": [(io.BytesIO(b"<html>scan</html>"), "同意书.html", "text/html")],
+        },
+        content_type="multipart/form-data",
+    )
+    with runtime.sessions() as session:
+        attachment = session.scalar(select(Attachment).where(Attachment.case_id == case_id))
+        assert attachment is not None
+    number = case_no(runtime, case_id)
+    page = client.get(f"/cases/{number}")
+    assert element(page, f"download-{attachment.id}")
+    download = client.get(f"/attachments/{attachment.id}")
+    assert download.status_code == 200 and download.data == b"<html>scan</html>"
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%E5%90%8C%E6%84%8F%E4%B9%A6.html" in disposition
+    disposition.encode("latin-1")  # a real server sends headers as latin-1; a raw Chinese name would crash it
+    with runtime.sessions() as session:
+        assert session.scalar(select(AuditEvent).where(AuditEvent.action == "download")) is not None
+    login(client, "county_clerk")
+    assert client.get(f"/attachments/{attachment.id}").status_code == 403
+    assert 'id="download-' not in client.get(f"/cases/{number}").get_data(as_text=True)
+    login(client, "clerk2")
+    assert client.get(f"/attachments/{attachment.id}").status_code == 403
+    assert client.get("/attachments/999999").status_code == 404
+
+
+def test_risk_report_form_for_the_mediator_during_mediation(client: FlaskClient, runtime: Runtime) -> None:
+    case_id = start(runtime)
+    number = case_no(runtime, case_id)
+    login(client, "mediator")
+    advance_to(runtime, case_id, "mediate")
+    page = client.get(f"/cases/{number}")
+    assert element(page, "risk-form")
+    assert '<select id="f-risk_type" name="risk_type">' in page.get_data(as_text=True)
+    bad = client.post(f"/cases/{number}/risk", data={"risk_type": "leapfrog"})
+    assert bad.status_code == 422 and "请填写风险情况" in element(bad, "err-description")
+    ok = client.post(f"/cases/{number}/risk", data={"risk_type": "leapfrog", "description": "扬言到市里上访"})
+    assert ok.status_code == 302
+    assert "风险已报告" in text(client.get(f"/cases/{number}"))
+    assert open_task(runtime, case_id, "handle_risk")
+    # Clerks do not get the form and may not post it.
+    login(client, "clerk")
+    assert 'id="risk-form"' not in client.get(f"/cases/{number}").get_data(as_text=True)
+    assert (
+        client.post(f"/cases/{number}/risk", data={"risk_type": "other", "description": "x"}).status_code
+        == 403
+    )
+
+
+def test_risk_report_outside_mediation_is_refused_plainly(client: FlaskClient, runtime: Runtime) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    number = case_no(runtime, case_id)
+    login(client, "mediator")
+    assert 'id="risk-form"' not in client.get(f"/cases/{number}").get_data(as_text=True)
+    response = client.post(f"/cases/{number}/risk", data={"risk_type": "other", "description": "x"})
+    assert response.status_code == 302
+    assert "案件当前不在调解阶段" in text(client.get(f"/cases/{number}"))
+
+
+def test_case_search(client: FlaskClient, runtime: Runtime) -> None:
+    first = start(runtime)
+    start(runtime, matter="相邻通行纠纷")
+    start(runtime, locality="540103001")
+    login(client, "clerk")
+    page = client.get("/cases")
+    assert page.get_data(as_text=True).count('id="case-link-') == 2
+    found = client.get("/cases?q=通行")
+    assert found.get_data(as_text=True).count('id="case-link-') == 1 and "相邻通行纠纷" in text(found)
+    assert case_no(runtime, first) in text(client.get(f"/cases?q={case_no(runtime, first)}"))
+    assert "没有找到案件" in text(client.get("/cases?status=completed"))
+    assert client.get("/cases/FT2099-999999").status_code == 404
+
+
+def test_case_page_of_another_county_is_forbidden(client: FlaskClient, runtime: Runtime) -> None:
+    number = case_no(runtime, start(runtime))
+    login(client, "clerk2")
+    assert client.get(f"/cases/{number}").status_code == 403
+    login(client, "mediator")  # not yet referred
+    assert client.get(f"/cases/{number}").status_code == 403

@@ -1,0 +1,74 @@
+"""With CSRF protection on (as in production), a form POST without the token is refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from orchestration.clock import FrozenClock
+from orchestration.runtime import Runtime
+from tests.helpers import open_task, start
+from tests.webapp.conftest import make_app
+from webapp import ENGINE_KEY
+
+
+@pytest.fixture
+def protected(database_url: str, runtime: Runtime, clock: FrozenClock, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(database_url, clock, tmp_path, WTF_CSRF_ENABLED=True)
+    yield app
+    app.extensions[ENGINE_KEY].dispose()
+
+
+def token(client: FlaskClient, url: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True))
+    assert match is not None
+    return match.group(1)
+
+
+def test_login_needs_the_token(protected: Flask) -> None:
+    client = protected.test_client()
+    refused = client.post("/login", data={"username": "clerk", "password": "fangtiao-demo"})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    accepted = client.post(
+        "/login",
+        data={"username": "clerk", "password": "fangtiao-demo", "csrf_token": token(client, "/login")},
+    )
+    assert accepted.status_code == 302
+
+
+def test_task_submission_needs_the_token_and_the_token_is_not_form_data(
+    protected: Flask, runtime: Runtime
+) -> None:
+    client = protected.test_client()
+    client.post(
+        "/login",
+        data={"username": "clerk", "password": "fangtiao-demo", "csrf_token": token(client, "/login")},
+    )
+    task = open_task(runtime, start(runtime), "screen_case")
+    refused = client.post(f"/tasks/{task.id}", data={"dispute_category": "citizen_property"})
+    assert refused.status_code == 400
+    assert client.post(f"/tasks/{task.id}/claim").status_code == 400
+    assert client.post("/logout").status_code == 400
+    accepted = client.post(
+        f"/tasks/{task.id}",
+        data={"dispute_category": "citizen_property", "csrf_token": token(client, f"/tasks/{task.id}")},
+    )
+    assert accepted.status_code == 302
+
+
+def test_api_is_exempt_but_needs_json(protected: Flask, runtime: Runtime) -> None:
+    client = protected.test_client()
+    client.post(
+        "/login",
+        data={"username": "clerk", "password": "fangtiao-demo", "csrf_token": token(client, "/login")},
+    )
+    task = open_task(runtime, start(runtime), "screen_case")
+    ok = client.post(
+        f"/api/tasks/{task.id}/complete", json={"data": {"dispute_category": "citizen_property"}}
+    )
+    assert ok.status_code == 200

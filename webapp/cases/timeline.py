@@ -1,0 +1,95 @@
+"""The case's history in Chinese, from its audit events (the audit log is the one record of who did what)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from orchestration import queries
+from orchestration.access import mask_pii
+from orchestration.models import AuditEvent
+from webapp.forms_ui import Label, describe
+
+PII_VIEWS = {"case": "案件页面", "document": "文书", "attachment": "附件", "task": "任务页面"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    actor: str
+    action: str
+    text: str
+    details: list[tuple[str, str, str]] = field(default_factory=list)
+    automatic: str = ""
+
+
+def _title(event: AuditEvent, titles: Mapping[str, str]) -> str:
+    detail_title = event.detail.get("title") if isinstance(event.detail, dict) else None
+    return str(detail_title or titles.get(event.task_name or "", event.task_name or ""))
+
+
+def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
+    detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
+    title = _title(event, titles)
+    match event.action:
+        case "start":
+            return "登记信访事项，启动访调对接流程"
+        case "complete":
+            return f"办理“{title}”"
+        case "claim":
+            return f"认领任务“{title}”"
+        case "release":
+            return f"释放任务“{title}”" + (
+                f"（原认领人：{detail['previous']}）" if detail.get("previous") else ""
+            )
+        case "reassign":
+            return f"将任务“{title}”改派给{detail.get('to_name') or detail.get('to') or '他人'}"
+        case "timer":
+            fired = "、".join(str(name) for name in detail.get("fired", []))
+            return f"期限届满，自动处理：{fired}" if fired else "定时处理"
+        case "risk_report":
+            return "报告风险（排查预警）"
+        case "view_pii":
+            where = PII_VIEWS.get(str(detail.get("what", "")).split(":")[0], str(detail.get("what", "")))
+            return f"查看当事人完整个人信息（{where}）"
+        case "download":
+            return f"下载附件“{detail.get('filename', '')}”"
+        case "error":
+            return f"办理出错：{detail.get('message', '')}"
+        case _:
+            return event.action
+
+
+def build(
+    session: Session,
+    case_id: int,
+    titles: Mapping[str, str],
+    known: Mapping[str, Label],
+    attachment_names: Mapping[str, str],
+    reveal: bool,
+) -> list[Entry]:
+    """Entries oldest first; submitted data is labelled as on the forms and masked unless revealed."""
+    events = queries.audit_trail(session, case_id)
+    names = queries.user_names(session, usernames={e.actor for e in events})
+    entries = []
+    for event in events:
+        detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
+        submitted = detail.get("data") if isinstance(detail.get("data"), dict) else {}
+        if submitted and not reveal:
+            submitted = mask_pii(submitted)
+        steps = detail.get("steps") if isinstance(detail.get("steps"), list) else []
+        entries.append(
+            Entry(
+                at=event.at,
+                actor="系统" if event.actor == "system" else names.get(event.actor, event.actor),
+                action=event.action,
+                text=_text(event, titles),
+                details=describe(submitted, list(submitted), known, attachment_names),
+                automatic="、".join(str(s) for s in steps),
+            )
+        )
+    return entries

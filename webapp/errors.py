@@ -1,0 +1,61 @@
+"""Error pages in Chinese, and JSON errors for the API: {"error": message, "errors": {field: message}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from orchestration.errors import FangtiaoError, InvalidData
+
+MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "您无权访问该页面",
+    404: "页面不存在",
+    405: "不支持该操作",
+    409: "操作冲突，请刷新后重试",
+    413: "上传的文件过大",
+    415: "请以 JSON 格式提交",
+    422: "提交的内容有误",
+    500: "系统内部错误，请稍后重试或联系管理员",
+}
+
+
+def wants_json() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def respond(status: int, message: str, field_errors: dict[str, str] | None = None) -> tuple[Any, int]:
+    if wants_json():
+        return jsonify({"error": message, "errors": field_errors or {}}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(FangtiaoError)
+    def runtime_error(exc: FangtiaoError) -> tuple[Any, int]:
+        return respond(exc.status, exc.message, exc.errors if isinstance(exc, InvalidData) else None)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> tuple[Any, int]:
+        return respond(400, "页面已过期或来源无法验证（CSRF），请刷新页面后重新提交")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Any, int] | Response:
+        status = exc.code or 500
+        if status == 405 and not wants_json():
+            return respond(405, MESSAGES[405])
+        return respond(status, MESSAGES.get(status, exc.name))
+
+    if app.testing:
+        return  # tests want the traceback of an unexpected error, not a friendly page
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Any, int]:
+        # Logged with the traceback; the user sees a plain message, never the stack.
+        app.logger.exception("未处理的错误：%s", request.path)
+        return respond(500, MESSAGES[500])

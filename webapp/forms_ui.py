@@ -1,0 +1,190 @@
+"""Turning form definitions (forms/*.json) into what templates render, and requests back into data.
+
+Validation stays in the runtime (orchestration.forms.validate, on the server); this module only
+collects what the browser sent, keeps it for re-display, and labels stored values for reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
+
+from orchestration.attachments import Upload
+from orchestration.forms import FormDefinition, FormField, FormRegistry
+from webapp.formatting import cn_date
+
+Options = Callable[[str], Sequence[tuple[str, str]]]
+
+# Fields of the submitted request that are not form data and must not reach validation (it rejects
+# unknown keys): the CSRF token and the hidden revision / case fields.
+CONTROL_FIELDS = frozenset({"csrf_token", "expected_revision", "case_id"})
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One field as the template draws it: definition, options, current value and error."""
+
+    field: FormField
+    options: Sequence[tuple[str, str]]
+    value: Any
+    error: str | None
+    condition: str | None  # "（…时必填）" for fields required only for some answers
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def text(self) -> str:
+        if self.value is None or isinstance(self.value, list | tuple | bool):
+            return ""
+        return str(self.value)
+
+    @property
+    def values(self) -> list[str]:
+        if isinstance(self.value, list | tuple):
+            return [str(v) for v in self.value]
+        return [] if self.value in (None, "") else [str(self.value)]
+
+    @property
+    def checked(self) -> bool:
+        return self.value is True or (isinstance(self.value, str) and self.value in ("true", "on", "1"))
+
+
+def _options(form_field: FormField, options: Options) -> Sequence[tuple[str, str]]:
+    if form_field.options_from:
+        return list(options(form_field.options_from))
+    return list(form_field.options)
+
+
+def _condition(form: FormDefinition, form_field: FormField) -> str | None:
+    if not form_field.required_when:
+        return None
+    parts = []
+    for other_name, values in form_field.required_when.items():
+        other = form.field(other_name)
+        labels = dict(other.options)
+        chosen = "或".join(f"“{labels.get(v, v)}”" for v in values)
+        parts.append(f"“{other.label}”为{chosen}")
+    return f"（{'，'.join(parts)}时必填）"
+
+
+def field_views(
+    form: FormDefinition,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    options: Options,
+) -> list[FieldView]:
+    return [
+        FieldView(f, _options(f, options), values.get(f.name), errors.get(f.name), _condition(form, f))
+        for f in form.fields
+    ]
+
+
+def initial_values(form: FormDefinition, data: Mapping[str, Any], options: Options) -> dict[str, Any]:
+    """Defaults, overridden by case data of the same name.
+
+    A value is taken from the top level of the case data, or — for a choice field only — from one level
+    down when it is one of the field's options (draft_referral.mediation_org comes from
+    locality_assignment.mediation_org). Nested values are not used for free-text or number fields: a
+    nested key such as acceptance.extension_days means something else than the form field.
+    """
+    values: dict[str, Any] = {}
+    for f in form.fields:
+        if f.widget == "file":
+            continue  # files cannot be pre-selected in a browser; stored ones are listed with the case
+        if f.default is not None:
+            values[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
+        if f.name in data and data[f.name] not in (None, ""):
+            values[f.name] = data[f.name]
+            continue
+        if f.widget in ("select", "radio"):
+            allowed = {value for value, _ in _options(f, options)}
+            for nested in data.values():
+                if isinstance(nested, Mapping) and nested.get(f.name) in allowed:
+                    values[f.name] = nested[f.name]
+                    break
+    return values
+
+
+def collect(
+    form: FormDefinition,
+    fields: ImmutableMultiDict[str, str],
+    files: ImmutableMultiDict[str, FileStorage] | None = None,
+) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
+    """The data and uploads a browser sent for the form's fields; nothing else is passed on."""
+    data: dict[str, Any] = {}
+    uploads: dict[str, list[Upload]] = {}
+    for f in form.fields:
+        if f.name in CONTROL_FIELDS:
+            continue
+        if f.widget == "checkbox":
+            # An unchecked box sends nothing; for a yes/no field that means "no", not "not answered".
+            data[f.name] = "true" if f.name in fields else "false"
+        elif f.widget == "checkboxes":
+            data[f.name] = fields.getlist(f.name)
+        elif f.widget == "file":
+            chosen = [s for s in (files.getlist(f.name) if files else []) if s.filename]
+            if chosen:
+                uploads[f.name] = [
+                    Upload(s.filename or "", s.mimetype or "application/octet-stream", s.read())
+                    for s in chosen
+                ]
+        elif f.name in fields:
+            data[f.name] = fields.get(f.name, "")
+    return data, uploads
+
+
+# ---- reading stored values --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    label: str
+    options: Mapping[str, str]
+    widget: str
+
+
+def labels(registry: FormRegistry) -> dict[str, Label]:
+    """Field name -> label and option names, over every form (the first form naming a field wins)."""
+    found: dict[str, Label] = {}
+    for name in registry.names():
+        for f in registry.get(name).fields:
+            found.setdefault(f.name, Label(f.label, dict(f.options), f.widget))
+    return found
+
+
+def display(value: Any, label: Label | None, attachment_names: Mapping[str, str] | None = None) -> str:
+    """A stored value as a reader sees it: option names, 是/否, lists joined, attachment file names."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list | tuple):
+        return "、".join(display(v, label, attachment_names) for v in value) or "—"
+    text = str(value)
+    if label is not None:
+        if label.widget == "date":
+            return cn_date(text)
+        if text in label.options:
+            return label.options[text]
+        if label.widget == "file" and attachment_names and text in attachment_names:
+            return attachment_names[text]
+    return text
+
+
+def describe(
+    data: Mapping[str, Any],
+    names: Iterable[str],
+    known: Mapping[str, Label],
+    attachment_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, str, str]]:
+    """(field name, label, shown value) for the given fields that the data has and a form labels."""
+    rows = []
+    for name in names:
+        if name in data and name in known:
+            rows.append((name, known[name].label, display(data[name], known[name], attachment_names)))
+    return rows
