@@ -18,16 +18,16 @@ from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from handlers.calendar import SHANGHAI, WorkingCalendar
 from handlers.context import HandlerContext
 from handlers.eligibility import parties_key
 from orchestration import attachments, organisations, petition_clock
-from orchestration.assignment import assignee
 from orchestration.attachments import Upload
 from orchestration.clock import Clock, SystemClock, engine_clock
 from orchestration.db import PROJECT_ROOT, WRITE_LOCK
+from orchestration.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound, ProcedureError
 from orchestration.forms import FormRegistry, FormValidationError, validate
 from orchestration.models import (
@@ -44,13 +44,16 @@ from orchestration.models import (
 )
 from orchestration.numbering import case_number
 from orchestration.script_engine import FangtiaoScriptEngine
-from orchestration.specs import SpecCache, deploy, latest_version, read_process_files
+from orchestration.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
 from orchestration.state import StateCodec
+from orchestration.workflow_cache import WorkflowCache
 
 START_FORM = "register"
 RISK_FORM = "report_risk"
 RISK_SIGNAL = "risk_report"
 CALENDAR_COUNTER = "calendar"
+# session.info key: workflows saved in the transaction, handed to the cache once it has committed
+SAVED_WORKFLOWS = "fangtiao_saved_workflows"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Runtime:
         self.forms = FormRegistry(forms_dir)
         self.specs = SpecCache()
         self.codec = StateCodec()
+        self.workflows = WorkflowCache()
         self._calendar: tuple[int, WorkingCalendar] | None = None
 
     # ---- deployment -------------------------------------------------------------------------
@@ -154,9 +158,12 @@ class Runtime:
     def transaction(self) -> Iterator[Session]:
         """A write transaction: committed at the end, rolled back on any error; on SQLite it takes
         the write lock at its start so read-modify-write cannot interleave."""
-        with self.sessions() as session, session.begin():
-            session.connection(execution_options={WRITE_LOCK: True})
-            yield session
+        with self.sessions() as session:
+            with session.begin():
+                session.connection(execution_options={WRITE_LOCK: True})
+                yield session
+            for case_id, revision, workflow in session.info.get(SAVED_WORKFLOWS, ()):
+                self.workflows.put(case_id, revision, workflow)
 
     @contextmanager
     def _step(self, case_id: int | None = None) -> Iterator[tuple[Session, Case | None]]:
@@ -200,13 +207,24 @@ class Runtime:
 
         return FangtiaoScriptEngine(calendar, context)
 
-    def _load(self, session: Session, case: Case, now: datetime, actor: Actor) -> BpmnWorkflow:
-        version = session.get(ProcessVersion, case.version_id)
-        assert version is not None
-        parsed = self.specs.get(version)
-        workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
+    def _parsed(self, session: Session, version_id: int) -> ParsedVersion:
+        parsed = self.specs.cached(version_id)
+        if parsed is None:
+            version = session.get(ProcessVersion, version_id)
+            assert version is not None
+            parsed = self.specs.get(version)
+        return parsed
+
+    def _load(
+        self, session: Session, case: Case, now: datetime, actor: Actor
+    ) -> tuple[BpmnWorkflow, Derived]:
+        """The case's workflow ready to run, and the rows its current state implies (the rows as stored)."""
+        workflow = self.workflows.take(case.id, case.revision)
+        if workflow is None:
+            parsed = self._parsed(session, case.version_id)
+            workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
         workflow.script_engine = self._engine(session, case, now, actor)
-        return workflow
+        return workflow, derive(workflow, case)
 
     def _run(self, workflow: BpmnWorkflow, action: Callable[[], None]) -> list[str]:
         """Runs an action and the engine steps after it; returns the automatic steps taken."""
@@ -225,7 +243,11 @@ class Runtime:
             raise ProcedureError(_engine_message(exc)) from exc
         return steps
 
-    def _save(self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime) -> None:
+    def _save(
+        self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, before: Derived
+    ) -> None:
+        """Stores the state and brings the open-task and timer rows from `before` (what they hold)
+        to what the new state implies, writing only the differences."""
         case.state = self.codec.dump(workflow)
         case.revision += 1
         case.updated_at = now
@@ -233,57 +255,15 @@ class Runtime:
         if workflow.completed:
             case.status = "completed"
             case.completed_at = now
-        self._sync_open_tasks(session, case, workflow, now)
-        self._sync_timers(session, case, workflow)
+        after = derive(workflow, case)
+        with session.no_autoflush:
+            write_open_tasks(session, case, before, after, now)
+            write_timers(session, case, before, after)
         if case.id in session.info.get(petition_clock.CHANGED, ()):
-            session.flush()
             clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
             case.petition_deadline = clock.deadline if clock else None
             case.petition_warning = 0
-
-    def _sync_open_tasks(self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime) -> None:
-        existing = {
-            row.id: row for row in session.scalars(select(OpenTask).where(OpenTask.case_id == case.id))
-        }
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        for task_id in existing.keys() - ready.keys():
-            session.delete(existing[task_id])
-        for task_id, task in ready.items():
-            role, org_id = assignee(task.task_spec.lane, case)
-            due = _due_at(task)
-            row = existing.get(task_id)
-            if row is None:
-                session.add(
-                    OpenTask(
-                        id=task_id,
-                        case_id=case.id,
-                        task_name=task.task_spec.bpmn_id,
-                        title=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                        form_name=task.task_spec.extensions.get("properties", {}).get("formName"),
-                        role=role,
-                        org_id=org_id,
-                        due_at=due,
-                        created_at=now,
-                    )
-                )
-            elif (row.org_id, row.due_at) != (org_id, due):
-                row.org_id, row.due_at = org_id, due
-
-    def _sync_timers(self, session: Session, case: Case, workflow: BpmnWorkflow) -> None:
-        existing = {
-            row.task_id: row for row in session.scalars(select(Timer).where(Timer.case_id == case.id))
-        }
-        waiting = {str(t.id): t for t in _waiting_timers(workflow)}
-        for task_id in existing.keys() - waiting.keys():
-            session.delete(existing[task_id])
-        for task_id, task in waiting.items():
-            due = _event_time(task)
-            row = existing.get(task_id)
-            if row is None:
-                name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
-                session.add(Timer(case_id=case.id, task_id=task_id, name=name, due_at=due))
-            elif row.due_at != due and row.attempts == 0:
-                row.due_at = due
+        session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow))
 
     def _audit(
         self,
@@ -334,9 +314,10 @@ class Runtime:
             petition_clock.record(session, case.id, "start", now)
             workflow = BpmnWorkflow(parsed.spec, dict(parsed.subprocess_specs))
             workflow.script_engine = self._engine(session, case, now, actor)
+            before = Derived({}, {})
             workflow.task_tree.data.update(cleaned, case_no=case.case_no, registered_at=now.isoformat())
             steps = self._run(workflow, lambda: None)
-            self._save(session, case, workflow, now)
+            self._save(session, case, workflow, now, before)
             self._audit(session, case, actor, "start", START_FORM, {"data": cleaned, "steps": steps})
         return case
 
@@ -354,7 +335,7 @@ class Runtime:
         with self._step(case_id) as (session, case):
             assert case is not None
             _require_running(case)
-            open_task = session.get(OpenTask, task_id)
+            open_task = session.get(OpenTask, task_id, options=[lazyload(OpenTask.case)])
             if open_task is None or open_task.case_id != case.id:
                 raise Conflict("该任务已由他人办理或已不存在，请刷新待办列表")
             _authorise(open_task, actor)
@@ -364,7 +345,7 @@ class Runtime:
                 stored = attachments.store(session, case.id, files, actor.username, now)
                 data = attachments.merge(data, stored)
             cleaned = self._validate(session, open_task.form_name or "", data)
-            workflow = self._load(session, case, now, actor)
+            workflow, before = self._load(session, case, now, actor)
             task = workflow.get_task_from_id(UUID(task_id))
 
             def run() -> None:
@@ -372,14 +353,14 @@ class Runtime:
                 task.run()
 
             steps = self._run(workflow, run)
-            self._save(session, case, workflow, now)
+            self._save(session, case, workflow, now, before)
             self._audit(
                 session,
                 case,
                 actor,
                 "complete",
                 open_task.task_name,
-                {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title}
+                {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title},
             )
         return case
 
@@ -391,12 +372,12 @@ class Runtime:
             if actor.role != "mediator" or actor.org_id != case.mediation_org_id:
                 raise Forbidden("只有承办案件的人民调解组织可以报告风险")
             cleaned = self._validate(session, RISK_FORM, data)
-            workflow = self._load(session, case, now, actor)
+            workflow, before = self._load(session, case, now, actor)
             if not any(e.name == RISK_SIGNAL for e in workflow.waiting_events()):
                 raise Conflict("案件当前不在调解阶段，不能报告风险")
             event = BpmnEvent(SignalEventDefinition(RISK_SIGNAL), payload=cleaned)
             steps = self._run(workflow, lambda: workflow.send_event(event))
-            self._save(session, case, workflow, now)
+            self._save(session, case, workflow, now, before)
             self._audit(session, case, actor, "risk_report", None, {"data": cleaned, "steps": steps})
         return case
 
@@ -433,9 +414,9 @@ class Runtime:
                 )
                 lateness = max((now - t.due_at).total_seconds() for t in due)
                 names = [t.name for t in due]
-                workflow = self._load(session, case, now, SYSTEM)
+                workflow, before = self._load(session, case, now, SYSTEM)
                 steps = self._run(workflow, lambda: None)
-                self._save(session, case, workflow, now)
+                self._save(session, case, workflow, now, before)
                 self._audit(session, case, SYSTEM, "timer", None, {"fired": names, "steps": steps})
                 return FireResult(case_id, names, lateness)
         except ProcedureError as exc:
@@ -571,9 +552,9 @@ class Runtime:
         now = self.clock.now()
         with self._step(case_id) as (session, case):
             assert case is not None
-            workflow = self._load(session, case, now, actor)
+            workflow, before = self._load(session, case, now, actor)
             moved = []
-            for task in _waiting_timers(workflow):
+            for task in waiting_timers(workflow):
                 definition = task.task_spec.event_definition
                 new_value = workflow.script_engine.evaluate(task, definition.expression)
                 old_value = task.internal_data["event_value"]
@@ -585,7 +566,7 @@ class Runtime:
                         {"timer": task.task_spec.bpmn_name or "", "from": old_value, "to": new_value}
                     )
             if moved:
-                self._save(session, case, workflow, now)
+                self._save(session, case, workflow, now, before)
                 self._audit(session, case, actor, "recompute", None, {"moved": moved})
         return moved
 
@@ -602,9 +583,7 @@ class Runtime:
 
     def case_data(self, session: Session, case: Case) -> dict[str, Any]:
         """The data of the case as the process holds it (the last completed task's view)."""
-        version = session.get(ProcessVersion, case.version_id)
-        assert version is not None
-        parsed = self.specs.get(version)
+        parsed = self._parsed(session, case.version_id)
         workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
         data: dict[str, Any] = dict(workflow.last_task.data) if workflow.last_task else {}
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -628,28 +607,3 @@ def _authorise(task: OpenTask, actor: Actor) -> None:
 
 def _engine_message(exc: WorkflowException) -> str:
     return str(exc.args[0]) if exc.args else str(exc)
-
-
-def _event_time(task: Task) -> datetime:
-    return TimerEventDefinition.get_datetime(task.internal_data["event_value"])
-
-
-def _waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
-    return [
-        t
-        for t in workflow.get_tasks(state=TaskState.WAITING)
-        if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
-        and "event_value" in t.internal_data
-    ]
-
-
-def _due_at(task: Task) -> datetime | None:
-    """A user task is due when the latest timer on its boundary is: earlier ones are warnings
-    (a deadline near), and a deadline stays the deadline after its warning has fired."""
-    times = [
-        _event_time(sibling)
-        for sibling in task.parent.children
-        if isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition)
-        and "event_value" in sibling.internal_data
-    ]
-    return max(times) if times else None

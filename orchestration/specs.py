@@ -122,6 +122,9 @@ class SpecCache:
     def __init__(self) -> None:
         self._parsed: dict[int, ParsedVersion] = {}
 
+    def cached(self, version_id: int) -> ParsedVersion | None:
+        return self._parsed.get(version_id)
+
     def get(self, version: ProcessVersion) -> ParsedVersion:
         parsed = self._parsed.get(version.id)
         if parsed is None:
