@@ -412,6 +412,9 @@ class Runtime:
                         )
                     )
                 )
+                if not due:
+                    # another worker fired them between our look at the timers and taking the lock
+                    return FireResult(case_id, [], 0.0)
                 lateness = max((now - t.due_at).total_seconds() for t in due)
                 names = [t.name for t in due]
                 workflow, before = self._load(session, case, now, SYSTEM)

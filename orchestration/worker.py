@@ -46,9 +46,10 @@ class TimerWorker:
                 self.stats.failed += 1
                 log.warning("案件 %s 定时器触发失败：%s", result.case_id, result.error)
                 continue
-            fired += len(result.fired)
-            self.stats.fired += len(result.fired)
-            self.stats.lateness.append(result.lateness)
+            if result.fired:
+                fired += len(result.fired)
+                self.stats.fired += len(result.fired)
+                self.stats.lateness.append(result.lateness)
         return fired
 
     def run(self) -> None:
