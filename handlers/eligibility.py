@@ -35,12 +35,12 @@ def same_matter(a: str, b: str) -> bool:
 
 @operation("check_prior_mediation")
 def check_prior_mediation(ctx: HandlerContext, parties: list[str], matter: str) -> dict[str, Any]:
-    earlier = ctx.session.scalars(
-        select(Case).where(
+    earlier = ctx.session.execute(
+        select(Case.case_no, Case.title).where(
             Case.parties_key == parties_key(parties),
             Case.id != ctx.case.id,
             Case.outcome.in_(CONCLUDED_OUTCOMES),
         )
     )
-    found = [c.case_no for c in earlier if same_matter(c.title, matter)]
+    found = [case_no for case_no, title in earlier if same_matter(title, matter)]
     return {"found": bool(found), "cases": found}
