@@ -196,11 +196,13 @@ class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     role: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # the latest notifications of an organisation first (the unread badge, the list)
+    __table_args__ = (Index("ix_notifications_org_latest", "org_id", "id"),)
 
 
 class NotificationRead(Base):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from handlers.calendar import WorkingCalendar
 from orchestration import petition_clock
@@ -163,6 +163,9 @@ def _task_list(
         query = query.where(_due_clause(filters.due, now, limit))
     # Soonest due first; tasks without a deadline after all with one, oldest first among themselves.
     query = query.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at, OpenTask.id)
+    # The list shows a case's number and title only: loading whole cases (their state runs to tens of
+    # KB) into the sort would make the list cost grow with every case in the database.
+    query = query.options(selectinload(OpenTask.case).load_only(Case.case_no, Case.title, Case.revision))
     page, per_page = clamp_page(filters.page, filters.per_page)
     items, filtered_total = _paged(session, query, page, per_page)
     return TaskList(Page(items, filtered_total, page, per_page), counts, steps)
@@ -470,17 +473,27 @@ def notifications(
     return Page(items, total, page, per_page)
 
 
+# The badge counts unread among an office's latest notifications, so its cost stays flat as the
+# history grows; the notification list itself pages through everything.
+UNREAD_WINDOW = 500
+
+
 def unread_count(session: Session, viewer: Viewer) -> int:
     if viewer.org_id is None:
         return 0
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(_notifications_for(viewer), ~_read_by(viewer))
-        )
-        or 0
+    latest = (
+        select(Notification.id)
+        .where(_notifications_for(viewer))
+        .order_by(Notification.id.desc())
+        .limit(UNREAD_WINDOW)
+        .subquery()
     )
+    read = (
+        select(NotificationRead.notification_id)
+        .where(NotificationRead.notification_id == latest.c.id, NotificationRead.user_id == viewer.user_id)
+        .exists()
+    )
+    return session.scalar(select(func.count()).select_from(latest).where(~read)) or 0
 
 
 def mark_read(session: Session, viewer: Viewer, now: datetime, ids: Sequence[int] | None = None) -> int:

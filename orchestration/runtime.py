@@ -162,8 +162,8 @@ class Runtime:
             with session.begin():
                 session.connection(execution_options={WRITE_LOCK: True})
                 yield session
-            for case_id, revision, workflow in session.info.get(SAVED_WORKFLOWS, ()):
-                self.workflows.put(case_id, revision, workflow)
+            for case_id, revision, workflow, derived in session.info.get(SAVED_WORKFLOWS, ()):
+                self.workflows.put(case_id, revision, workflow, derived)
 
     @contextmanager
     def _step(self, case_id: int | None = None) -> Iterator[tuple[Session, Case | None]]:
@@ -219,12 +219,13 @@ class Runtime:
         self, session: Session, case: Case, now: datetime, actor: Actor
     ) -> tuple[BpmnWorkflow, Derived]:
         """The case's workflow ready to run, and the rows its current state implies (the rows as stored)."""
-        workflow = self.workflows.take(case.id, case.revision)
-        if workflow is None:
+        cached = self.workflows.take(case.id, case.revision)
+        if cached is None:
             parsed = self._parsed(session, case.version_id)
             workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
-        workflow.script_engine = self._engine(session, case, now, actor)
-        return workflow, derive(workflow, case)
+            cached = (workflow, derive(workflow, case))
+        cached[0].script_engine = self._engine(session, case, now, actor)
+        return cached
 
     def _run(self, workflow: BpmnWorkflow, action: Callable[[], None]) -> list[str]:
         """Runs an action and the engine steps after it; returns the automatic steps taken."""
@@ -263,7 +264,7 @@ class Runtime:
             clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
             case.petition_deadline = clock.deadline if clock else None
             case.petition_warning = 0
-        session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow))
+        session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow, after))
 
     def _audit(
         self,

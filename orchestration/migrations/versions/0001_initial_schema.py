@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 23:30:02.842169
+Create Date: 2026-11-29 00:24:47.123772
 """
 
 import sqlalchemy as sa
@@ -236,7 +236,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_notifications_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_notifications_org_id"), ["org_id"], unique=False)
+        batch_op.create_index("ix_notifications_org_latest", ["org_id", "id"], unique=False)
 
     op.create_table(
         "open_tasks",
@@ -308,7 +308,7 @@ def downgrade() -> None:
 
     op.drop_table("open_tasks")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_notifications_org_id"))
+        batch_op.drop_index("ix_notifications_org_latest")
         batch_op.drop_index(batch_op.f("ix_notifications_case_id"))
 
     op.drop_table("notifications")
