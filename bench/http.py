@@ -51,6 +51,7 @@ from sqlalchemy import Engine, Integer, event, func, insert, literal, select, te
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from bench.databases import postgres_schema, sqlite_database
 from handlers.calendar import SHANGHAI
 from handlers.eligibility import parties_key
 from orchestration import demo, migrate
@@ -61,6 +62,9 @@ from orchestration.runtime import Actor, Runtime
 from tests.helpers import REGISTRATION, SUCCESS_PATH, open_task
 from webapp import ENGINE_KEY, create_app
 from webapp.context import RUNTIME_KEY
+
+# names of the throwaway databases and schemas this bench makes
+PREFIX = "bench_http"
 
 # The tests' frozen start (tests/conftest.py): every clone's deadlines are computed from it, so no timer
 # is due and the due states of the list are those of a working morning.
@@ -1096,33 +1100,6 @@ def measure_database(label: str, url: str, args: argparse.Namespace) -> DbResult
     return DbResult(label, population, series, profile, checked)
 
 
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="fangtiao-bench-http-") as directory:
-        yield f"sqlite:///{Path(directory) / 'bench.sqlite'}"
-
-
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A schema of our own, as the tests do, dropped afterwards whatever happens."""
-    schema = f"bench_http_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        raise SystemExit(
-            f"PostgreSQL unreachable at {base_url} ({exc.orig}); --postgres off skips it"
-        ) from exc
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 # ---- report -------------------------------------------------------------------------------------------
 
 
@@ -1268,10 +1245,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.requests < 2:
         parser.error("--requests must be at least 2 (a percentile needs two values)")
     began = time.perf_counter()
-    databases: dict[str, Callable[[], AbstractContextManager[str]]] = {"sqlite": sqlite_database}
+    databases: dict[str, Callable[[], AbstractContextManager[str]]] = {
+        "sqlite": lambda: sqlite_database(PREFIX)
+    }
     if args.postgres != "off":
         _require_postgres(args.postgres)  # before the SQLite half, not minutes later
-        databases["postgresql"] = lambda: postgres_schema(args.postgres)
+        databases["postgresql"] = lambda: postgres_schema(args.postgres, PREFIX)
     results: dict[str, DbResult] = {}
     load, fsync = os.getloadavg()[0], fsync_ms(tempfile.gettempdir())
     for db, database in databases.items():

@@ -21,15 +21,12 @@ import json
 import os
 import pstats
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as day_time
-from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -40,6 +37,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 
+from bench.databases import postgres_schema, sqlite_database
 from handlers.calendar import SHANGHAI, WorkingCalendar
 from handlers.deadlines import timer_functions
 from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
@@ -53,6 +51,9 @@ from orchestration.runtime import START_FORM, Actor, Runtime
 from orchestration.specs import PROCESS_ID, parse_files, read_process_files
 from orchestration.state import StateCodec
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task
+
+# names of the throwaway databases and schemas this bench makes
+PREFIX = "bench"
 
 # The tests' frozen start (tests/conftest.py), so the bench walks exactly the path the tests walk.
 START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
@@ -580,33 +581,6 @@ def measure_database(
     return floor.measure, bench.measure, stats
 
 
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="fangtiao-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'bench.sqlite'}"
-
-
-@contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A schema of our own, as the tests do, dropped afterwards whatever happens."""
-    schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as exc:
-        raise SystemExit(
-            f"PostgreSQL unreachable at {base_url} ({exc.orig}); --postgres off skips it"
-        ) from exc
-    separator = "&" if "?" in base_url else "?"
-    try:
-        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 # ---- profile digest ----------------------------------------------------------------------------------------
 
 OUR_CODE = (str(PROJECT_ROOT / "orchestration"), str(PROJECT_ROOT / "handlers"))
@@ -774,10 +748,12 @@ def main(argv: list[str] | None = None) -> None:
         with engine_clock(FrozenClock(START)):
             measures.append(run_engine_alone(env, ENGINE_FACTOR * args.cases))
 
-    databases: dict[str, Callable[[], AbstractContextManager[str]]] = {"sqlite": sqlite_database}
+    databases: dict[str, Callable[[], AbstractContextManager[str]]] = {
+        "sqlite": lambda: sqlite_database(PREFIX)
+    }
     if args.postgres != "off":
         _require_postgres(args.postgres)  # before the SQLite half, not after it
-        databases["postgresql"] = lambda: postgres_schema(args.postgres)
+        databases["postgresql"] = lambda: postgres_schema(args.postgres, PREFIX)
     results: dict[str, tuple[Measure, Measure]] = {}
     profile: tuple[pstats.Stats, int] | None = None
     for db, database in databases.items():

@@ -27,27 +27,9 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
-DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+from orchestration.bpmn_layout import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, TASK_TAGS, add_layout
 
-TASK_TAGS = frozenset(
-    {
-        "task",
-        "userTask",
-        "serviceTask",
-        "scriptTask",
-        "businessRuleTask",
-        "sendTask",
-        "receiveTask",
-        "manualTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    }
-)
+# The namespaces and the shapes drawn as tasks are the layout tool's: one definition for both.
 GATEWAY_TAGS = frozenset(
     {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
 )
@@ -771,7 +753,6 @@ def _geometry(source: _Source) -> _Geometry:
         if "BPMNDiagram" in source.xml:
             raise
     # A version deployed before the files carried DI: lay it out the way the layout tool would.
-    from orchestration.bpmn_layout import add_layout
 
     try:
         laid_out = add_layout(source.xml.encode("utf-8")).decode("utf-8")

@@ -1,0 +1,42 @@
+"""Throwaway databases for benchmarks: a temporary SQLite file, or a PostgreSQL schema of our own."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from orchestration.db import make_engine
+
+
+@contextmanager
+def sqlite_database(prefix: str) -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix=f"fangtiao-{prefix}-") as directory:
+        yield f"sqlite:///{Path(directory) / 'bench.sqlite'}"
+
+
+@contextmanager
+def postgres_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """A schema of our own, as the tests do, dropped afterwards whatever happens."""
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as exc:
+        raise SystemExit(
+            f"PostgreSQL unreachable at {base_url} ({exc.orig}); --postgres off skips it"
+        ) from exc
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
