@@ -40,3 +40,15 @@ def postgres_schema(base_url: str, prefix: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def require_postgres(url: str) -> None:
+    """Fails early, before any SQLite figures are spent, when the PostgreSQL half cannot run."""
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise SystemExit(f"PostgreSQL unreachable at {url}: {exc.orig}\n(--postgres off skips it)") from exc
+    finally:
+        engine.dispose()

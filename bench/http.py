@@ -48,10 +48,10 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask
 from sqlalchemy import Engine, Integer, event, func, insert, literal, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bench.databases import postgres_schema, sqlite_database
+from bench.databases import postgres_schema, require_postgres, sqlite_database
 from handlers.calendar import SHANGHAI
 from handlers.eligibility import parties_key
 from orchestration import demo, migrate
@@ -1211,17 +1211,6 @@ def report(
     print(f"\n(whole run {seconds:.1f} s)")
 
 
-def _require_postgres(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        raise SystemExit(f"PostgreSQL unreachable at {url}: {exc.orig}\n(--postgres off skips it)") from exc
-    finally:
-        engine.dispose()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.http", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -1249,7 +1238,7 @@ def main(argv: list[str] | None = None) -> None:
         "sqlite": lambda: sqlite_database(PREFIX)
     }
     if args.postgres != "off":
-        _require_postgres(args.postgres)  # before the SQLite half, not minutes later
+        require_postgres(args.postgres)  # before the SQLite half, not minutes later
         databases["postgresql"] = lambda: postgres_schema(args.postgres, PREFIX)
     results: dict[str, DbResult] = {}
     load, fsync = os.getloadavg()[0], fsync_ms(tempfile.gettempdir())

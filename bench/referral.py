@@ -35,9 +35,8 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Engine, event, text
-from sqlalchemy.exc import OperationalError
 
-from bench.databases import postgres_schema, sqlite_database
+from bench.databases import postgres_schema, require_postgres, sqlite_database
 from handlers.calendar import SHANGHAI, WorkingCalendar
 from handlers.deadlines import timer_functions
 from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
@@ -702,17 +701,6 @@ def print_steps(engine_alone: Measure, results: dict[str, tuple[Measure, Measure
         )
 
 
-def _require_postgres(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        raise SystemExit(f"PostgreSQL unreachable at {url}: {exc.orig}\n(--postgres off skips it)") from exc
-    finally:
-        engine.dispose()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.referral", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -752,7 +740,7 @@ def main(argv: list[str] | None = None) -> None:
         "sqlite": lambda: sqlite_database(PREFIX)
     }
     if args.postgres != "off":
-        _require_postgres(args.postgres)  # before the SQLite half, not after it
+        require_postgres(args.postgres)  # before the SQLite half, not after it
         databases["postgresql"] = lambda: postgres_schema(args.postgres, PREFIX)
     results: dict[str, tuple[Measure, Measure]] = {}
     profile: tuple[pstats.Stats, int] | None = None
