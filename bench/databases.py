@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from orchestration.db import make_engine
+from orchestration.store.db import make_engine
 
 
 @contextmanager

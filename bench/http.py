@@ -52,13 +52,14 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from bench.databases import postgres_schema, require_postgres, sqlite_database
-from handlers.calendar import SHANGHAI
 from handlers.eligibility import parties_key
-from orchestration import demo, migrate
-from orchestration.clock import FrozenClock
-from orchestration.db import PROJECT_ROOT, make_engine, make_session_factory
-from orchestration.models import Base, Case, Counter, Notification, NotificationRead, OpenTask, User
-from orchestration.runtime import Actor, Runtime
+from orchestration.domain.calendar import SHANGHAI
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.runtime import Actor, Runtime
+from orchestration.store import migrate
+from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+from orchestration.store.models import Base, Case, Counter, Notification, NotificationRead, OpenTask, User
+from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, open_task
 from webapp import ENGINE_KEY, create_app
 from webapp.context import RUNTIME_KEY

@@ -37,18 +37,19 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Engine, event, text
 
 from bench.databases import postgres_schema, require_postgres, sqlite_database
-from handlers.calendar import SHANGHAI, WorkingCalendar
 from handlers.deadlines import timer_functions
 from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
-from orchestration import demo, migrate
-from orchestration.clock import FrozenClock, engine_clock
-from orchestration.db import PROJECT_ROOT, make_engine, make_session_factory
-from orchestration.forms import FormRegistry, validate
-from orchestration.organisations import MEDIATION_KINDS
-from orchestration.runtime import START_FORM, Actor, Runtime
-from orchestration.specs import PROCESS_ID, parse_files, read_process_files
-from orchestration.state import StateCodec
+from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.domain.forms import FormRegistry, validate
+from orchestration.domain.organisations import MEDIATION_KINDS
+from orchestration.engine.clock import FrozenClock, engine_clock
+from orchestration.engine.runtime import START_FORM, Actor, Runtime
+from orchestration.engine.specs import PROCESS_ID, parse_files, read_process_files
+from orchestration.engine.state import StateCodec
+from orchestration.store import migrate
+from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task
 
 # names of the throwaway databases and schemas this bench makes
@@ -351,7 +352,7 @@ class Floor:
     """The engine plus restore, serialize and one durable single-row UPDATE per user action.
 
     Rows go to a table of its own in the runtime's database, written through the raw driver connection
-    of an engine built by orchestration.db, so SQLite runs with WAL and synchronous=FULL and takes its
+    of an engine built by orchestration.store.db, so SQLite runs with WAL and synchronous=FULL and takes its
     write lock at BEGIN as the runtime's write transactions do; no ORM, no extra statement."""
 
     def __init__(self, env: InProcess, engine: Engine, label: str) -> None:
@@ -372,7 +373,7 @@ class Floor:
         self._next = 0
 
     def _durability(self) -> str:
-        """What a commit promises here; SQLite must be as orchestration.db configures it (WAL, FULL)."""
+        """What a commit promises here; SQLite must be as orchestration.store.db configures it (WAL, FULL)."""
         cursor = self._raw.cursor()
         try:
             if self._sqlite:
@@ -397,7 +398,9 @@ class Floor:
         cursor = self._raw.cursor()
         try:
             if self._sqlite:
-                cursor.execute("BEGIN IMMEDIATE")  # orchestration.db turns pysqlite's implicit BEGIN off
+                cursor.execute(
+                    "BEGIN IMMEDIATE"
+                )  # orchestration.store.db turns pysqlite's implicit BEGIN off
             cursor.execute(sql, params)
         finally:
             cursor.close()

@@ -42,13 +42,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 
-from orchestration import demo, migrate
-from orchestration.clock import SHANGHAI, FrozenClock, OffsetClock
-from orchestration.db import make_engine, make_session_factory
-from orchestration.models import AuditEvent, Case, ClockEvent, OpenTask, Timer
-from orchestration.runtime import Runtime
-from orchestration.specs import latest_version
-from orchestration.worker import TimerWorker
+from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
+from orchestration.engine.runtime import Runtime
+from orchestration.engine.specs import latest_version
+from orchestration.engine.worker import TimerWorker
+from orchestration.store import migrate
+from orchestration.store.db import make_engine, make_session_factory
+from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, Timer
+from orchestration.tools import demo
 from tests.helpers import advance_to, start
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers.calendar import WorkingCalendar
-from orchestration.models import Case
+from orchestration.domain.calendar import WorkingCalendar
+from orchestration.store.models import Case
 
 
 @dataclass

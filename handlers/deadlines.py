@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from handlers.calendar import WorkingCalendar
+from orchestration.domain.calendar import WorkingCalendar
 
 
 def _parse(value: str) -> datetime:

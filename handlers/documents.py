@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.calendar import SHANGHAI
 from handlers.context import HandlerContext
-from orchestration.models import Document
-from orchestration.numbering import next_value
+from orchestration.domain.calendar import SHANGHAI
+from orchestration.store.models import Document
+from orchestration.store.numbering import next_value
 
 # kind -> (title, number pattern)
 KINDS: dict[str, tuple[str, str]] = {

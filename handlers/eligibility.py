@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from handlers.context import HandlerContext
 from handlers.registry import operation
-from orchestration.models import Case
+from orchestration.store.models import Case
 
 # Outcomes in which a people's mediation committee reached agreement or terminated mediation.
 CONCLUDED_OUTCOMES = ("mediated", "terminated")

@@ -6,7 +6,7 @@ from typing import Any
 
 from handlers.context import HandlerContext
 from handlers.registry import HandlerError, operation
-from orchestration.organisations import OrganisationError, for_locality
+from orchestration.domain.organisations import OrganisationError, for_locality
 
 
 @operation("assign_locality")

@@ -6,11 +6,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 from handlers import documents
-from handlers.calendar import SHANGHAI
 from handlers.context import HandlerContext
 from handlers.notifications import notify
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
 from handlers.registry import HandlerError, operation
+from orchestration.domain.calendar import SHANGHAI
 
 SUCCESS_FEEDBACK_WORKING_DAYS = 5
 FAILURE_FEEDBACK_WORKING_DAYS = 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import HandlerContext
-from orchestration.models import Notification
+from orchestration.store.models import Notification
 
 
 def notify(ctx: HandlerContext, org_id: int | None, role: str | None, kind: str, message: str) -> None:

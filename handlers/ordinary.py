@@ -8,7 +8,7 @@ from typing import Any
 from handlers.context import HandlerContext
 from handlers.notifications import notify
 from handlers.registry import operation
-from orchestration import petition_clock
+from orchestration.domain import petition_clock
 
 
 def ground(data: Mapping[str, Any]) -> str:

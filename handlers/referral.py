@@ -8,8 +8,8 @@ from handlers import documents
 from handlers.context import HandlerContext
 from handlers.notifications import notify
 from handlers.registry import HandlerError, operation
-from orchestration import petition_clock
-from orchestration.organisations import MEDIATION_KINDS, OrganisationError, by_code
+from orchestration.domain import petition_clock
+from orchestration.domain.organisations import MEDIATION_KINDS, OrganisationError, by_code
 
 MEDIATION_DAYS = 15  # 受理之日起15日内完成
 MAX_MEDIATION_DAYS = 30  # 确有必要延长的，最长不得超过30日

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from orchestration import demo, migrate
-from orchestration.clock import SHANGHAI, FrozenClock
-from orchestration.db import make_engine, make_session_factory
-from orchestration.models import Base
-from orchestration.runtime import Runtime
+from orchestration.engine.clock import SHANGHAI, FrozenClock
+from orchestration.engine.runtime import Runtime
+from orchestration.store import migrate
+from orchestration.store.db import make_engine, make_session_factory
+from orchestration.store.models import Base
+from orchestration.tools import demo
 
 POSTGRES_URL = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite"] if os.environ.get("FANGTIAO_TEST_POSTGRES") == "off" else ["sqlite", "postgresql"]

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from orchestration.models import OpenTask, User
-from orchestration.runtime import Actor, Runtime
+from orchestration.engine.runtime import Actor, Runtime
+from orchestration.store.models import OpenTask, User
 
 REGISTRATION: dict[str, Any] = {
     "petitioner_name": "张三",

@@ -16,8 +16,8 @@ from flask import Flask, redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from orchestration.db import PROJECT_ROOT, database_url, make_engine, make_session_factory
-from orchestration.runtime import Runtime
+from orchestration.engine.runtime import Runtime
+from orchestration.store.db import PROJECT_ROOT, database_url, make_engine, make_session_factory
 from webapp import errors, formatting, security, settings
 from webapp.context import RUNTIME_KEY
 from webapp.extensions import csrf, login_manager

@@ -17,10 +17,10 @@ from flask import abort, current_app
 from flask_login import UserMixin, current_user
 from sqlalchemy.orm import Session
 
-from handlers.calendar import WorkingCalendar
-from orchestration.access import Viewer
-from orchestration.models import User
-from orchestration.runtime import Actor, Runtime
+from orchestration.domain.access import Viewer
+from orchestration.domain.calendar import WorkingCalendar
+from orchestration.engine.runtime import Actor, Runtime
+from orchestration.store.models import User
 
 RUNTIME_KEY = "fangtiao_runtime"
 

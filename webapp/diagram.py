@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from orchestration.bpmn_layout import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, TASK_TAGS, add_layout
+from orchestration.tools.bpmn_layout import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, TASK_TAGS, add_layout
 
 # The namespaces and the shapes drawn as tasks are the layout tool's: one definition for both.
 GATEWAY_TAGS = frozenset(

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 from werkzeug.routing import BuildError
 
-from orchestration.db import PROJECT_ROOT
-from orchestration.forms import FormRegistry
-from orchestration.models import Attachment, Case, Document, Organisation
+from orchestration.domain.forms import FormRegistry
+from orchestration.store.db import PROJECT_ROOT
+from orchestration.store.models import Attachment, Case, Document, Organisation
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HERE = Path(__file__).resolve().parent

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from handlers.calendar import SHANGHAI
-from orchestration.assignment import ROLE_NAMES
-from orchestration.queries import DONE, NEAR, NORMAL, OVERDUE
+from orchestration.domain.assignment import ROLE_NAMES
+from orchestration.domain.calendar import SHANGHAI
+from orchestration.read.queries import DONE, NEAR, NORMAL, OVERDUE
 
 DUE_LABELS = {OVERDUE: "超期", NEAR: "临期", NORMAL: "正常", DONE: "已结束"}
 CASE_STATUS = {"running": "办理中", "completed": "已办结", "error": "出错"}

@@ -1,6 +1,6 @@
 """Turning form definitions (forms/*.json) into what templates render, and requests back into data.
 
-Validation stays in the runtime (orchestration.forms.validate, on the server); this module only
+Validation stays in the runtime (orchestration.domain.forms.validate, on the server); this module only
 collects what the browser sent, keeps it for re-display, and labels stored values for reading.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 
-from orchestration.attachments import Upload
-from orchestration.forms import FormDefinition, FormField, FormRegistry
+from orchestration.domain.forms import FormDefinition, FormField, FormRegistry
+from orchestration.services.attachments import Upload
 from webapp.formatting import cn_date
 
 Options = Callable[[str], Sequence[tuple[str, str]]]

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
-from orchestration import queries
-from orchestration.access import CASE_ROLES, LEADER_ROLES, may_register
+from orchestration.domain.access import CASE_ROLES, LEADER_ROLES, may_register
+from orchestration.read import queries
 from webapp.context import db, now, viewer
 
 

@@ -23,10 +23,11 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from orchestration import demo, migrate
-from orchestration.clock import FrozenClock
-from orchestration.db import make_engine, make_session_factory
-from orchestration.runtime import Runtime
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.runtime import Runtime
+from orchestration.store import migrate
+from orchestration.store.db import make_engine, make_session_factory
+from orchestration.tools import demo
 from tests.browser.ui import Shots, Ui
 from tests.conftest import START
 from webapp import ENGINE_KEY, create_app

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from orchestration.models import Case
+from orchestration.store.models import Case
 from tests.browser.conftest import LiveServer
 from tests.browser.ui import Ui
 from tests.helpers import advance_to, start

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, expect
 
-from orchestration.clock import SHANGHAI
+from orchestration.engine.clock import SHANGHAI
 from tests.browser.conftest import LiveServer
 from tests.browser.ui import Ui, consent_pdf
 

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from orchestration.clock import FrozenClock
-from orchestration.runtime import Runtime
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.runtime import Runtime
 from webapp import ENGINE_KEY, create_app
 
 

@@ -8,7 +8,7 @@ from html import unescape
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from orchestration.demo import DEMO_PASSWORD
+from orchestration.tools.demo import DEMO_PASSWORD
 
 
 def login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> TestResponse:

@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from orchestration.demo import USERS
-from orchestration.models import Case, Document
-from orchestration.runtime import Runtime
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import Case, Document
+from orchestration.tools.demo import USERS
 from tests.helpers import advance_to, open_task, start
 from tests.webapp.helpers import login
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from orchestration.runtime import Runtime
+from orchestration.engine.runtime import Runtime
 from tests.helpers import SUCCESS_PATH, advance_to, open_task, start
 from tests.webapp.helpers import login
 

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from orchestration.clock import FrozenClock
-from orchestration.models import User
-from orchestration.runtime import Runtime
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import User
 from tests.webapp.conftest import make_app
 from tests.webapp.helpers import login, text
 from webapp import ENGINE_KEY, settings

@@ -8,8 +8,8 @@ import io
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from orchestration.models import Attachment, AuditEvent, Case, Document
-from orchestration.runtime import Runtime
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import Attachment, AuditEvent, Case, Document
 from tests.helpers import advance_to, open_task, start
 from tests.webapp.helpers import element, login, text
 

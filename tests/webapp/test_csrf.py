@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from orchestration.clock import FrozenClock
-from orchestration.runtime import Runtime
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.runtime import Runtime
 from tests.helpers import open_task, start
 from tests.webapp.conftest import make_app
 from webapp import ENGINE_KEY

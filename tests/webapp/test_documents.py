@@ -13,7 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from handlers.documents import KINDS
-from orchestration.models import Attachment, Base, Case, Document, Organisation, Region
+from orchestration.store.models import Attachment, Base, Case, Document, Organisation, Region
 from webapp.documents import cn_date, render_document, sex_from_id, show
 
 CREATED = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 2026-11-28 01:30 in Shanghai

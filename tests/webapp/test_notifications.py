@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from orchestration.models import Notification
-from orchestration.runtime import Runtime
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import Notification
 from tests.helpers import advance_to, start
 from tests.webapp.helpers import element, login, text
 

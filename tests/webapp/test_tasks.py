@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from orchestration.clock import SHANGHAI, FrozenClock
-from orchestration.models import Attachment, AuditEvent, Case, OpenTask
-from orchestration.runtime import Runtime
+from orchestration.engine.clock import SHANGHAI, FrozenClock
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import Attachment, AuditEvent, Case, OpenTask
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, advance_to, open_task, start
 from tests.webapp.helpers import element, login, text
 
@@ -210,7 +210,7 @@ def test_stale_revision_is_a_clear_conflict_and_keeps_input(client: FlaskClient,
 def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
-    from orchestration.models import User
+    from orchestration.store.models import User
 
     with runtime.sessions() as session, session.begin():
         clerk = session.scalar(select(User).where(User.username == "clerk"))

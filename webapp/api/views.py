@@ -14,11 +14,11 @@ from flask import jsonify, request
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from orchestration import queries
-from orchestration.access import CASE_ROLES, can_view_case
+from orchestration.domain.access import CASE_ROLES, can_view_case
 from orchestration.errors import FangtiaoError
-from orchestration.models import OpenTask
-from orchestration.queries import TaskFilter
+from orchestration.read import queries
+from orchestration.read.queries import TaskFilter
+from orchestration.store.models import OpenTask
 from webapp.api import bp
 from webapp.cases import summary
 from webapp.context import actor, calendar, db, now, runtime, viewer

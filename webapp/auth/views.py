@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from orchestration.models import User
+from orchestration.store.models import User
 from webapp.auth import bp
 from webapp.context import SignedInUser, db, session_token
 from webapp.errors import respond, wants_json

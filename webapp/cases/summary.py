@@ -11,10 +11,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from orchestration import queries
-from orchestration.access import Viewer, handles_case, mask_pii
-from orchestration.models import Attachment, Case, Document, OpenTask, Organisation, ProcessVersion, Region
-from orchestration.runtime import Runtime
+from orchestration.domain.access import Viewer, handles_case, mask_pii
+from orchestration.engine.runtime import Runtime
+from orchestration.read import queries
+from orchestration.store.models import (
+    Attachment,
+    Case,
+    Document,
+    OpenTask,
+    Organisation,
+    ProcessVersion,
+    Region,
+)
 from webapp.forms_ui import Label, describe, labels
 
 PETITIONER_FIELDS = (

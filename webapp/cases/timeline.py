@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from orchestration import queries
-from orchestration.access import mask_pii
-from orchestration.models import AuditEvent
+from orchestration.domain.access import mask_pii
+from orchestration.read import queries
+from orchestration.store.models import AuditEvent
 from webapp.forms_ui import Label, describe
 
 PII_VIEWS = {"case": "案件页面", "document": "文书", "attachment": "附件", "task": "任务页面"}

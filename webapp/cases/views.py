@@ -9,11 +9,18 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 
-from orchestration import queries
-from orchestration.access import CASE_ROLES, Viewer, can_view_case, handles_case, mask_pii, record_pii_view
+from orchestration.domain.access import (
+    CASE_ROLES,
+    Viewer,
+    can_view_case,
+    handles_case,
+    mask_pii,
+    record_pii_view,
+)
+from orchestration.engine.runtime import RISK_FORM
 from orchestration.errors import Conflict, Forbidden, InvalidData
-from orchestration.models import Attachment, AuditEvent, Case, Document
-from orchestration.runtime import RISK_FORM
+from orchestration.read import queries
+from orchestration.store.models import Attachment, AuditEvent, Case, Document
 from webapp.cases import bp, summary, timeline
 from webapp.context import actor, calendar, db, now, runtime, viewer
 from webapp.forms_ui import collect, field_views, initial_values

@@ -7,8 +7,8 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from orchestration import queries
-from orchestration.models import Case
+from orchestration.read import queries
+from orchestration.store.models import Case
 from webapp.context import db, now, runtime, viewer
 from webapp.notifications import bp
 

@@ -8,13 +8,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from handlers.calendar import SHANGHAI
-from orchestration import queries, task_claims
-from orchestration.access import LEADER_ROLES, can_act_on, may_register, registration_localities
+from orchestration.domain.access import LEADER_ROLES, can_act_on, may_register, registration_localities
+from orchestration.domain.calendar import SHANGHAI
+from orchestration.engine.runtime import START_FORM
 from orchestration.errors import Conflict, FangtiaoError, Forbidden, InvalidData, ProcedureError
-from orchestration.models import OpenTask
-from orchestration.queries import TaskFilter
-from orchestration.runtime import START_FORM
+from orchestration.read import queries
+from orchestration.read.queries import TaskFilter
+from orchestration.services import claims
+from orchestration.store.models import OpenTask
 from webapp.cases import summary as case_summary
 from webapp.context import actor, calendar, db, now, runtime, viewer
 from webapp.forms_ui import collect, field_views, initial_values
@@ -110,7 +111,7 @@ def _form_title(name: str) -> str:
 # ---- one task -----------------------------------------------------------------------------------
 
 
-def _gone(message: str = task_claims.GONE) -> tuple[str, int]:
+def _gone(message: str = claims.GONE) -> tuple[str, int]:
     return render_template("tasks/gone.html", message=message), 409
 
 
@@ -216,7 +217,7 @@ def _back(default: str) -> Response:
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str) -> Response:
-    result = task_claims.claim(runtime(), task_id, actor())
+    result = claims.claim(runtime(), task_id, actor())
     flash(f"已认领：{result.case_no}“{result.title}”", "success")
     return _back(url_for("tasks.task", task_id=task_id))
 
@@ -224,7 +225,7 @@ def claim(task_id: str) -> Response:
 @bp.post("/tasks/<task_id>/release")
 @login_required
 def release(task_id: str) -> Response:
-    result = task_claims.release(runtime(), task_id, actor())
+    result = claims.release(runtime(), task_id, actor())
     flash(f"已释放：{result.case_no}“{result.title}”，同岗位人员均可办理", "success")
     return _back(url_for("tasks.inbox"))
 
@@ -236,7 +237,7 @@ def reassign(task_id: str) -> Response:
     if not username:
         flash("请选择改派给谁", "error")
         return _back(url_for("tasks.team"))
-    result = task_claims.reassign(runtime(), task_id, actor(), username)
+    result = claims.reassign(runtime(), task_id, actor(), username)
     flash(f"已改派：{result.case_no}“{result.title}”→ {result.claimed_by_name}", "success")
     return _back(url_for("tasks.team"))
 

@@ -1,0 +1,623 @@
+"""Starting cases, completing tasks, raising events and firing timers: each one transaction, under a lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, lazyload, sessionmaker
+
+from handlers.context import HandlerContext
+from handlers.eligibility import parties_key
+from orchestration.domain import organisations, petition_clock
+from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.domain.forms import FormRegistry, FormValidationError, validate
+from orchestration.engine.clock import Clock, SystemClock, engine_clock
+from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
+from orchestration.engine.script_engine import FangtiaoScriptEngine
+from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
+from orchestration.engine.state import StateCodec
+from orchestration.engine.workflow_cache import WorkflowCache
+from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound, ProcedureError
+from orchestration.services import attachments
+from orchestration.services.attachments import Upload
+from orchestration.store.db import PROJECT_ROOT, WRITE_LOCK
+from orchestration.store.models import (
+    AuditEvent,
+    CalendarDay,
+    Case,
+    Counter,
+    Incident,
+    Notification,
+    OfficialYear,
+    OpenTask,
+    ProcessVersion,
+    Timer,
+)
+from orchestration.store.numbering import case_number
+
+START_FORM = "register"
+RISK_FORM = "report_risk"
+RISK_SIGNAL = "risk_report"
+CALENDAR_COUNTER = "calendar"
+# session.info key: workflows saved in the transaction, handed to the cache once it has committed
+SAVED_WORKFLOWS = "fangtiao_saved_workflows"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user (role and organisation) or the system itself (timers)."""
+
+    username: str
+    role: str
+    org_id: int | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        return cls(user.username, user.role, user.org_id, user.id)
+
+
+SYSTEM = Actor("system", "system")
+
+MAX_TIMER_ATTEMPTS = 5
+TIMER_BACKOFF = timedelta(seconds=30)
+
+
+# Nearly every case is running, so the status index is the worst way in; SQLite, which keeps no
+# statistics unless ANALYZE runs, would still take it and sort every running case. Wrapping the
+# column keeps it off that index and lets the timers' due_at index lead (PostgreSQL plans the same).
+_RUNNING = func.coalesce(Case.status, "") == "running"
+
+
+@dataclass(frozen=True)
+class FireResult:
+    case_id: int
+    fired: list[str]
+    lateness: float  # seconds between the earliest due time and the firing
+    error: str | None = None
+
+
+class Runtime:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock | None = None,
+        processes_dir: Path = PROJECT_ROOT / "processes",
+        forms_dir: Path = PROJECT_ROOT / "forms",
+    ) -> None:
+        self.sessions = session_factory
+        self.clock = clock or SystemClock()
+        self.processes_dir = processes_dir
+        self.forms = FormRegistry(forms_dir)
+        self.specs = SpecCache()
+        self.codec = StateCodec()
+        self.workflows = WorkflowCache()
+        self._calendar: tuple[int, WorkingCalendar] | None = None
+
+    # ---- deployment -------------------------------------------------------------------------
+
+    def deploy(self, actor: Actor = SYSTEM) -> tuple[ProcessVersion, bool]:
+        files = read_process_files(self.processes_dir)
+        with self.transaction() as session:
+            version, created = deploy(
+                session, files, set(self.forms.names()), actor.username, self.clock.now()
+            )
+            if created:
+                session.add(
+                    AuditEvent(
+                        at=self.clock.now(),
+                        actor=actor.username,
+                        action="deploy",
+                        detail={"version": version.id, "hash": version.content_hash, "files": sorted(files)},
+                    )
+                )
+        return version, created
+
+    # ---- calendar ---------------------------------------------------------------------------
+
+    def calendar(self, session: Session) -> WorkingCalendar:
+        """The administrator's table over the libraries; rebuilt only when an edit bumped its counter."""
+        revision = session.scalar(select(Counter.last).where(Counter.key == CALENDAR_COUNTER)) or 0
+        if self._calendar is None or self._calendar[0] != revision:
+            overrides = {row.day: row.is_working for row in session.scalars(select(CalendarDay))}
+            official = list(session.scalars(select(OfficialYear.year)))
+            self._calendar = (revision, WorkingCalendar(overrides, official))
+        return self._calendar[1]
+
+    # ---- form options -----------------------------------------------------------------------
+
+    def options(self, session: Session) -> Callable[[str], list[tuple[str, str]]]:
+        providers = {
+            "mediation_orgs": organisations.mediation_org_options,
+            "townships": organisations.township_options,
+        }
+
+        def provide(name: str) -> list[tuple[str, str]]:
+            if name not in providers:
+                raise KeyError(f"未知的选项来源：{name}")
+            return providers[name](session)
+
+        return provide
+
+    def _validate(self, session: Session, form_name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            return validate(self.forms.get(form_name), data, self.options(session))
+        except FormValidationError as exc:
+            raise InvalidData("提交的内容有误，请按提示修改", exc.errors) from exc
+
+    # ---- the transaction every change goes through -----------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: committed at the end, rolled back on any error; on SQLite it takes
+        the write lock at its start so read-modify-write cannot interleave."""
+        with self.sessions() as session:
+            with session.begin():
+                session.connection(execution_options={WRITE_LOCK: True})
+                yield session
+            for case_id, revision, workflow, derived in session.info.get(SAVED_WORKFLOWS, ()):
+                self.workflows.put(case_id, revision, workflow, derived)
+
+    @contextmanager
+    def _step(self, case_id: int | None = None) -> Iterator[tuple[Session, Case | None]]:
+        """One transaction with the case row locked; on any error nothing of it is stored and the
+        error is recorded against the case in a transaction of its own."""
+        try:
+            with self.transaction() as session:
+                case = None
+                if case_id is not None:
+                    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+                    if case is None:
+                        raise NotFound("案件不存在")
+                yield session, case
+        except ProcedureError as exc:
+            if case_id is not None:
+                self._record_error(case_id, exc.message)
+            raise
+
+    def _record_error(self, case_id: int, message: str) -> None:
+        with self.transaction() as session:
+            case = session.get(Case, case_id)
+            if case is not None:
+                case.last_error = message
+                session.add(
+                    AuditEvent(
+                        case_id=case_id,
+                        at=self.clock.now(),
+                        actor="system",
+                        action="error",
+                        detail={"message": message},
+                    )
+                )
+
+    def _engine(self, session: Session, case: Case, now: datetime, actor: Actor) -> FangtiaoScriptEngine:
+        calendar = self.calendar(session)
+
+        def context(task: Task) -> HandlerContext:
+            return HandlerContext(
+                session, case, now, calendar, task.data, actor.username, task.task_spec.name
+            )
+
+        return FangtiaoScriptEngine(calendar, context)
+
+    def _parsed(self, session: Session, version_id: int) -> ParsedVersion:
+        parsed = self.specs.cached(version_id)
+        if parsed is None:
+            version = session.get(ProcessVersion, version_id)
+            assert version is not None
+            parsed = self.specs.get(version)
+        return parsed
+
+    def _load(
+        self, session: Session, case: Case, now: datetime, actor: Actor
+    ) -> tuple[BpmnWorkflow, Derived]:
+        """The case's workflow ready to run, and the rows its current state implies (the rows as stored)."""
+        cached = self.workflows.take(case.id, case.revision)
+        if cached is None:
+            parsed = self._parsed(session, case.version_id)
+            workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
+            cached = (workflow, derive(workflow, case))
+        cached[0].script_engine = self._engine(session, case, now, actor)
+        return cached
+
+    def _run(self, workflow: BpmnWorkflow, action: Callable[[], None]) -> list[str]:
+        """Runs an action and the engine steps after it; returns the automatic steps taken."""
+        steps: list[str] = []
+
+        def did_complete(task: Task) -> None:
+            if task.task_spec.bpmn_id and not task.task_spec.manual:
+                steps.append(task.task_spec.bpmn_name or task.task_spec.bpmn_id)
+
+        try:
+            with engine_clock(self.clock):
+                action()
+                workflow.refresh_timers()
+                workflow.do_engine_steps(did_complete_task=did_complete)
+        except WorkflowException as exc:
+            raise ProcedureError(_engine_message(exc)) from exc
+        return steps
+
+    def _save(
+        self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, before: Derived
+    ) -> None:
+        """Stores the state and brings the open-task and timer rows from `before` (what they hold)
+        to what the new state implies, writing only the differences."""
+        case.state = self.codec.dump(workflow)
+        case.revision += 1
+        case.updated_at = now
+        case.last_error = None
+        if workflow.completed:
+            case.status = "completed"
+            case.completed_at = now
+        after = derive(workflow, case)
+        with session.no_autoflush:
+            write_open_tasks(session, case, before, after, now)
+            write_timers(session, case, before, after)
+        if case.id in session.info.get(petition_clock.CHANGED, ()):
+            clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
+            case.petition_deadline = clock.deadline if clock else None
+            case.petition_warning = 0
+        session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow, after))
+
+    def _audit(
+        self,
+        session: Session,
+        case: Case,
+        actor: Actor,
+        action: str,
+        task_name: str | None,
+        detail: dict[str, Any],
+    ) -> None:
+        session.add(
+            AuditEvent(
+                case_id=case.id,
+                at=self.clock.now(),
+                actor=actor.username,
+                action=action,
+                task_name=task_name,
+                detail=detail,
+            )
+        )
+
+    # ---- what users do ----------------------------------------------------------------------
+
+    def start_case(self, data: Mapping[str, Any], actor: Actor) -> Case:
+        if actor.role != "petition_clerk":
+            raise Forbidden("只有信访部门经办人可以登记信访事项")
+        now = self.clock.now()
+        with self._step() as (session, _):
+            cleaned = self._validate(session, START_FORM, data)
+            version = latest_version(session)
+            if version is None:
+                raise ProcedureError("流程尚未部署，请先执行 fangtiao deploy")
+            parsed = self.specs.get(version)
+            case = Case(
+                case_no=case_number(session, now.astimezone(SHANGHAI).year),
+                version_id=version.id,
+                status="running",
+                state="",
+                revision=0,
+                title=cleaned["matter"],
+                parties_key=parties_key([cleaned["petitioner_name"], cleaned["respondent_name"]]),
+                locality_code=cleaned["locality"],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(case)
+            session.flush()
+            petition_clock.record(session, case.id, "start", now)
+            workflow = BpmnWorkflow(parsed.spec, dict(parsed.subprocess_specs))
+            workflow.script_engine = self._engine(session, case, now, actor)
+            before = Derived({}, {})
+            workflow.task_tree.data.update(cleaned, case_no=case.case_no, registered_at=now.isoformat())
+            steps = self._run(workflow, lambda: None)
+            self._save(session, case, workflow, now, before)
+            self._audit(session, case, actor, "start", START_FORM, {"data": cleaned, "steps": steps})
+        return case
+
+    def complete_task(
+        self,
+        case_id: int,
+        task_id: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        expected_revision: int | None = None,
+        files: Mapping[str, Sequence[Upload]] | None = None,
+    ) -> Case:
+        """Completes a user task; `files` are uploads for file fields, stored in the same transaction."""
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            _require_running(case)
+            open_task = session.get(OpenTask, task_id, options=[lazyload(OpenTask.case)])
+            if open_task is None or open_task.case_id != case.id:
+                raise Conflict("该任务已由他人办理或已不存在，请刷新待办列表")
+            _authorise(open_task, actor)
+            if expected_revision is not None and expected_revision != case.revision:
+                raise Conflict("案件已被他人更新，请刷新后重新提交")
+            if files:
+                stored = attachments.store(session, case.id, files, actor.username, now)
+                data = attachments.merge(data, stored)
+            cleaned = self._validate(session, open_task.form_name or "", data)
+            workflow, before = self._load(session, case, now, actor)
+            task = workflow.get_task_from_id(UUID(task_id))
+
+            def run() -> None:
+                task.data.update(cleaned)
+                task.run()
+
+            steps = self._run(workflow, run)
+            self._save(session, case, workflow, now, before)
+            self._audit(
+                session,
+                case,
+                actor,
+                "complete",
+                open_task.task_name,
+                {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title},
+            )
+        return case
+
+    def report_risk(self, case_id: int, data: Mapping[str, Any], actor: Actor) -> Case:
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            _require_running(case)
+            if actor.role != "mediator" or actor.org_id != case.mediation_org_id:
+                raise Forbidden("只有承办案件的人民调解组织可以报告风险")
+            cleaned = self._validate(session, RISK_FORM, data)
+            workflow, before = self._load(session, case, now, actor)
+            if not any(e.name == RISK_SIGNAL for e in workflow.waiting_events()):
+                raise Conflict("案件当前不在调解阶段，不能报告风险")
+            event = BpmnEvent(SignalEventDefinition(RISK_SIGNAL), payload=cleaned)
+            steps = self._run(workflow, lambda: workflow.send_event(event))
+            self._save(session, case, workflow, now, before)
+            self._audit(session, case, actor, "risk_report", None, {"data": cleaned, "steps": steps})
+        return case
+
+    # ---- timers -------------------------------------------------------------------------------
+
+    def fire_next(self) -> FireResult | None:
+        """Fires the due timers of the case whose timer is due first, in one transaction.
+
+        The case row is locked before anything else, as a user's step locks it, so a worker and a
+        clerk never wait on each other crosswise; on PostgreSQL `SKIP LOCKED` lets several workers
+        take different cases at once, and a case whose transaction dies stays due for the next one.
+        Returns None when nothing is due."""
+        now = self.clock.now()
+        try:
+            with self.transaction() as session:
+                query = (
+                    select(Case)
+                    .join(Timer, Timer.case_id == Case.id)
+                    .where(Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS, _RUNNING)
+                    .order_by(Timer.due_at)
+                    .limit(1)
+                    .with_for_update(of=Case, skip_locked=True)
+                )
+                case = session.scalar(query)
+                if case is None:
+                    return None
+                case_id = case.id
+                due = list(
+                    session.scalars(
+                        select(Timer).where(
+                            Timer.case_id == case.id, Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS
+                        )
+                    )
+                )
+                if not due:
+                    # another worker fired them between our look at the timers and taking the lock
+                    return FireResult(case_id, [], 0.0)
+                lateness = max((now - t.due_at).total_seconds() for t in due)
+                names = [t.name for t in due]
+                workflow, before = self._load(session, case, now, SYSTEM)
+                steps = self._run(workflow, lambda: None)
+                self._save(session, case, workflow, now, before)
+                self._audit(session, case, SYSTEM, "timer", None, {"fired": names, "steps": steps})
+                return FireResult(case_id, names, lateness)
+        except ProcedureError as exc:
+            self._timer_failed(case_id, exc.message, now)
+            return FireResult(case_id, [], 0.0, error=exc.message)
+
+    def _timer_failed(self, case_id: int, message: str, now: datetime) -> None:
+        """Retries with exponential backoff; past the last attempt the case gets an incident."""
+        with self.transaction() as session:
+            case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+            assert case is not None
+            case.last_error = message
+            session.add(
+                AuditEvent(
+                    case_id=case_id, at=now, actor="system", action="error", detail={"message": message}
+                )
+            )
+            for timer in session.scalars(select(Timer).where(Timer.case_id == case_id, Timer.due_at <= now)):
+                timer.attempts += 1
+                timer.last_error = message
+                if timer.attempts >= MAX_TIMER_ATTEMPTS:
+                    session.add(
+                        Incident(
+                            case_id=case_id,
+                            kind="timer",
+                            message=f"定时器“{timer.name}”重试{timer.attempts}次仍失败：{message}",
+                            created_at=now,
+                        )
+                    )
+                else:
+                    timer.due_at = now + TIMER_BACKOFF * 2 ** (timer.attempts - 1)
+
+    def run_due_timers(self, limit: int = 10_000) -> int:
+        """Fires everything due now (one case per transaction); returns the number of timers fired."""
+        fired = 0
+        for _ in range(limit):
+            result = self.fire_next()
+            if result is None:
+                break
+            fired += len(result.fired)
+        return fired
+
+    def next_due(self) -> datetime | None:
+        with self.sessions() as session:
+            # ORDER BY … LIMIT 1, not min(): PostgreSQL's index shortcut for min() stops at the join
+            return session.scalar(
+                select(Timer.due_at)
+                .join(Case, Timer.case_id == Case.id)
+                .where(Timer.attempts < MAX_TIMER_ATTEMPTS, _RUNNING)
+                .order_by(Timer.due_at)
+                .limit(1)
+            )
+
+    def warn_petition_deadlines(self) -> int:
+        """Tells the petition office when a petition's own time limit is a working day away or past
+        (信访工作条例 art 34; mediation time excluded); each warning once per deadline."""
+        now = self.clock.now()
+        sent = 0
+        with self.transaction() as session:
+            calendar = self.calendar(session)
+            horizon = now + timedelta(days=10)  # no working-day gap in the calendar is longer
+            cases = session.scalars(
+                select(Case)
+                .where(
+                    Case.petition_deadline.is_not(None),
+                    Case.petition_deadline <= horizon,
+                    Case.petition_warning < 2,
+                )
+                .with_for_update(skip_locked=True)
+            )
+            for case in cases:
+                deadline = case.petition_deadline
+                assert deadline is not None
+                level = 2 if now > deadline else 1 if now >= calendar.warning_time(deadline, 1) else 0
+                if level <= case.petition_warning:
+                    continue
+                local = deadline.astimezone(SHANGHAI)
+                when = f"{local.year}年{local.month}月{local.day}日"
+                message = (
+                    f"案件 {case.case_no} 信访事项办理期限（{when}）已届满，请依法办理或按规定延长"
+                    if level == 2
+                    else f"案件 {case.case_no} 信访事项办理期限将于{when}届满"
+                )
+                for role in ("petition_clerk", "petition_leader"):
+                    session.add(
+                        Notification(
+                            case_id=case.id,
+                            org_id=case.petition_office_id,
+                            role=role,
+                            kind="petition_overdue" if level == 2 else "petition_near",
+                            message=message,
+                            created_at=now,
+                        )
+                    )
+                case.petition_warning = level
+                sent += 1
+        return sent
+
+    def retry_incident(self, incident_id: int, actor: Actor) -> None:
+        now = self.clock.now()
+        with self.transaction() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound("事件不存在")
+            if incident.resolved_at is not None:
+                raise Conflict("该事件已处理")
+            incident.resolved_at, incident.resolved_by = now, actor.username
+            for timer in session.scalars(select(Timer).where(Timer.case_id == incident.case_id)):
+                if timer.attempts >= MAX_TIMER_ATTEMPTS:
+                    timer.attempts, timer.due_at = 0, now
+            session.add(
+                AuditEvent(
+                    case_id=incident.case_id,
+                    at=now,
+                    actor=actor.username,
+                    action="retry",
+                    detail={"incident": incident_id},
+                )
+            )
+
+    def set_suspended(self, case_id: int, suspended: bool, actor: Actor) -> Case:
+        """An administrator pauses a case (its timers wait too) or lets it go on."""
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            wanted, current = ("suspended", "running") if suspended else ("running", "suspended")
+            if case.status != current:
+                raise Conflict("案件当前状态不能暂停" if suspended else "案件未处于暂停状态")
+            case.status, case.updated_at = wanted, now
+            self._audit(session, case, actor, "suspend" if suspended else "resume", None, {})
+        return case
+
+    def recompute_deadlines(self, case_id: int, actor: Actor = SYSTEM) -> list[dict[str, str]]:
+        """Evaluates every waiting timer's expression again with the current calendar (after an
+        administrator changed it) and moves the timers whose due time changed."""
+        now = self.clock.now()
+        with self._step(case_id) as (session, case):
+            assert case is not None
+            workflow, before = self._load(session, case, now, actor)
+            moved = []
+            for task in waiting_timers(workflow):
+                definition = task.task_spec.event_definition
+                new_value = workflow.script_engine.evaluate(task, definition.expression)
+                old_value = task.internal_data["event_value"]
+                if TimerEventDefinition.get_datetime(new_value) != TimerEventDefinition.get_datetime(
+                    old_value
+                ):
+                    task.internal_data["event_value"] = new_value
+                    moved.append(
+                        {"timer": task.task_spec.bpmn_name or "", "from": old_value, "to": new_value}
+                    )
+            if moved:
+                self._save(session, case, workflow, now, before)
+                self._audit(session, case, actor, "recompute", None, {"moved": moved})
+        return moved
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def tasks_for(self, session: Session, actor: Actor) -> list[OpenTask]:
+        return list(
+            session.scalars(
+                select(OpenTask)
+                .where(OpenTask.role == actor.role, OpenTask.org_id == actor.org_id)
+                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
+            )
+        )
+
+    def case_data(self, session: Session, case: Case) -> dict[str, Any]:
+        """The data of the case as the process holds it (the last completed task's view)."""
+        parsed = self._parsed(session, case.version_id)
+        workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
+        data: dict[str, Any] = dict(workflow.last_task.data) if workflow.last_task else {}
+        for task in workflow.get_tasks(state=TaskState.READY):
+            data.update(task.data)
+        return data
+
+
+def _require_running(case: Case) -> None:
+    if case.status == "suspended":
+        raise Conflict("案件已被管理员暂停，暂不能办理")
+    if case.status != "running":
+        raise Conflict("案件已办结")
+
+
+def _authorise(task: OpenTask, actor: Actor) -> None:
+    if actor.role != task.role or actor.org_id != task.org_id:
+        raise Forbidden("您无权办理该任务")
+    if task.claimed_by is not None and task.claimed_by != actor.user_id:
+        raise Forbidden("该任务已由他人认领")
+
+
+def _engine_message(exc: WorkflowException) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)

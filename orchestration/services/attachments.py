@@ -1,0 +1,69 @@
+"""Uploaded files, stored with the case in the same transaction as the task they belong to."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from orchestration.errors import InvalidData
+from orchestration.store.models import Attachment
+
+MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def check(uploads: Mapping[str, Sequence[Upload]]) -> None:
+    errors = {}
+    for field, files in uploads.items():
+        for upload in files:
+            if len(upload.content) > MAX_BYTES:
+                errors[field] = f"文件“{upload.filename}”超过 {MAX_BYTES // (1024 * 1024)}MB"
+            elif not upload.filename.strip():
+                errors[field] = "文件名不能为空"
+    if errors:
+        raise InvalidData("上传的文件有误", errors)
+
+
+def store(
+    session: Session, case_id: int, uploads: Mapping[str, Sequence[Upload]], actor: str, now: datetime
+) -> dict[str, list[str]]:
+    """Adds the files to the case; returns, per form field, the attachment ids to put in the data."""
+    check(uploads)
+    ids: dict[str, list[str]] = {}
+    for field, files in uploads.items():
+        rows = [
+            Attachment(
+                case_id=case_id,
+                filename=upload.filename.strip(),
+                content_type=upload.content_type or "application/octet-stream",
+                size=len(upload.content),
+                sha256=hashlib.sha256(upload.content).hexdigest(),
+                content=upload.content,
+                uploaded_by=actor,
+                uploaded_at=now,
+            )
+            for upload in files
+        ]
+        session.add_all(rows)
+        session.flush()
+        ids[field] = [str(row.id) for row in rows]
+    return ids
+
+
+def merge(data: Mapping[str, Any], ids: Mapping[str, list[str]]) -> dict[str, Any]:
+    merged = dict(data)
+    for field, new in ids.items():
+        kept = merged.get(field) or []
+        merged[field] = [*(kept if isinstance(kept, list) else [kept]), *new]
+    return merged

@@ -1,0 +1,365 @@
+"""The `fangtiao` command: database, deployment, demo data, cases and tasks, timers, scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orchestration.engine.clock import SHANGHAI
+from orchestration.engine.runtime import Actor, Runtime
+from orchestration.engine.specs import DeployError
+from orchestration.errors import FangtiaoError, InvalidData
+from orchestration.store import migrate
+from orchestration.store.db import database_url, make_engine, make_session_factory
+from orchestration.store.models import Case, Incident, OpenTask, User
+from orchestration.tools import demo
+
+USAGE_ERROR = 2
+
+
+class CommandError(Exception):
+    """Bad input on the command line: one line to stderr, exit status 2."""
+
+
+def _json_arg(text: str) -> Any:
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"无法读取文件 {text[1:]}：{exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"无法读取文件 {text[1:]}：不是 UTF-8 编码") from exc
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"JSON 格式错误（第{exc.lineno}行第{exc.colno}列）：{exc.msg}") from exc
+    if not isinstance(value, dict):
+        raise CommandError("JSON 数据必须是一个对象（{...}）")
+    return value
+
+
+def _user(session: Session, username: str) -> Actor:
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise CommandError(f"未知用户：{username}")
+    return Actor.of(user)
+
+
+def _case(session: Session, case_no: str) -> Case:
+    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    if case is None:
+        raise CommandError(f"未知案件：{case_no}")
+    return case
+
+
+def _open_task(session: Session, case: Case, task: str) -> OpenTask:
+    rows = list(session.scalars(select(OpenTask).where(OpenTask.case_id == case.id)))
+    matches = [r for r in rows if task in (r.id, r.task_name)]
+    if len(matches) != 1:
+        current = "、".join(f"{r.task_name}（{r.title}）" for r in rows) or "无"
+        raise CommandError(f"案件 {case.case_no} 没有待办任务“{task}”；当前待办：{current}")
+    return matches[0]
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _runtime(args: argparse.Namespace) -> Runtime:
+    return Runtime(make_session_factory(make_engine(args.database)))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    migrate.upgrade(make_engine(args.database))
+    print("数据库已升级到最新版本")
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    version, created = _runtime(args).deploy()
+    print(
+        f"已部署版本 {version.id}（{version.content_hash[:12]}）"
+        if created
+        else f"流程文件未变化，当前版本 {version.id}"
+    )
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> None:
+    sessions = make_session_factory(make_engine(args.database))
+    with sessions() as session, session.begin():
+        added = demo.seed(session)
+    print("已写入演示数据" if added else "演示数据已存在")
+
+
+def cmd_start(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    data = _json_arg(args.data)
+    with runtime.sessions() as session:
+        actor = _user(session, args.as_user)
+    case = runtime.start_case(data, actor)
+    print(case.case_no)
+
+
+def cmd_tasks(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    with runtime.sessions() as session:
+        actor = _user(session, args.as_user)
+        tasks = runtime.tasks_for(session, actor)
+        _print(
+            [
+                {
+                    "case": t.case.case_no,
+                    "task": t.task_name,
+                    "title": t.title,
+                    "id": t.id,
+                    "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
+                }
+                for t in tasks
+            ]
+        )
+
+
+def cmd_complete(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    data = _json_arg(args.data)
+    with runtime.sessions() as session:
+        actor = _user(session, args.as_user)
+        case = _case(session, args.case)
+        task = _open_task(session, case, args.task)
+    runtime.complete_task(case.id, task.id, data, actor)
+    print(f"已办理：{case.case_no} {task.title}")
+
+
+def cmd_report_risk(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    data = _json_arg(args.data)
+    with runtime.sessions() as session:
+        actor = _user(session, args.as_user)
+        case = _case(session, args.case)
+    runtime.report_risk(case.id, data, actor)
+    print(f"已报告风险：{case.case_no}")
+
+
+def cmd_timers(args: argparse.Namespace) -> None:
+    print(f"已触发 {_runtime(args).run_due_timers(limit=args.limit)} 个到期定时器")
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from orchestration.engine.worker import TimerWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    worker = TimerWorker(_runtime(args), poll_seconds=args.poll)
+    worker.stop_on_signals()
+    worker.run()
+    print(f"定时器工作进程已停止：触发 {worker.stats.fired} 个，失败 {worker.stats.failed} 次")
+
+
+def _admin(runtime: Runtime, username: str) -> Actor:
+    with runtime.sessions() as session:
+        actor = _user(session, username)
+    if actor.role != "admin":
+        raise CommandError(f"用户 {username} 不是系统管理员")
+    return actor
+
+
+def cmd_calendar(args: argparse.Namespace) -> None:
+    from orchestration.services import calendar_admin
+
+    runtime = _runtime(args)
+    if args.action == "show":
+        with runtime.sessions() as session:
+            estimated = runtime.calendar(session).is_estimated(args.year)
+        print(f"{args.year}年：{'估算（未载入国务院正式安排）' if estimated else '正式安排'}")
+        for row in calendar_admin.year_table(runtime, args.year):
+            kind = "上班" if row["working"] else "休息"
+            print(f"{row['date']} {kind} {row['name'] or ''} [{row['source']}]")
+        return
+    actor = _admin(runtime, args.as_user)
+    if args.action == "set":
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError as exc:
+            raise CommandError(f"日期格式错误：{args.date}（应为 2027-02-20）") from exc
+        result = calendar_admin.set_day(runtime, day, args.kind == "work", args.note, actor)
+    else:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"无法读取日历文件 {args.file}：{exc}") from exc
+        result = calendar_admin.load_year(
+            runtime, args.year, calendar_admin.parse_schedule(args.year, text), actor
+        )
+    print(f"日历已更新；重新计算了 {result.cases} 个案件的期限，{result.moved} 个期限变动")
+
+
+def cmd_incidents(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    if args.retry is not None:
+        runtime.retry_incident(args.retry, _admin(runtime, args.as_user))
+        print(f"已重新安排事件 {args.retry}")
+        return
+    with runtime.sessions() as session:
+        rows = session.scalars(select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id))
+        _print(
+            [
+                {"id": i.id, "case_id": i.case_id, "kind": i.kind, "message": i.message, "at": i.created_at}
+                for i in rows
+            ]
+        )
+
+
+def cmd_suspend(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    actor = _admin(runtime, args.as_user)
+    with runtime.sessions() as session:
+        case = _case(session, args.case)
+    runtime.set_suspended(case.id, args.command == "suspend", actor)
+    print(f"案件 {case.case_no} 已{'暂停' if args.command == 'suspend' else '恢复'}")
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from orchestration.tools.scenarios import default_files, run_files
+
+    files = [Path(f) for f in args.files] or default_files()
+    if args.database_given and not args.database.startswith("sqlite") and not args.wipe:
+        raise CommandError("场景运行会清空所给数据库中的全部数据；确认无误请加 --wipe")
+    results = run_files(files, args.database if args.database_given else None)
+    for result in results:
+        print(result.line())
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_layout(args: argparse.Namespace) -> int:
+    from orchestration.tools import bpmn_layout
+
+    return bpmn_layout.main(args.files)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import threading
+
+    from orchestration.engine.worker import TimerWorker
+    from webapp import create_app
+
+    app = create_app({"DATABASE_URL": args.database})
+    if not args.no_worker:
+        # One worker beside the web app, so timers fire with no extra set-up (SQLite allows one).
+        worker = TimerWorker(_runtime(args))
+        threading.Thread(target=worker.run, name="timer-worker", daemon=True).start()
+    app.run(host=args.host, port=args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    cmd_migrate(args)
+    cmd_seed_demo(args)
+    cmd_deploy(args)
+    cmd_serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fangtiao", description="访调通：访调对接流程系统")
+    parser.add_argument(
+        "--database", default=None, help="数据库地址（默认环境变量 FANGTIAO_DATABASE_URL 或内置 SQLite）"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.set_defaults(func=func)
+        return p
+
+    command("migrate", cmd_migrate, "创建或升级数据库")
+    command("deploy", cmd_deploy, "部署 processes/ 中的流程文件")
+    command("seed-demo", cmd_seed_demo, "写入演示数据")
+    p = command("start", cmd_start, "登记信访事项并启动流程")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("data", help="JSON 对象，@文件 或 - 表示标准输入")
+    p = command("tasks", cmd_tasks, "列出用户的待办任务")
+    p.add_argument("--as", dest="as_user", required=True)
+    p = command("complete", cmd_complete, "以某用户身份办理任务")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("case", help="案件编号")
+    p.add_argument("task", help="任务编号或任务名（如 screen_case）")
+    p.add_argument("data", help="JSON 对象，@文件 或 - 表示标准输入")
+    p = command("report-risk", cmd_report_risk, "调解期间报告风险")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("case")
+    p.add_argument("data")
+    p = command("timers", cmd_timers, "触发一次所有到期的定时器")
+    p.add_argument("--limit", type=int, default=1000)
+    p = command("worker", cmd_worker, "定时器工作进程：按时触发到期定时器，直到收到 SIGTERM")
+    p.add_argument("--poll", type=float, default=0.5, help="最长轮询间隔（秒）")
+    p = command("calendar", cmd_calendar, "工作日日历：查看、设置某日、载入某年正式安排")
+    cal = p.add_subparsers(dest="action", required=True)
+    c = cal.add_parser("show")
+    c.add_argument("year", type=int)
+    c = cal.add_parser("set")
+    c.add_argument("--as", dest="as_user", required=True)
+    c.add_argument("date")
+    c.add_argument("kind", choices=["work", "rest"])
+    c.add_argument("--note", default="")
+    c = cal.add_parser("load")
+    c.add_argument("--as", dest="as_user", required=True)
+    c.add_argument("year", type=int)
+    c.add_argument(
+        "file", help='JSON：{"holidays": {"2027-01-01": "元旦"}, "workdays": {"2027-02-20": "春节调休"}}'
+    )
+    p = command("incidents", cmd_incidents, "列出未处理的失败事件，或重新安排一个")
+    p.add_argument("--retry", type=int, default=None)
+    p.add_argument("--as", dest="as_user", default="admin")
+    for name in ("suspend", "resume"):
+        p = command(
+            name, cmd_suspend, "暂停案件（定时器一并暂停）" if name == "suspend" else "恢复暂停的案件"
+        )
+        p.add_argument("--as", dest="as_user", required=True)
+        p.add_argument("case")
+    p = command("scenario", cmd_scenario, "运行流程场景")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("files", nargs="*")
+    p.add_argument("--wipe", action="store_true", help="允许清空 --database 所给的数据库来运行场景")
+    p = command("layout", cmd_layout, "为 BPMN 文件生成图形布局（BPMN DI）")
+    p.add_argument("files", nargs="+")
+    for name, func, help in (
+        ("serve", cmd_serve, "启动网页服务"),
+        ("demo", cmd_demo, "初始化演示数据并启动网页服务"),
+    ):
+        p = command(name, func, help)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=5000)
+        p.add_argument("--no-worker", action="store_true", help="不在同一进程中运行定时器工作进程")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.database_given = args.database is not None
+    args.database = args.database or database_url()
+    try:
+        result = args.func(args)
+    except CommandError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except InvalidData as exc:
+        details = "；".join(f"{k}：{v}" for k, v in exc.errors.items())
+        print(f"错误：{exc.message}{'（' + details + '）' if details else ''}", file=sys.stderr)
+        return USAGE_ERROR
+    except (FangtiaoError, DeployError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return USAGE_ERROR
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

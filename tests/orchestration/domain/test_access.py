@@ -1,0 +1,164 @@
+"""Who sees which case (own organisation, jurisdiction below, referral gate) and PII masking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from orchestration.domain import access
+from orchestration.domain.access import Viewer
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import AuditEvent, Case, OpenTask, User
+from tests.helpers import advance_to, start
+
+
+def viewer(runtime: Runtime, username: str) -> Viewer:
+    with runtime.sessions() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return Viewer.of(user)
+
+
+def visible(runtime: Runtime, username: str) -> set[int]:
+    with runtime.sessions() as session:
+        clause = access.visible_cases(session, viewer(runtime, username))
+        return set(session.scalars(select(Case.id).where(clause)))
+
+
+def test_masking_keeps_only_what_identifies_nobody() -> None:
+    assert access.mask_id_number("540102199001011234") == "5401**********1234"
+    assert access.mask_id_number("54010219900101123X") == "5401**********123X"
+    assert access.mask_phone("13800138000") == "138****8000"
+    assert access.mask_phone("0891-6321234") == "0891-***1234"
+    assert access.mask_phone("08916321234") == "089****1234"
+    assert access.mask_id_number("1234") == "****"
+
+
+def test_mask_pii_masks_nested_copies_and_leaves_the_original() -> None:
+    data = {
+        "petitioner_name": "张三",
+        "petitioner_id_number": "540102199001011234",
+        "petitioner_phone": "13800138000",
+        "history": [{"respondent_phone": "13900139000"}],
+        "contact_phone": "13800138001",  # an official's phone, not a party's
+    }
+    masked = access.mask_pii(data)
+    assert masked["petitioner_id_number"] == "5401**********1234"
+    assert masked["petitioner_phone"] == "138****8000"
+    assert masked["history"][0]["respondent_phone"] == "139****9000"
+    assert masked["contact_phone"] == "13800138001"
+    assert masked["petitioner_name"] == "张三"
+    assert data["petitioner_id_number"] == "540102199001011234"
+
+
+def test_region_subtree_follows_parent_codes(runtime: Runtime) -> None:
+    with runtime.sessions() as session:
+        assert access.region_subtree(session, "540102") == {"540102", "540102001", "540102002"}
+        assert len(access.region_subtree(session, "540100")) == 7
+        assert access.region_subtree(session, "540102001") == {"540102001"}
+
+
+def test_before_referral_only_the_petition_side_sees_the_case(runtime: Runtime) -> None:
+    case_id = start(runtime)
+    for username in ("clerk", "leader", "county_clerk", "admin"):
+        assert case_id in visible(runtime, username), username
+    for username in (
+        "mediator",
+        "justice",
+        "county_mediator",
+        "city_mediator",
+        "policy",
+        "clerk2",
+        "mediator2",
+    ):
+        assert case_id not in visible(runtime, username), username
+
+
+def test_after_referral_mediation_and_justice_see_it_within_their_jurisdiction(runtime: Runtime) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    for username in (
+        "clerk",
+        "leader",
+        "mediator",
+        "justice",
+        "county_clerk",
+        "county_mediator",
+        "city_mediator",
+    ):
+        assert case_id in visible(runtime, username), username
+    # Another county's people, and the policy officer, never see it.
+    for username in ("clerk2", "leader2", "mediator2", "justice2", "policy"):
+        assert case_id not in visible(runtime, username), username
+
+
+def test_handles_case_is_the_three_assigned_organisations(runtime: Runtime) -> None:
+    case_id = start(runtime)
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        handlers = {
+            u
+            for u in ("clerk", "leader", "mediator", "justice")
+            if access.handles_case(viewer(runtime, u), case)
+        }
+        assert handlers == {"clerk", "leader", "mediator", "justice"}
+        for username in ("county_clerk", "county_mediator", "admin", "policy", "clerk2"):
+            assert not access.handles_case(viewer(runtime, username), case), username
+        assert access.can_view_case(session, viewer(runtime, "county_clerk"), case)
+        assert not access.can_view_case(session, viewer(runtime, "clerk2"), case)
+
+
+def test_can_act_on_requires_role_org_and_no_other_claimer(runtime: Runtime) -> None:
+    case_id = start(runtime)
+    with runtime.sessions() as session:
+        task = session.scalar(select(OpenTask).where(OpenTask.case_id == case_id))
+        assert task is not None
+        clerk, leader = viewer(runtime, "clerk"), viewer(runtime, "leader")
+        assert access.can_act_on(clerk, task)
+        assert not access.can_act_on(leader, task)
+        assert not access.can_act_on(viewer(runtime, "county_clerk"), task)
+        task.claimed_by = leader.user_id  # claimed by someone else (even if not a clerk)
+        assert not access.can_act_on(clerk, task)
+
+
+def test_registration_localities_are_the_clerks_region(runtime: Runtime) -> None:
+    with runtime.sessions() as session:
+        assert access.registration_localities(session, viewer(runtime, "clerk")) == {"540102001"}
+        assert "540102002" in access.registration_localities(session, viewer(runtime, "county_clerk"))
+        assert access.registration_localities(session, viewer(runtime, "mediator")) == set()
+
+
+def test_record_pii_view_writes_an_audit_event(runtime: Runtime) -> None:
+    case_id = start(runtime)
+    with runtime.sessions() as session, session.begin():
+        case = session.get(Case, case_id)
+        assert case is not None
+        access.record_pii_view(
+            session, viewer(runtime, "clerk"), case, runtime.clock.now() + timedelta(0), "case"
+        )
+    with runtime.sessions() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "view_pii"))
+        assert event is not None
+        assert (event.actor, event.case_id, event.detail["what"]) == ("clerk", case_id, "case")
+
+
+@pytest.mark.parametrize("role", ["policy_officer", "unknown"])
+def test_roles_without_case_access_see_nothing(runtime: Runtime, role: str) -> None:
+    start(runtime)
+    v = viewer(runtime, "clerk")
+    other = Viewer(
+        v.user_id,
+        v.username,
+        v.display_name,
+        role,
+        v.org_id,
+        v.org_name,
+        v.org_kind,
+        v.region_code,
+        v.region_level,
+    )
+    with runtime.sessions() as session:
+        assert list(session.scalars(select(Case.id).where(access.visible_cases(session, other)))) == []

@@ -1,0 +1,242 @@
+"""Timers fire on time and exactly once, with several workers, after crashes, and around the calendar."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers import registry
+from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
+from orchestration.engine.runtime import MAX_TIMER_ATTEMPTS, Runtime
+from orchestration.engine.worker import TimerWorker
+from orchestration.errors import Conflict
+from orchestration.services import calendar_admin
+from orchestration.store.db import make_engine, make_session_factory
+from orchestration.store.models import AuditEvent, Case, Incident, Notification, Timer
+from tests.helpers import actor, advance_to, open_task, start
+
+AFTER_DEADLINES = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+def cases_in_mediation(runtime: Runtime, count: int) -> list[int]:
+    ids = []
+    for _ in range(count):
+        case_id = start(runtime)
+        advance_to(runtime, case_id, "mediate")
+        ids.append(case_id)
+    return ids
+
+
+def timer_audits(runtime: Runtime) -> dict[int, list[list[str]]]:
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(AuditEvent.case_id, AuditEvent.detail).where(AuditEvent.action == "timer")
+        )
+        fired: dict[int, list[list[str]]] = {}
+        for case_id, detail in rows:
+            fired.setdefault(case_id, []).append(sorted(detail["fired"]))
+        return fired
+
+
+def _work(url: str, now: str, seconds: float) -> None:
+    runtime = Runtime(make_session_factory(make_engine(url)), FrozenClock(datetime.fromisoformat(now)))
+    worker = TimerWorker(runtime, poll_seconds=0.05)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if worker.drain() == 0:
+            upcoming = runtime.next_due()
+            if upcoming is None or upcoming > runtime.clock.now():
+                return
+
+
+def test_each_timer_fires_exactly_once_with_four_workers(runtime: Runtime, database_url: str) -> None:
+    workers = 4 if database_url.startswith("postgresql") else 1  # SQLite: one worker at a time
+    count = 600 if workers == 4 else 60
+    ids = cases_in_mediation(runtime, count)
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_work, args=(database_url, AFTER_DEADLINES.isoformat(), 120))
+        for _ in range(workers)
+    ]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(180)
+        assert p.exitcode == 0
+    fired = timer_audits(runtime)
+    assert sorted(fired) == sorted(ids)
+    # both timers of each case (warning and deadline) fired in one firing, once
+    assert all(firings == [["调解期限临近", "调解期限届满"]] for firings in fired.values())
+    with runtime.sessions() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(Timer).where(Timer.due_at <= AFTER_DEADLINES))
+            == 0
+        )
+        warnings = session.scalar(
+            select(func.count()).select_from(Notification).where(Notification.kind == "deadline_near")
+        )
+        assert warnings == count
+    assert {open_task(runtime, i, "feedback_failure").role for i in ids[:5]} == {"mediator"}
+
+
+def test_a_worker_killed_midway_leaves_nothing_lost_or_doubled(
+    runtime: Runtime, clock: FrozenClock, database_url: str
+) -> None:
+    ids = cases_in_mediation(runtime, 80)
+    context = multiprocessing.get_context("spawn")
+    victim = context.Process(target=_work, args=(database_url, AFTER_DEADLINES.isoformat(), 60))
+    victim.start()
+    # kill it while it is firing: once some but not all cases are done
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(timer_audits(runtime)) < 5:
+        time.sleep(0.01)
+    assert victim.pid is not None
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join()
+    assert len(timer_audits(runtime)) < len(ids)
+    clock.set(AFTER_DEADLINES)
+    TimerWorker(runtime).drain()
+    fired = timer_audits(runtime)
+    assert sorted(fired) == sorted(ids)
+    assert all(len(firings) == 1 for firings in fired.values())
+
+
+def test_a_suspended_case_keeps_its_timers_until_resumed(runtime: Runtime, clock: FrozenClock) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    admin = actor(runtime, "admin")
+    runtime.set_suspended(case_id, True, admin)
+    clock.set(AFTER_DEADLINES)
+    assert runtime.run_due_timers() == 0
+    with pytest.raises(Conflict, match="暂停"):
+        runtime.complete_task(
+            case_id,
+            open_task(runtime, case_id, "review_referral").id,
+            {"review_decision": "accept", "mediator_name": "次仁卓玛"},
+            actor(runtime, "mediator"),
+        )
+    runtime.set_suspended(case_id, False, admin)
+    assert runtime.run_due_timers() == 1
+    assert open_task(runtime, case_id, "joint_consultation")
+
+
+def test_a_failing_timer_is_retried_with_backoff_then_becomes_an_incident(
+    runtime: Runtime, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+
+    def broken(ctx: object, **params: object) -> dict[str, object]:
+        raise RuntimeError("通知服务不可用")
+
+    monkeypatch.setitem(registry.OPERATIONS, "fangtiao/warn_mediation_deadline", broken)
+    clock.set(datetime(2026, 11, 17, 8, 0, tzinfo=SHANGHAI))  # the warning is due, the deadline not yet
+    for attempt in range(1, MAX_TIMER_ATTEMPTS + 1):
+        result = runtime.fire_next()
+        assert result is not None and result.error and "通知服务不可用" in result.error
+        with runtime.sessions() as session:
+            timer = session.scalar(
+                select(Timer).where(Timer.case_id == case_id, Timer.name == "调解期限临近")
+            )
+            assert timer is not None and timer.attempts == attempt
+        clock.advance(timedelta(minutes=30))
+    assert runtime.fire_next() is None  # given up: an incident instead
+    with runtime.sessions() as session:
+        incident = session.scalar(select(Incident).where(Incident.case_id == case_id))
+        assert incident is not None and "通知服务不可用" in incident.message
+    monkeypatch.undo()
+    runtime.retry_incident(incident.id, actor(runtime, "admin"))
+    result = runtime.fire_next()
+    assert result is not None and result.fired == ["调解期限临近"] and result.error is None
+
+
+def test_loading_an_official_year_moves_pending_deadlines(runtime: Runtime, clock: FrozenClock) -> None:
+    clock.set(datetime(2026, 12, 17, 10, 0, tzinfo=SHANGHAI))
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")  # accepted 12-17: 15 days → 2027-01-01, a holiday → Mon 01-04
+    with runtime.sessions() as session:
+        due = session.scalar(
+            select(Timer.due_at).where(Timer.case_id == case_id, Timer.name == "调解期限届满")
+        )
+    assert due == datetime(2027, 1, 4, 23, 59, 59, tzinfo=SHANGHAI)
+    # the real 2027 notice (for this test): 01-04 is also a rest day
+    days = calendar_admin.parse_schedule(
+        2027,
+        '{"holidays": {"2027-01-01": "元旦", "2027-01-04": "元旦"}, "workdays": {"2027-01-09": "元旦调休"}}',
+    )
+    result = calendar_admin.load_year(runtime, 2027, days, actor(runtime, "admin"))
+    assert result.moved == 2  # the deadline and its warning
+    with runtime.sessions() as session:
+        due = session.scalar(
+            select(Timer.due_at).where(Timer.case_id == case_id, Timer.name == "调解期限届满")
+        )
+        assert due == datetime(2027, 1, 5, 23, 59, 59, tzinfo=SHANGHAI)
+        assert not runtime.calendar(session).is_estimated(2027)
+        audit = session.scalar(
+            select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action == "recompute")
+        )
+        assert audit is not None and len(audit.detail["moved"]) == 2
+    assert open_task(runtime, case_id, "mediate").due_at == datetime(2027, 1, 5, 23, 59, 59, tzinfo=SHANGHAI)
+
+
+def test_a_schedule_with_dates_of_another_year_is_refused() -> None:
+    with pytest.raises(Exception, match="不属于2027年"):
+        calendar_admin.parse_schedule(2027, '{"holidays": {"2026-10-01": "国庆节"}}')
+
+
+def test_petition_deadline_warnings_are_sent_once(runtime: Runtime, clock: FrozenClock) -> None:
+    case_id = start(runtime)  # registered Mon 2026-11-02: 60 days → 2027-01-01 → Mon 2027-01-04
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.petition_deadline == datetime(
+            2027, 1, 4, 23, 59, 59, tzinfo=SHANGHAI
+        )
+    clock.set(datetime(2027, 1, 3, 12, 0, tzinfo=SHANGHAI))
+    assert runtime.warn_petition_deadlines() == 0
+    clock.set(datetime(2027, 1, 4, 8, 0, tzinfo=SHANGHAI))
+    assert runtime.warn_petition_deadlines() == 1
+    assert runtime.warn_petition_deadlines() == 0
+    clock.set(datetime(2027, 1, 5, 8, 0, tzinfo=SHANGHAI))
+    assert runtime.warn_petition_deadlines() == 1
+    with runtime.sessions() as session:
+        kinds = list(session.scalars(select(Notification.kind).where(Notification.case_id == case_id)))
+    assert kinds.count("petition_near") == 2 and kinds.count("petition_overdue") == 2  # clerk and leader
+
+
+def test_mediation_pauses_the_petition_deadline(runtime: Runtime) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.petition_deadline is None
+
+
+def test_the_worker_fires_within_its_poll_interval(runtime: Runtime, clock: FrozenClock) -> None:
+    """In real time: a timer due a second from now fires well within two seconds of its due time."""
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    with runtime.sessions() as session:
+        due = session.scalar(select(Timer.due_at).where(Timer.case_id == case_id))
+    assert due is not None
+    # from here on time runs for real, starting a second before the due time
+    live = Runtime(runtime.sessions, OffsetClock(due - timedelta(seconds=1) - datetime.now(UTC)))
+    worker = TimerWorker(live, poll_seconds=0.5)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        limit = time.monotonic() + 10
+        while time.monotonic() < limit and worker.stats.fired == 0:
+            time.sleep(0.01)
+    finally:
+        worker.stop.set()
+        thread.join()
+    assert worker.stats.fired == 1
+    assert 0 <= worker.stats.lateness[0] < 2
+    assert open_task(runtime, case_id, "joint_consultation")

@@ -1,0 +1,527 @@
+"""The `fangtiao` command, run in-process on each database: what it prints, exits with and writes.
+
+Bad input must exit with status 2, print exactly one line beginning `错误：` on stderr and write nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import AuditEvent, Case, Document, OpenTask, ProcessVersion, User
+from orchestration.tools.cli import main
+from tests.helpers import REGISTRATION, SUCCESS_PATH
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+SUCCESS_SCENARIO = PROJECT_ROOT / "processes" / "scenarios" / "01_success_full_path.json"
+CASE_NO = re.compile(r"^FT\d{4}-\d{6}$")
+SCREEN = json.dumps({"dispute_category": "citizen_property"})
+EXTEND = {"session_record": "需要委托鉴定", "mediation_outcome": "extend", "extension_reason": "等待鉴定结论"}
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+class Cli:
+    """Runs `fangtiao --database URL ...` in this process and captures what it prints."""
+
+    def __init__(self, url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        self.url = url
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> Result:
+        self.capsys.readouterr()
+        status = main(["--database", self.url, *args])
+        out, err = self.capsys.readouterr()
+        return Result(status, out, err)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert (result.status, result.err) == (0, ""), result
+        return result.out
+
+    def start(self, data: dict[str, Any] | None = None) -> str:
+        return self.ok("start", "--as", "clerk", json.dumps(data or REGISTRATION, ensure_ascii=False)).strip()
+
+    def complete(self, case_no: str, task: str, username: str, data: dict[str, Any]) -> str:
+        return self.ok("complete", "--as", username, case_no, task, json.dumps(data, ensure_ascii=False))
+
+    def advance_to(self, case_no: str, task_name: str) -> None:
+        """Completes the success path up to (not including) the named task."""
+        for name, username, data in SUCCESS_PATH:
+            if name == task_name:
+                return
+            self.complete(case_no, name, username, data)
+        raise AssertionError(f"{task_name} is not on the success path")
+
+
+@pytest.fixture
+def cli(database_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(database_url, capsys)
+
+
+@pytest.fixture
+def case_no(runtime: Runtime, cli: Cli) -> str:
+    """A case started through the command line on the seeded, deployed database."""
+    return cli.start()
+
+
+def count(session: Session, model: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def snapshot(engine: Engine, case_no: str) -> dict[str, Any]:
+    """Everything a bad command must leave as it was."""
+    with Session(engine) as session:
+        case = session.scalar(select(Case).where(Case.case_no == case_no))
+        assert case is not None
+        return {
+            "cases": count(session, Case),
+            "audit_events": count(session, AuditEvent),
+            "open_tasks": count(session, OpenTask),
+            "documents": count(session, Document),
+            "revision": case.revision,
+            "state": case.state,
+            "status": case.status,
+            "last_error": case.last_error,
+        }
+
+
+def get_case(engine: Engine, case_no: str) -> Case:
+    with Session(engine) as session:
+        case = session.scalar(select(Case).where(Case.case_no == case_no))
+        assert case is not None, case_no
+        return case
+
+
+def open_task_names(engine: Engine, case_no: str) -> list[str]:
+    with Session(engine) as session:
+        return sorted(
+            session.scalars(
+                select(OpenTask.task_name)
+                .join(Case, OpenTask.case_id == Case.id)
+                .where(Case.case_no == case_no)
+            )
+        )
+
+
+def assert_refused(result: Result, *fragments: str) -> str:
+    assert result.status == 2, result
+    assert result.out == "", result
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("错误："), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+# ---- database, demo data, deployment -------------------------------------------------------------
+
+
+def test_migrate_is_idempotent(engine: Engine, cli: Cli) -> None:
+    assert cli.ok("migrate") == "数据库已升级到最新版本\n"
+    assert cli.ok("migrate") == "数据库已升级到最新版本\n"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    with Session(engine) as session:
+        assert count(session, Case) == 0
+
+
+def test_seed_demo_is_idempotent(engine: Engine, cli: Cli) -> None:
+    assert cli.ok("seed-demo") == "已写入演示数据\n"
+    with Session(engine) as session:
+        users = count(session, User)
+        assert session.scalar(select(User.role).where(User.username == "clerk")) == "petition_clerk"
+    assert users > 0
+    assert cli.ok("seed-demo") == "演示数据已存在\n"
+    with Session(engine) as session:
+        assert count(session, User) == users
+
+
+def test_a_second_deploy_creates_nothing(engine: Engine, cli: Cli) -> None:
+    cli.ok("seed-demo")
+    first = cli.ok("deploy")
+    match = re.fullmatch(r"已部署版本 (\d+)（([0-9a-f]{12})）\n", first)
+    assert match, first
+    with Session(engine) as session:
+        version = session.scalar(select(ProcessVersion))
+        assert version is not None
+        assert (str(version.id), version.content_hash[:12]) == match.groups()
+        audits = count(session, AuditEvent)
+    assert cli.ok("deploy") == f"流程文件未变化，当前版本 {match.group(1)}\n"
+    with Session(engine) as session:
+        assert count(session, ProcessVersion) == 1
+        assert count(session, AuditEvent) == audits
+
+
+# ---- starting cases ---------------------------------------------------------------------------------
+
+
+def _assert_started(engine: Engine, out: str) -> str:
+    case_no = out.strip()
+    assert out == case_no + "\n"
+    assert CASE_NO.match(case_no), out
+    case = get_case(engine, case_no)
+    assert (case.status, case.title) == ("running", REGISTRATION["matter"])
+    assert open_task_names(engine, case_no) == ["screen_case"]
+    return case_no
+
+
+def test_start_from_inline_json_prints_the_case_number(runtime: Runtime, engine: Engine, cli: Cli) -> None:
+    first = _assert_started(
+        engine, cli.ok("start", "--as", "clerk", json.dumps(REGISTRATION, ensure_ascii=False))
+    )
+    second = _assert_started(engine, cli.ok("start", "--as", "clerk", json.dumps(REGISTRATION)))
+    assert first != second
+
+
+def test_start_from_a_file(runtime: Runtime, engine: Engine, cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "登记.json"
+    path.write_text(json.dumps(REGISTRATION, ensure_ascii=False, indent=2), encoding="utf-8")
+    _assert_started(engine, cli.ok("start", "--as", "clerk", f"@{path}"))
+
+
+def test_start_from_the_example_file(runtime: Runtime, engine: Engine, cli: Cli) -> None:
+    example = PROJECT_ROOT / "processes" / "examples" / "registration.json"
+    _assert_started(engine, cli.ok("start", "--as", "clerk", f"@{example}"))
+
+
+def test_start_from_stdin(
+    runtime: Runtime, engine: Engine, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(REGISTRATION, ensure_ascii=False)))
+    _assert_started(engine, cli.ok("start", "--as", "clerk", "-"))
+
+
+# ---- tasks and completing them ------------------------------------------------------------------------
+
+
+def test_tasks_lists_the_screening_task_as_json(engine: Engine, cli: Cli, case_no: str) -> None:
+    listed = json.loads(cli.ok("tasks", "--as", "clerk"))
+    with Session(engine) as session:
+        task_id = session.scalar(select(OpenTask.id))
+    assert listed == [
+        {"case": case_no, "task": "screen_case", "title": "甄别适用范围", "id": task_id, "due": None}
+    ]
+    assert json.loads(cli.ok("tasks", "--as", "mediator")) == []
+    assert json.loads(cli.ok("tasks", "--as", "clerk2")) == []
+
+
+def test_complete_by_task_name(engine: Engine, cli: Cli, case_no: str) -> None:
+    assert (
+        cli.complete(case_no, "screen_case", "clerk", SUCCESS_PATH[0][2])
+        == f"已办理：{case_no} 甄别适用范围\n"
+    )
+    assert open_task_names(engine, case_no) == ["guide_divert"]
+    assert get_case(engine, case_no).revision == 2
+
+
+def test_complete_by_task_id(engine: Engine, cli: Cli, case_no: str) -> None:
+    [listed] = json.loads(cli.ok("tasks", "--as", "clerk"))
+    out = cli.ok("complete", "--as", "clerk", case_no, listed["id"], SCREEN)
+    assert out == f"已办理：{case_no} 甄别适用范围\n"
+    assert open_task_names(engine, case_no) == ["guide_divert"]
+    [listed] = json.loads(cli.ok("tasks", "--as", "clerk"))
+    assert listed["task"] == "guide_divert"
+
+
+def test_the_success_path_through_the_command_line(engine: Engine, cli: Cli, case_no: str) -> None:
+    for name, username, data in SUCCESS_PATH:
+        assert open_task_names(engine, case_no) == [name]
+        out = cli.complete(case_no, name, username, data)
+        assert out.startswith(f"已办理：{case_no} "), out
+    case = get_case(engine, case_no)
+    assert (case.status, case.outcome) == ("completed", "mediated")
+    assert case.completed_at is not None and case.last_error is None
+    assert open_task_names(engine, case_no) == []
+    for username in ("clerk", "leader", "mediator"):
+        assert json.loads(cli.ok("tasks", "--as", username)) == []
+    with Session(engine) as session:
+        actions = list(
+            session.scalars(
+                select(AuditEvent.task_name).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+            )
+        )
+    assert actions == ["register", *(name for name, _, _ in SUCCESS_PATH)]
+    # a completed case has no task left to complete
+    refused = cli("complete", "--as", "mediator", case_no, "follow_up_visit", "{}")
+    assert_refused(refused, f"案件 {case_no} 没有待办任务“follow_up_visit”", "当前待办：无")
+
+
+def test_report_risk_during_mediation(engine: Engine, cli: Cli, case_no: str) -> None:
+    cli.advance_to(case_no, "mediate")
+    risk = {"risk_type": "leapfrog", "description": "一方扬言到市里上访", "urgent": True}
+    assert cli.ok("report-risk", "--as", "mediator", case_no, json.dumps(risk, ensure_ascii=False)) == (
+        f"已报告风险：{case_no}\n"
+    )
+    assert open_task_names(engine, case_no) == ["handle_risk", "mediate"]
+    assert [t["task"] for t in json.loads(cli.ok("tasks", "--as", "clerk"))] == ["handle_risk"]
+    with Session(engine) as session:
+        last = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+        assert last is not None
+        assert (last.action, last.actor, last.detail["data"]) == ("risk_report", "mediator", risk)
+
+
+def test_timers_with_nothing_due(engine: Engine, cli: Cli, case_no: str) -> None:
+    cli.advance_to(case_no, "review_referral")  # a waiting timer, due in three days
+    before = snapshot(engine, case_no)
+    assert cli.ok("timers") == "已触发 0 个到期定时器\n"
+    assert cli.ok("timers", "--limit", "1") == "已触发 0 个到期定时器\n"
+    assert snapshot(engine, case_no) == before
+
+
+# ---- scenarios ----------------------------------------------------------------------------------------
+
+
+def test_scenario_run_on_a_file(engine: Engine, cli: Cli) -> None:
+    result = cli("scenario", "run", str(SUCCESS_SCENARIO), "--wipe")
+    assert (result.status, result.err) == (0, ""), result
+    lines = result.out.splitlines()
+    assert lines[0].startswith("PASSED 01_success_full_path.json：")
+    assert lines[-1] == "1 passed, 0 failed"
+
+
+def test_scenario_run_reports_a_wrong_expectation(engine: Engine, cli: Cli, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    original = SUCCESS_SCENARIO.read_text(encoding="utf-8")
+    changed = original.replace('"due": "2026-11-05T23:59:59+08:00"', '"due": "2026-11-06T23:59:59+08:00"')
+    assert changed != original
+    broken.write_text(changed, encoding="utf-8")
+    result = cli("scenario", "run", str(SUCCESS_SCENARIO), str(broken), "--wipe")
+    assert result.status == 1, result
+    assert "PASSED 01_success_full_path.json" in result.out
+    assert "FAILED broken.json" in result.out
+    assert "期望 2026-11-06T23:59:59+08:00" in result.out
+    assert result.out.splitlines()[-1] == "1 passed, 1 failed"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[]", '{"name": "没有时钟", "steps": []}', "{not json"],
+    ids=["array", "no-clock", "syntax"],
+)
+def test_scenario_run_reports_a_file_that_is_no_scenario(
+    engine: Engine, cli: Cli, tmp_path: Path, content: str
+) -> None:
+    """Each file is reported passed or failed; a malformed one must not end the run with a traceback."""
+    broken = tmp_path / "broken.json"
+    broken.write_text(content, encoding="utf-8")
+    result = cli("scenario", "run", str(broken), "--wipe")
+    assert result.status == 1, result
+    assert "FAILED broken.json" in result.out
+    assert result.out.splitlines()[-1] == "0 passed, 1 failed"
+
+
+# ---- bad input: exit status 2, one line on stderr, nothing written -----------------------------------
+
+UNKNOWN_CASE = "FT1999-999999"
+MISSING_FILE = "{tmp}/no-such-file.json"
+BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
+    ("unknown-user-start", ["start", "--as", "nobody", "{registration}"], ["未知用户：nobody"]),
+    (
+        "unknown-user-complete",
+        ["complete", "--as", "nobody", "{case}", "screen_case", SCREEN],
+        ["未知用户：nobody"],
+    ),
+    ("unknown-user-tasks", ["tasks", "--as", "nobody"], ["未知用户：nobody"]),
+    (
+        "unknown-user-risk",
+        ["report-risk", "--as", "nobody", "{case}", '{"risk_type": "other", "description": "x"}'],
+        ["未知用户：nobody"],
+    ),
+    (
+        "unknown-case",
+        ["complete", "--as", "clerk", UNKNOWN_CASE, "screen_case", SCREEN],
+        [f"未知案件：{UNKNOWN_CASE}"],
+    ),
+    (
+        "unknown-case-risk",
+        ["report-risk", "--as", "mediator", UNKNOWN_CASE, '{"risk_type": "other", "description": "x"}'],
+        [f"未知案件：{UNKNOWN_CASE}"],
+    ),
+    (
+        "unknown-task-name",
+        ["complete", "--as", "clerk", "{case}", "mediate", "{}"],
+        ["没有待办任务“mediate”", "当前待办：screen_case（甄别适用范围）"],
+    ),
+    (
+        "unknown-task-id",
+        ["complete", "--as", "clerk", "{case}", "00000000-0000-0000-0000-000000000000", SCREEN],
+        ["当前待办：screen_case（甄别适用范围）"],
+    ),
+    (
+        "mediator-may-not-screen",
+        ["complete", "--as", "mediator", "{case}", "screen_case", SCREEN],
+        ["您无权办理该任务"],
+    ),
+    (
+        "clerk2-other-township",
+        ["complete", "--as", "clerk2", "{case}", "screen_case", SCREEN],
+        ["您无权办理该任务"],
+    ),
+    (
+        "leader-may-not-screen",
+        ["complete", "--as", "leader", "{case}", "screen_case", SCREEN],
+        ["您无权办理该任务"],
+    ),
+    (
+        "missing-required-field",
+        ["complete", "--as", "clerk", "{case}", "screen_case", "{}"],
+        ["dispute_category"],
+    ),
+    (
+        "bad-enum",
+        ["complete", "--as", "clerk", "{case}", "screen_case", '{"dispute_category": "no-such"}'],
+        ["dispute_category"],
+    ),
+    ("start-missing-matter", ["start", "--as", "clerk", "{registration_without_matter}"], ["matter"]),
+    (
+        "risk-not-in-mediation",
+        ["report-risk", "--as", "mediator", "{case}", '{"risk_type": "other", "description": "x"}'],
+        ["不在调解阶段"],
+    ),
+    (
+        "risk-by-clerk",
+        ["report-risk", "--as", "clerk", "{case}", '{"risk_type": "other", "description": "x"}'],
+        ["只有承办案件的人民调解组织可以报告风险"],
+    ),
+    (
+        "json-syntax",
+        ["complete", "--as", "clerk", "{case}", "screen_case", '{"dispute_category": '],
+        ["JSON 格式错误（第1行"],
+    ),
+    (
+        "json-array",
+        ["complete", "--as", "clerk", "{case}", "screen_case", '["citizen_property"]'],
+        ["JSON 数据必须是一个对象"],
+    ),
+    ("json-array-start", ["start", "--as", "clerk", "[]"], ["JSON 数据必须是一个对象"]),
+    (
+        "missing-file",
+        ["complete", "--as", "clerk", "{case}", "screen_case", "@" + MISSING_FILE],
+        ["无法读取文件", "no-such-file.json"],
+    ),
+    ("missing-file-start", ["start", "--as", "clerk", "@" + MISSING_FILE], ["无法读取文件"]),
+    (
+        "start-as-mediator",
+        ["start", "--as", "mediator", "{registration}"],
+        ["只有信访部门经办人可以登记信访事项"],
+    ),
+    (
+        "start-as-leader",
+        ["start", "--as", "leader", "{registration}"],
+        ["只有信访部门经办人可以登记信访事项"],
+    ),
+]
+
+
+def fill(arg: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        arg = arg.replace("{" + key + "}", value)
+    return arg
+
+
+@pytest.mark.parametrize(("args", "fragments"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_is_refused_and_writes_nothing(
+    engine: Engine, cli: Cli, case_no: str, tmp_path: Path, args: list[str], fragments: list[str]
+) -> None:
+    values = {
+        "case": case_no,
+        "tmp": str(tmp_path),
+        "registration": json.dumps(REGISTRATION, ensure_ascii=False),
+        "registration_without_matter": json.dumps(
+            {k: v for k, v in REGISTRATION.items() if k != "matter"}, ensure_ascii=False
+        ),
+    }
+    before = snapshot(engine, case_no)
+    assert_refused(cli(*(fill(arg, values) for arg in args)), *fragments)
+    assert snapshot(engine, case_no) == before
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    ['{"dispute_category": ', "[]", "", '{"dispute_category": "no-such"}'],
+    ids=["syntax", "array", "empty", "enum"],
+)
+def test_bad_input_on_stdin_is_refused_and_writes_nothing(
+    engine: Engine, cli: Cli, case_no: str, monkeypatch: pytest.MonkeyPatch, stdin: str
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    before = snapshot(engine, case_no)
+    assert_refused(cli("complete", "--as", "clerk", case_no, "screen_case", "-"))
+    assert snapshot(engine, case_no) == before
+
+
+def test_a_file_that_is_not_utf8_is_refused_and_writes_nothing(
+    engine: Engine, cli: Cli, case_no: str, tmp_path: Path
+) -> None:
+    """A GBK file (as saved by many Chinese Windows editors) is bad input, not a crash."""
+    path = tmp_path / "gbk.json"
+    path.write_bytes(json.dumps(REGISTRATION, ensure_ascii=False).encode("gbk"))
+    before = snapshot(engine, case_no)
+    assert_refused(cli("start", "--as", "clerk", f"@{path}"), "gbk.json")
+    assert snapshot(engine, case_no) == before
+
+
+# ---- mediation: extension days ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mediating(cli: Cli, case_no: str) -> str:
+    cli.advance_to(case_no, "mediate")
+    return case_no
+
+
+def test_extension_days_above_fifteen_are_invalid_data(engine: Engine, cli: Cli, mediating: str) -> None:
+    before = snapshot(engine, mediating)
+    data = json.dumps({**EXTEND, "extension_days": 16}, ensure_ascii=False)
+    assert_refused(cli("complete", "--as", "mediator", mediating, "mediate", data), "extension_days")
+    assert snapshot(engine, mediating) == before
+
+
+def test_an_extension_beyond_thirty_days_is_refused(engine: Engine, cli: Cli, mediating: str) -> None:
+    cli.complete(mediating, "mediate", "mediator", {**EXTEND, "extension_days": 10})
+    assert open_task_names(engine, mediating) == ["mediate"]
+    before = snapshot(engine, mediating)
+    data = json.dumps({**EXTEND, "extension_days": 6}, ensure_ascii=False)
+    line = assert_refused(
+        cli("complete", "--as", "mediator", mediating, "mediate", data),
+        "调解期限合计不得超过30日",
+        "已延长10日，最多还可延长5日",
+    )
+    after = snapshot(engine, mediating)
+    # nothing of the step is stored: no new revision, state, task, document or case
+    unchanged = ("cases", "open_tasks", "documents", "revision", "state", "status")
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+    # the refusal itself is recorded against the case, as the runtime's step promises
+    assert after["audit_events"] == before["audit_events"] + 1
+    assert after["last_error"] is not None and line == f"错误：{after['last_error']}"
+    with Session(engine) as session:
+        last = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+        assert last is not None and last.action == "error" and last.detail["message"] == after["last_error"]
+    # the five days still allowed are accepted
+    cli.complete(mediating, "mediate", "mediator", {**EXTEND, "extension_days": 5})
+    assert get_case(engine, mediating).last_error is None
+    assert open_task_names(engine, mediating) == ["mediate"]
+
+
+def test_scenario_run_on_a_named_server_database_needs_wipe(engine: Engine, cli: Cli) -> None:
+    if engine.dialect.name == "sqlite":
+        return
+    result = cli("scenario", "run", str(SUCCESS_SCENARIO))
+    assert result.status == 2 and "--wipe" in result.err
