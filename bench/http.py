@@ -61,8 +61,8 @@ from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_facto
 from orchestration.store.models import Base, Case, Counter, Notification, NotificationRead, OpenTask, User
 from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, open_task
-from webapp import ENGINE_KEY, create_app
-from webapp.context import RUNTIME_KEY
+from webapp import create_app
+from webapp.context import SERVICES_KEY
 
 # names of the throwaway databases and schemas this bench makes
 PREFIX = "bench_http"
@@ -140,7 +140,7 @@ def build_templates(
     for t, township in enumerate(TOWNSHIPS):
         marker = _marker(t)
         registration = {**REGISTRATION, "petitioner_name": marker, "locality": township}
-        case_id = runtime.start_case(registration, clerk).id
+        case_id = runtime.start_case(registration, clerk).case_id
         real.append(case_id)
         for name, _, data in SUCCESS_PATH:
             task = open_task(runtime, case_id, name)  # raises unless the case waits at this step
@@ -148,7 +148,7 @@ def build_templates(
             actor = users.get((task.role, task.org_id)) or Actor("bench", task.role, task.org_id)
             if name == "draft_referral":  # refer to the township's own mediation committee
                 data = {**data, "mediation_org": f"{township}-tw"}
-            runtime.complete_task(case_id, task.id, data, actor)
+            runtime.complete_task(task.id, data, actor)
         with runtime.sessions() as session:
             status = session.scalar(select(Case.status).where(Case.id == case_id))
         if status != "completed":
@@ -875,9 +875,7 @@ def complete_by_runtime(
     runtime: Runtime, actor: Actor, meter: SqlMeter, target: Target, series: Series | None
 ) -> None:
     with timed(series, meter):
-        runtime.complete_task(
-            target.case_id, target.task_id, SCREEN_DATA, actor, expected_revision=target.revision
-        )
+        runtime.complete_task(target.task_id, SCREEN_DATA, actor, expected_revision=target.revision)
 
 
 def targets(engine: Engine, count: int) -> list[Target]:
@@ -919,7 +917,7 @@ def verify_completions(engine: Engine, done: Sequence[Target]) -> str:
 def measure_completions(
     app: Flask, browser: Browser, meter: SqlMeter, requests: int, chosen: list[Target]
 ) -> dict[str, Series]:
-    runtime: Runtime = app.extensions[RUNTIME_KEY]
+    runtime: Runtime = app.extensions[SERVICES_KEY].runtime
     with runtime.sessions() as session:
         clerk = Actor.of(session.scalars(select(User).where(User.username == CLERK)).one())
     series = {label: Series(label) for label in (FORM, API, RUNTIME, TASK_PAGE)}
@@ -1078,7 +1076,7 @@ def measure_database(label: str, url: str, args: argparse.Namespace) -> DbResult
                 "INSTANCE_PATH": instance,
             }
         )
-        engine: Engine = app.extensions[ENGINE_KEY]
+        engine: Engine = app.extensions[SERVICES_KEY].engine
         meter = SqlMeter(engine)
         chosen = targets(engine, needed)
         try:

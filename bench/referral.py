@@ -502,17 +502,13 @@ class RuntimeBench:
         registration = {**REGISTRATION, "petitioner_name": f"张三{index:05d}"}
         sample = Measure("case")
         began = time.perf_counter()
-        case_id = self.runtime.start_case(registration, self.actors["clerk"]).id
+        case_id = self.runtime.start_case(registration, self.actors["clerk"]).case_id
         total = time.perf_counter() - began
         for name, user, data in SUCCESS_PATH:
             task_id = open_task(self.runtime, case_id, name).id
             with self.counter.counting():
                 started = _now()
-                complete(
-                    lambda t=task_id, d=data, u=user: self.runtime.complete_task(
-                        case_id, t, d, self.actors[u]
-                    )
-                )
+                complete(lambda t=task_id, d=data, u=user: self.runtime.complete_task(t, d, self.actors[u]))
                 total += sample.add(name, started)
             sample.statements[name] = [self.counter.statements]
             sample.checkouts.append(self.counter.checkouts)

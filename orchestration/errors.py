@@ -25,6 +25,13 @@ class Conflict(FangtiaoError):
     status = 409
 
 
+class Gone(Conflict):
+    """The task was completed by someone else or no longer exists."""
+
+    def __init__(self, message: str = "该任务已办理完毕或已不存在，请刷新待办列表") -> None:
+        super().__init__(message)
+
+
 class InvalidData(FangtiaoError):
     status = 422
 

@@ -85,7 +85,7 @@ def open_task(runtime: Runtime, case_id: int, name: str) -> OpenTask:
 
 
 def start(runtime: Runtime, **overrides: Any) -> int:
-    return runtime.start_case({**REGISTRATION, **overrides}, actor(runtime, "clerk")).id
+    return runtime.start_case({**REGISTRATION, **overrides}, actor(runtime, "clerk")).case_id
 
 
 def advance_to(runtime: Runtime, case_id: int, task_name: str) -> OpenTask:
@@ -93,5 +93,5 @@ def advance_to(runtime: Runtime, case_id: int, task_name: str) -> OpenTask:
     for name, username, data in SUCCESS_PATH:
         if name == task_name:
             return open_task(runtime, case_id, name)
-        runtime.complete_task(case_id, open_task(runtime, case_id, name).id, data, actor(runtime, username))
+        runtime.complete_task(open_task(runtime, case_id, name).id, data, actor(runtime, username))
     raise AssertionError(f"{task_name} is not on the success path")

@@ -16,13 +16,11 @@ from flask import Flask, redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from orchestration.engine.runtime import Runtime
-from orchestration.store.db import PROJECT_ROOT, database_url, make_engine, make_session_factory
+from orchestration.services import Services
+from orchestration.store.db import PROJECT_ROOT, database_url
 from webapp import errors, formatting, security, settings
-from webapp.context import RUNTIME_KEY
+from webapp.context import SERVICES_KEY
 from webapp.extensions import csrf, login_manager
-
-ENGINE_KEY = "fangtiao_engine"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -34,9 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     app.config["SECRET_KEY"] = settings.secret_key(app)
 
-    engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions[ENGINE_KEY] = engine
-    app.extensions[RUNTIME_KEY] = Runtime(make_session_factory(engine), app.config.get("CLOCK"))
+    app.extensions[SERVICES_KEY] = Services.open(app.config["DATABASE_URL"], app.config.get("CLOCK"))
 
     csrf.init_app(app)
     login_manager.init_app(app)

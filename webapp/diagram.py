@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from orchestration.tools.bpmn_layout import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, TASK_TAGS, add_layout
+from orchestration.domain.bpmn import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, TASK_TAGS
 
 # The namespaces and the shapes drawn as tasks are the layout tool's: one definition for both.
 GATEWAY_TAGS = frozenset(
@@ -747,18 +747,11 @@ class _Source:
 
 @lru_cache(maxsize=32)
 def _geometry(source: _Source) -> _Geometry:
-    try:
-        return _build(source.xml, source.process_id)
-    except DiagramError:
-        if "BPMNDiagram" in source.xml:
-            raise
-    # A version deployed before the files carried DI: lay it out the way the layout tool would.
-
-    try:
-        laid_out = add_layout(source.xml.encode("utf-8")).decode("utf-8")
-    except Exception as exc:  # the layout tool's own errors vary; the page only needs to know it failed
-        raise DiagramError(f"无法为流程“{source.process_id}”生成图形布局：{exc}") from exc
-    return _build(laid_out, source.process_id)
+    if "BPMNDiagram" not in source.xml:
+        raise DiagramError(
+            f"流程“{source.process_id}”的文件没有图形布局（BPMN DI），请用 fangtiao layout 生成后重新部署"
+        )
+    return _build(source.xml, source.process_id)
 
 
 def _key(bpmn_xml: str, process_id: str) -> _Source:

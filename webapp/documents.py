@@ -22,20 +22,16 @@ from zoneinfo import ZoneInfo
 from flask import has_request_context, url_for
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, Undefined
 from markupsafe import Markup, escape
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
 from werkzeug.routing import BuildError
 
 from orchestration.domain.forms import FormRegistry
-from orchestration.store.db import PROJECT_ROOT
-from orchestration.store.models import Attachment, Case, Document, Organisation
+from orchestration.services.cases import DocumentView
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates" / "documents"
 STYLESHEET = HERE / "static" / "documents" / "documents.css"
 PRINT_SCRIPT = "documents/print.js"  # under the app's static folder
-FORMS_DIR = PROJECT_ROOT / "forms"
 
 KINDS = (
     "referral_letter",
@@ -130,11 +126,10 @@ class _FormLabels:
     titles: dict[str, str]  # field -> label
 
 
-@lru_cache(maxsize=1)
-def _form_labels() -> _FormLabels:
+@lru_cache(maxsize=4)
+def _form_labels(registry: FormRegistry) -> _FormLabels:
     options: dict[str, dict[str, str]] = {}
     titles: dict[str, str] = {}
-    registry = FormRegistry(FORMS_DIR)
     for form_name in registry.names():
         for form_field in registry.get(form_name).fields:
             titles.setdefault(form_field.name, form_field.label)
@@ -143,10 +138,10 @@ def _form_labels() -> _FormLabels:
     return _FormLabels(options, titles)
 
 
-def code_label(value: Any, field_name: str) -> Any:
+def _code_label(labels: _FormLabels, value: Any, field_name: str) -> Any:
     """The Chinese label of an enum code of the given form field, or the value unchanged."""
     if isinstance(value, str):
-        return _form_labels().options.get(field_name, {}).get(value, value)
+        return labels.options.get(field_name, {}).get(value, value)
     return value
 
 
@@ -169,29 +164,23 @@ CONTENT_TITLES = {
 }
 
 
-def field_title(field_name: str) -> str:
-    return CONTENT_TITLES.get(field_name) or _form_labels().titles.get(field_name, field_name)
+def _field_title(labels: _FormLabels, field_name: str) -> str:
+    return CONTENT_TITLES.get(field_name) or labels.titles.get(field_name, field_name)
 
 
 class _Lookup:
-    """Names of organisations and attachments through the case's session, if it has one."""
+    """Names of organisations and attachments, as the service read them with the document."""
 
-    def __init__(self, case: Case) -> None:
-        self.case = case
-        self.session: Session | None = object_session(case)
+    def __init__(self, view: DocumentView) -> None:
+        self.view = view
 
     def org_by_id(self, org_id: int | None) -> str | None:
-        if self.session is None or org_id is None:
-            return None
-        org = self.session.get(Organisation, org_id)
-        return org.name if org is not None else None
+        return self.view.organisations_by_id.get(org_id) if org_id is not None else None
 
     def org_by_code(self, code: Any) -> str | None:
-        # Without a session there is no name to show; the page prints a line to fill in instead of a code.
-        if not isinstance(code, str) or not code or self.session is None:
+        if not isinstance(code, str) or not code:
             return None
-        name = self.session.scalar(select(Organisation.name).where(Organisation.code == code))
-        return name or code
+        return self.view.organisations_by_code.get(code, code)
 
     def files(self, values: Any) -> list[str]:
         """Attachment ids as file names; other entries (already names) as they are."""
@@ -199,21 +188,14 @@ class _Lookup:
             items = [str(v) for v in values]
         else:
             items = [str(values)] if values else []
-        ids = [int(v) for v in items if v.isdigit()]
-        names: dict[str, str] = {}
-        if ids and self.session is not None:
-            # Only the columns needed: a stored file can be megabytes. Restricted to this case's files.
-            rows = self.session.execute(
-                select(Attachment.id, Attachment.filename).where(
-                    Attachment.id.in_(ids), Attachment.case_id == self.case.id
-                )
-            )
-            names = {str(row.id): row.filename for row in rows}
+        names = self.view.attachment_names
         return [names.get(v, f"附件{v}" if v.isdigit() else v) for v in items]
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+@lru_cache(maxsize=4)
+def _environment(forms: FormRegistry) -> Environment:
+    """One environment per form registry: its filters name codes and fields as those forms do."""
+    labels = _form_labels(forms)
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,
@@ -223,7 +205,11 @@ def _environment() -> Environment:
         undefined=ChainableUndefined,
     )
     env.filters.update(
-        cn_date=cn_date, show=show, paragraphs=paragraphs, label=code_label, field_title=field_title
+        cn_date=cn_date,
+        show=show,
+        paragraphs=paragraphs,
+        label=lambda value, field_name: _code_label(labels, value, field_name),
+        field_title=lambda field_name: _field_title(labels, field_name),
     )
     env.globals.update(sex_from_id=sex_from_id, routes=ROUTES, organisation_types=ORGANISATION_TYPES)
     return env
@@ -239,10 +225,12 @@ def template_name(kind: str) -> str:
     return f"{kind}.html" if kind in KINDS else "generic.html"
 
 
-def render_document(document: Document, case: Case) -> str:
+def render_document(view: DocumentView) -> str:
     """The document as a complete HTML page, A4 when printed."""
+    document, case = view.document, view.case
     content: dict[str, Any] = dict(document.content or {})
-    lookup = _Lookup(case)
+    lookup = _Lookup(view)
+    labels = _form_labels(view.forms)
     petition_office = lookup.org_by_id(case.petition_office_id)
     mediation_org = (
         lookup.org_by_code(content.get("mediation_org"))
@@ -266,9 +254,9 @@ def render_document(document: Document, case: Case) -> str:
         "org_name": lookup.org_by_code,
         "css": stylesheet(),
         "print_script": _static_url(PRINT_SCRIPT),
-        "generic_rows": _generic_rows(content),
+        "generic_rows": _generic_rows(labels, content),
     }
-    return _environment().get_template(template_name(document.kind)).render(context)
+    return _environment(view.forms).get_template(template_name(document.kind)).render(context)
 
 
 def _static_url(filename: str) -> str:
@@ -281,5 +269,12 @@ def _static_url(filename: str) -> str:
     return f"/static/{filename}"
 
 
-def _generic_rows(content: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
-    return [(key, field_title(key), code_label(value, key)) for key, value in content.items()]
+def _generic_rows(labels: _FormLabels, content: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    return [
+        (
+            key,
+            _field_title(labels, key),
+            labels.options.get(key, {}).get(value, value) if isinstance(value, str) else value,
+        )
+        for key, value in content.items()
+    ]

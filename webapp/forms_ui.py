@@ -6,21 +6,16 @@ collects what the browser sent, keeps it for re-display, and labels stored value
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 
-from orchestration.domain.forms import FormDefinition, FormField, FormRegistry
-from orchestration.services.attachments import Upload
+from orchestration.domain.forms import FormDefinition, FormField, FormRegistry, Submission, Upload
 from webapp.formatting import cn_date
 
-Options = Callable[[str], Sequence[tuple[str, str]]]
-
-# Fields of the submitted request that are not form data and must not reach validation (it rejects
-# unknown keys): the CSRF token and the hidden revision / case fields.
-CONTROL_FIELDS = frozenset({"csrf_token", "expected_revision", "case_id"})
+Options = Mapping[str, Sequence[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class FieldView:
 
 def _options(form_field: FormField, options: Options) -> Sequence[tuple[str, str]]:
     if form_field.options_from:
-        return list(options(form_field.options_from))
+        return list(options.get(form_field.options_from, ()))
     return list(form_field.options)
 
 
@@ -84,58 +79,23 @@ def field_views(
     ]
 
 
-def initial_values(form: FormDefinition, data: Mapping[str, Any], options: Options) -> dict[str, Any]:
-    """Defaults, overridden by case data of the same name.
-
-    A value is taken from the top level of the case data, or — for a choice field only — from one level
-    down when it is one of the field's options (draft_referral.mediation_org comes from
-    locality_assignment.mediation_org). Nested values are not used for free-text or number fields: a
-    nested key such as acceptance.extension_days means something else than the form field.
-    """
-    values: dict[str, Any] = {}
-    for f in form.fields:
-        if f.widget == "file":
-            continue  # files cannot be pre-selected in a browser; stored ones are listed with the case
-        if f.default is not None:
-            values[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
-        if f.name in data and data[f.name] not in (None, ""):
-            values[f.name] = data[f.name]
-            continue
-        if f.widget in ("select", "radio"):
-            allowed = {value for value, _ in _options(f, options)}
-            for nested in data.values():
-                if isinstance(nested, Mapping) and nested.get(f.name) in allowed:
-                    values[f.name] = nested[f.name]
-                    break
-    return values
-
-
-def collect(
-    form: FormDefinition,
-    fields: ImmutableMultiDict[str, str],
-    files: ImmutableMultiDict[str, FileStorage] | None = None,
-) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
-    """The data and uploads a browser sent for the form's fields; nothing else is passed on."""
-    data: dict[str, Any] = {}
-    uploads: dict[str, list[Upload]] = {}
-    for f in form.fields:
-        if f.name in CONTROL_FIELDS:
-            continue
-        if f.widget == "checkbox":
-            # An unchecked box sends nothing; for a yes/no field that means "no", not "not answered".
-            data[f.name] = "true" if f.name in fields else "false"
-        elif f.widget == "checkboxes":
-            data[f.name] = fields.getlist(f.name)
-        elif f.widget == "file":
-            chosen = [s for s in (files.getlist(f.name) if files else []) if s.filename]
-            if chosen:
-                uploads[f.name] = [
-                    Upload(s.filename or "", s.mimetype or "application/octet-stream", s.read())
-                    for s in chosen
-                ]
-        elif f.name in fields:
-            data[f.name] = fields.get(f.name, "")
-    return data, uploads
+def submission(
+    fields: ImmutableMultiDict[str, str], files: ImmutableMultiDict[str, FileStorage] | None = None
+) -> Submission:
+    """What the browser sent, as the runtime interprets it against the task's form."""
+    uploads = (
+        {
+            name: [
+                Upload(s.filename or "", s.mimetype or "application/octet-stream", s.read())
+                for s in files.getlist(name)
+                if s.filename
+            ]
+            for name in (files or {})
+        }
+        if files
+        else {}
+    )
+    return Submission({name: fields.getlist(name) for name in fields}, uploads)
 
 
 # ---- reading stored values --------------------------------------------------------------------

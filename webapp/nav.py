@@ -8,8 +8,7 @@ from flask import Flask
 from flask_login import current_user
 
 from orchestration.domain.access import CASE_ROLES, LEADER_ROLES, may_register
-from orchestration.read import queries
-from webapp.context import db, now, viewer
+from webapp.context import services, viewer
 
 
 def register(app: Flask) -> None:
@@ -18,9 +17,8 @@ def register(app: Flask) -> None:
         if not current_user or not current_user.is_authenticated:
             return {"nav": None}
         v = viewer()
-        with db() as session:
-            open_count, overdue = queries.task_counts(session, v, now())
-            unread = queries.unread_count(session, v)
+        open_count, overdue = services().tasks.counts(v)
+        unread = services().notifications.unread(v)
         return {
             "nav": {
                 "viewer": v,

@@ -23,13 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from orchestration.store.models import AuditEvent, Case, Document, OpenTask, Region, User
+from orchestration.store.models import Case, Document, OpenTask, Region, User
 
 # The document whose existence means the petition office has handed the case over.
 REFERRAL_DOCUMENT = "referral_letter"
@@ -210,16 +209,3 @@ def mask_pii(data: Any) -> Any:
 
 def contains_pii(data: Mapping[str, Any], fields: Iterable[str] = PII_FIELDS) -> bool:
     return any(data.get(name) for name in fields)
-
-
-def record_pii_view(session: Session, viewer: Viewer, case: Case, now: datetime, what: str) -> None:
-    """Every unmasked view is accountable: who saw whose data, when and where (PIPL art 51)."""
-    session.add(
-        AuditEvent(
-            case_id=case.id,
-            at=now,
-            actor=viewer.username,
-            action="view_pii",
-            detail={"what": what, "org_id": viewer.org_id},
-        )
-    )

@@ -31,12 +31,53 @@ __all__ = [
     "FormRegistry",
     "FormValidationError",
     "OptionsProvider",
+    "Submission",
+    "Upload",
+    "initial_values",
     "load_form",
     "parse_form",
     "validate",
 ]
 
 OptionsProvider = Callable[[str], Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a user sent with a form."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a browser sent for a form, before the form says what it means: every value of every field
+    (a multi-valued field sends several) and the files chosen."""
+
+    fields: Mapping[str, Sequence[str]]
+    files: Mapping[str, Sequence[Upload]]
+
+    def interpret(self, form: FormDefinition) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
+        """The data and uploads for the form's own fields; anything else sent is dropped."""
+        data: dict[str, Any] = {}
+        uploads: dict[str, list[Upload]] = {}
+        for f in form.fields:
+            sent = list(self.fields.get(f.name, ()))
+            if f.widget == "checkbox":
+                # An unchecked box sends nothing; for a yes/no field that means "no", not "not answered".
+                data[f.name] = "true" if sent else "false"
+            elif f.widget == "checkboxes":
+                data[f.name] = sent
+            elif f.widget == "file":
+                chosen = [u for u in self.files.get(f.name, ()) if u.filename]
+                if chosen:
+                    uploads[f.name] = chosen
+            elif sent:
+                data[f.name] = sent[0]
+        return data, uploads
+
 
 WIDGETS = frozenset(
     {"text", "textarea", "select", "radio", "date", "number", "checkbox", "checkboxes", "file"}
@@ -760,3 +801,33 @@ def validate(
         if name not in cleaned:
             cleaned[name] = _thaw(default)
     return {name: cleaned[name] for name in compiled.order if name in cleaned}
+
+
+def initial_values(
+    form: FormDefinition, data: Mapping[str, Any], options: Mapping[str, Sequence[tuple[str, str]]]
+) -> dict[str, Any]:
+    """Defaults, overridden by case data of the same name.
+
+    A value is taken from the top level of the case data, or — for a choice field only — from one level
+    down when it is one of the field's options (draft_referral.mediation_org comes from
+    locality_assignment.mediation_org). Nested values are not used for free-text or number fields: a
+    nested key such as acceptance.extension_days means something else than the form field.
+    """
+    values: dict[str, Any] = {}
+    for f in form.fields:
+        if f.widget == "file":
+            continue  # files cannot be pre-selected in a browser; stored ones are listed with the case
+        if f.default is not None:
+            values[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
+        if f.name in data and data[f.name] not in (None, ""):
+            values[f.name] = data[f.name]
+            continue
+        if f.widget in ("select", "radio"):
+            allowed = {
+                value for value, _ in (options.get(f.options_from, ()) if f.options_from else f.options)
+            }
+            for nested in data.values():
+                if isinstance(nested, Mapping) and nested.get(f.name) in allowed:
+                    values[f.name] = nested[f.name]
+                    break
+    return values

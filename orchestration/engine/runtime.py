@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,19 +24,18 @@ from handlers.context import HandlerContext
 from handlers.eligibility import parties_key
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
-from orchestration.domain.forms import FormRegistry, FormValidationError, validate
+from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
+from orchestration.engine import attachments
 from orchestration.engine.clock import Clock, SystemClock, engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
 from orchestration.engine.script_engine import FangtiaoScriptEngine
 from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
 from orchestration.engine.state import StateCodec
 from orchestration.engine.workflow_cache import WorkflowCache
-from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound, ProcedureError
-from orchestration.services import attachments
-from orchestration.services.attachments import Upload
+from orchestration.errors import Conflict, Forbidden, Gone, InvalidData, NotFound, ProcedureError
+from orchestration.store import audit
 from orchestration.store.db import PROJECT_ROOT, WRITE_LOCK
 from orchestration.store.models import (
-    AuditEvent,
     CalendarDay,
     Case,
     Counter,
@@ -48,11 +47,16 @@ from orchestration.store.models import (
     Timer,
 )
 from orchestration.store.numbering import case_number
+from orchestration.vocabulary import AuditAction
 
 START_FORM = "register"
 RISK_FORM = "report_risk"
 RISK_SIGNAL = "risk_report"
+RISK_TASK = "mediate"  # risk reports are taken while this task is open (the signal's boundary event)
 CALENDAR_COUNTER = "calendar"
+# What a caller passes as the expected revision when its request carried none it could read: the step is
+# refused (after the access checks) rather than applied over whatever happened since the page was drawn.
+UNKNOWN_REVISION = -1
 # session.info key: workflows saved in the transaction, handed to the cache once it has committed
 SAVED_WORKFLOWS = "fangtiao_saved_workflows"
 
@@ -91,6 +95,67 @@ class FireResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class OpenTaskInfo:
+    """An open task as a step leaves it: enough for the caller to say what comes next."""
+
+    id: str
+    task_name: str
+    title: str
+    role: str
+    org_id: int | None
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step committed: the case's new revision and status, and its open tasks."""
+
+    case_id: int
+    case_no: str
+    status: str
+    revision: int
+    open_tasks: list[OpenTaskInfo]
+    task_title: str | None = None  # the task the step completed, if it completed one
+
+
+def _result(case: Case, rows: Derived, task_title: str | None = None) -> StepResult:
+    tasks = [
+        OpenTaskInfo(task_id, row.task_name, row.title, row.role, row.org_id, row.due_at)
+        for task_id, row in rows.tasks.items()
+    ]
+    return StepResult(case.id, case.case_no, case.status, case.revision, tasks, task_title)
+
+
+@dataclass
+class _Step:
+    """The open transaction of one step and the case it locked."""
+
+    session: Session = field(init=False)
+    case: Case | None = None
+    case_id: int | None = None  # kept apart: the row is expired once the transaction rolls back
+
+    def lock_task(self, task_id: str) -> tuple[Case, OpenTask]:
+        """The task and its case in one statement, the case row locked as every step locks it."""
+        row = self.session.execute(
+            select(Case, OpenTask)
+            .join(OpenTask, OpenTask.case_id == Case.id)
+            .where(OpenTask.id == task_id)
+            .with_for_update(of=Case)
+            .options(lazyload(OpenTask.case))
+        ).first()
+        if row is None:
+            raise Gone()
+        self.case, self.case_id = row[0], row[0].id
+        return row[0], row[1]
+
+    @property
+    def locked(self) -> Case:
+        if self.case is None:
+            raise NotFound("案件不存在")
+        return self.case
+
+
 class Runtime:
     def __init__(
         self,
@@ -117,13 +182,14 @@ class Runtime:
                 session, files, set(self.forms.names()), actor.username, self.clock.now()
             )
             if created:
-                session.add(
-                    AuditEvent(
-                        at=self.clock.now(),
-                        actor=actor.username,
-                        action="deploy",
-                        detail={"version": version.id, "hash": version.content_hash, "files": sorted(files)},
-                    )
+                audit.record(
+                    session,
+                    self.clock.now(),
+                    actor.username,
+                    AuditAction.DEPLOY,
+                    version=version.id,
+                    hash=version.content_hash,
+                    files=sorted(files),
                 )
         return version, created
 
@@ -173,20 +239,23 @@ class Runtime:
                 self.workflows.put(case_id, revision, workflow, derived)
 
     @contextmanager
-    def _step(self, case_id: int | None = None) -> Iterator[tuple[Session, Case | None]]:
-        """One transaction with the case row locked; on any error nothing of it is stored and the
-        error is recorded against the case in a transaction of its own."""
+    def _step(self, case_id: int | None = None) -> Iterator[_Step]:
+        """One transaction with the case row locked (by id here, or by the caller through
+        `_Step.lock_task`); on any error nothing of it is stored and the error is recorded against the
+        case in a transaction of its own."""
+        step = _Step()
         try:
             with self.transaction() as session:
-                case = None
+                step.session = session
                 if case_id is not None:
-                    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-                    if case is None:
+                    step.case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+                    if step.case is None:
                         raise NotFound("案件不存在")
-                yield session, case
+                    step.case_id = case_id
+                yield step
         except ProcedureError as exc:
-            if case_id is not None:
-                self._record_error(case_id, exc.message)
+            if step.case_id is not None:
+                self._record_error(step.case_id, exc.message)
             raise
 
     def _record_error(self, case_id: int, message: str) -> None:
@@ -194,14 +263,8 @@ class Runtime:
             case = session.get(Case, case_id)
             if case is not None:
                 case.last_error = message
-                session.add(
-                    AuditEvent(
-                        case_id=case_id,
-                        at=self.clock.now(),
-                        actor="system",
-                        action="error",
-                        detail={"message": message},
-                    )
+                audit.record(
+                    session, self.clock.now(), SYSTEM.username, AuditAction.ERROR, case_id, message=message
                 )
 
     def _engine(self, session: Session, case: Case, now: datetime, actor: Actor) -> FangtiaoScriptEngine:
@@ -253,7 +316,7 @@ class Runtime:
 
     def _save(
         self, session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, before: Derived
-    ) -> None:
+    ) -> Derived:
         """Stores the state and brings the open-task and timer rows from `before` (what they hold)
         to what the new state implies, writing only the differences."""
         case.state = self.codec.dump(workflow)
@@ -272,34 +335,27 @@ class Runtime:
             case.petition_deadline = clock.deadline if clock else None
             case.petition_warning = 0
         session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow, after))
+        return after
 
     def _audit(
         self,
         session: Session,
         case: Case,
         actor: Actor,
-        action: str,
+        action: AuditAction,
         task_name: str | None,
         detail: dict[str, Any],
     ) -> None:
-        session.add(
-            AuditEvent(
-                case_id=case.id,
-                at=self.clock.now(),
-                actor=actor.username,
-                action=action,
-                task_name=task_name,
-                detail=detail,
-            )
-        )
+        audit.record(session, self.clock.now(), actor.username, action, case.id, task_name, **detail)
 
     # ---- what users do ----------------------------------------------------------------------
 
-    def start_case(self, data: Mapping[str, Any], actor: Actor) -> Case:
+    def start_case(self, data: Mapping[str, Any], actor: Actor) -> StepResult:
         if actor.role != "petition_clerk":
             raise Forbidden("只有信访部门经办人可以登记信访事项")
         now = self.clock.now()
-        with self._step() as (session, _):
+        with self._step() as step:
+            session = step.session
             cleaned = self._validate(session, START_FORM, data)
             version = latest_version(session)
             if version is None:
@@ -325,30 +381,36 @@ class Runtime:
             before = Derived({}, {})
             workflow.task_tree.data.update(cleaned, case_no=case.case_no, registered_at=now.isoformat())
             steps = self._run(workflow, lambda: None)
-            self._save(session, case, workflow, now, before)
-            self._audit(session, case, actor, "start", START_FORM, {"data": cleaned, "steps": steps})
-        return case
+            after = self._save(session, case, workflow, now, before)
+            self._audit(
+                session, case, actor, AuditAction.START, START_FORM, {"data": cleaned, "steps": steps}
+            )
+        return _result(case, after)
 
     def complete_task(
         self,
-        case_id: int,
         task_id: str,
-        data: Mapping[str, Any],
+        data: Mapping[str, Any] | Submission,
         actor: Actor,
         expected_revision: int | None = None,
         files: Mapping[str, Sequence[Upload]] | None = None,
-    ) -> Case:
-        """Completes a user task; `files` are uploads for file fields, stored in the same transaction."""
+    ) -> StepResult:
+        """Completes a user task with its data, or with what a browser sent for its form; `files` are
+        uploads for file fields, stored in the same transaction."""
         now = self.clock.now()
-        with self._step(case_id) as (session, case):
-            assert case is not None
+        with self._step() as step:
+            case, open_task = step.lock_task(task_id)
+            session = step.session
             _require_running(case)
-            open_task = session.get(OpenTask, task_id, options=[lazyload(OpenTask.case)])
-            if open_task is None or open_task.case_id != case.id:
-                raise Conflict("该任务已由他人办理或已不存在，请刷新待办列表")
             _authorise(open_task, actor)
+            if expected_revision == UNKNOWN_REVISION:
+                raise Conflict(
+                    "页面缺少有效的版本信息，无法确认案件在您填写期间未被他人更新，请刷新后重新提交"
+                )
             if expected_revision is not None and expected_revision != case.revision:
                 raise Conflict("案件已被他人更新，请刷新后重新提交")
+            if isinstance(data, Submission):
+                data, files = data.interpret(self.forms.get(open_task.form_name or ""))
             if files:
                 stored = attachments.store(session, case.id, files, actor.username, now)
                 data = attachments.merge(data, stored)
@@ -361,21 +423,21 @@ class Runtime:
                 task.run()
 
             steps = self._run(workflow, run)
-            self._save(session, case, workflow, now, before)
+            after = self._save(session, case, workflow, now, before)
             self._audit(
                 session,
                 case,
                 actor,
-                "complete",
+                AuditAction.COMPLETE,
                 open_task.task_name,
                 {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title},
             )
-        return case
+        return _result(case, after, open_task.title)
 
-    def report_risk(self, case_id: int, data: Mapping[str, Any], actor: Actor) -> Case:
+    def report_risk(self, case_id: int, data: Mapping[str, Any], actor: Actor) -> StepResult:
         now = self.clock.now()
-        with self._step(case_id) as (session, case):
-            assert case is not None
+        with self._step(case_id) as step:
+            session, case = step.session, step.locked
             _require_running(case)
             if actor.role != "mediator" or actor.org_id != case.mediation_org_id:
                 raise Forbidden("只有承办案件的人民调解组织可以报告风险")
@@ -385,9 +447,11 @@ class Runtime:
                 raise Conflict("案件当前不在调解阶段，不能报告风险")
             event = BpmnEvent(SignalEventDefinition(RISK_SIGNAL), payload=cleaned)
             steps = self._run(workflow, lambda: workflow.send_event(event))
-            self._save(session, case, workflow, now, before)
-            self._audit(session, case, actor, "risk_report", None, {"data": cleaned, "steps": steps})
-        return case
+            after = self._save(session, case, workflow, now, before)
+            self._audit(
+                session, case, actor, AuditAction.RISK_REPORT, None, {"data": cleaned, "steps": steps}
+            )
+        return _result(case, after)
 
     # ---- timers -------------------------------------------------------------------------------
 
@@ -428,7 +492,7 @@ class Runtime:
                 workflow, before = self._load(session, case, now, SYSTEM)
                 steps = self._run(workflow, lambda: None)
                 self._save(session, case, workflow, now, before)
-                self._audit(session, case, SYSTEM, "timer", None, {"fired": names, "steps": steps})
+                self._audit(session, case, SYSTEM, AuditAction.TIMER, None, {"fired": names, "steps": steps})
                 return FireResult(case_id, names, lateness)
         except ProcedureError as exc:
             self._timer_failed(case_id, exc.message, now)
@@ -440,11 +504,7 @@ class Runtime:
             case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
             assert case is not None
             case.last_error = message
-            session.add(
-                AuditEvent(
-                    case_id=case_id, at=now, actor="system", action="error", detail={"message": message}
-                )
-            )
+            audit.record(session, now, SYSTEM.username, AuditAction.ERROR, case_id, message=message)
             for timer in session.scalars(select(Timer).where(Timer.case_id == case_id, Timer.due_at <= now)):
                 timer.attempts += 1
                 timer.last_error = message
@@ -538,34 +598,29 @@ class Runtime:
             for timer in session.scalars(select(Timer).where(Timer.case_id == incident.case_id)):
                 if timer.attempts >= MAX_TIMER_ATTEMPTS:
                     timer.attempts, timer.due_at = 0, now
-            session.add(
-                AuditEvent(
-                    case_id=incident.case_id,
-                    at=now,
-                    actor=actor.username,
-                    action="retry",
-                    detail={"incident": incident_id},
-                )
+            audit.record(
+                session, now, actor.username, AuditAction.RETRY, incident.case_id, incident=incident_id
             )
 
     def set_suspended(self, case_id: int, suspended: bool, actor: Actor) -> Case:
         """An administrator pauses a case (its timers wait too) or lets it go on."""
         now = self.clock.now()
-        with self._step(case_id) as (session, case):
-            assert case is not None
+        with self._step(case_id) as step:
+            session, case = step.session, step.locked
             wanted, current = ("suspended", "running") if suspended else ("running", "suspended")
             if case.status != current:
                 raise Conflict("案件当前状态不能暂停" if suspended else "案件未处于暂停状态")
             case.status, case.updated_at = wanted, now
-            self._audit(session, case, actor, "suspend" if suspended else "resume", None, {})
+            action = AuditAction.SUSPEND if suspended else AuditAction.RESUME
+            self._audit(session, case, actor, action, None, {})
         return case
 
     def recompute_deadlines(self, case_id: int, actor: Actor = SYSTEM) -> list[dict[str, str]]:
         """Evaluates every waiting timer's expression again with the current calendar (after an
         administrator changed it) and moves the timers whose due time changed."""
         now = self.clock.now()
-        with self._step(case_id) as (session, case):
-            assert case is not None
+        with self._step(case_id) as step:
+            session, case = step.session, step.locked
             workflow, before = self._load(session, case, now, actor)
             moved = []
             for task in waiting_timers(workflow):
@@ -581,28 +636,41 @@ class Runtime:
                     )
             if moved:
                 self._save(session, case, workflow, now, before)
-                self._audit(session, case, actor, "recompute", None, {"moved": moved})
+                self._audit(session, case, actor, AuditAction.RECOMPUTE, None, {"moved": moved})
         return moved
 
     # ---- reading ----------------------------------------------------------------------------
 
-    def tasks_for(self, session: Session, actor: Actor) -> list[OpenTask]:
-        return list(
-            session.scalars(
-                select(OpenTask)
-                .where(OpenTask.role == actor.role, OpenTask.org_id == actor.org_id)
-                .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.created_at)
-            )
-        )
+    def decode(self, session: Session, case: Case) -> BpmnWorkflow:
+        """The case's workflow from its stored state, to read (never the live one a step may hold)."""
+        parsed = self._parsed(session, case.version_id)
+        return self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
 
     def case_data(self, session: Session, case: Case) -> dict[str, Any]:
-        """The data of the case as the process holds it (the last completed task's view)."""
-        parsed = self._parsed(session, case.version_id)
-        workflow = self.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
-        data: dict[str, Any] = dict(workflow.last_task.data) if workflow.last_task else {}
-        for task in workflow.get_tasks(state=TaskState.READY):
-            data.update(task.data)
-        return data
+        return case_data(self.decode(session, case))
+
+    def step_titles(self, session: Session, version_id: int) -> dict[str, str]:
+        """BPMN id -> the step's Chinese name in that version of the procedure."""
+        parsed = self._parsed(session, version_id)
+        titles: dict[str, str] = {}
+        for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+            for name, task_spec in spec.task_specs.items():
+                if task_spec.bpmn_name:
+                    titles[task_spec.bpmn_id or name] = task_spec.bpmn_name
+        return titles
+
+
+def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data of the case as the process holds it (the last completed task's view)."""
+    data: dict[str, Any] = dict(workflow.last_task.data) if workflow.last_task else {}
+    for task in workflow.get_tasks(state=TaskState.READY):
+        data.update(task.data)
+    return data
+
+
+def passed_steps(workflow: BpmnWorkflow) -> set[str]:
+    """BPMN ids of every element the instance has passed (tasks, events, gateways)."""
+    return {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
 
 
 def _require_running(case: Case) -> None:

@@ -7,9 +7,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,24 +21,18 @@ from orchestration.store.models import (
     Notification,
     NotificationRead,
     OpenTask,
-    ProcessVersion,
     Timer,
     User,
 )
-
-if TYPE_CHECKING:
-    from orchestration.engine.runtime import Runtime
+from orchestration.vocabulary import DueState
 
 T = TypeVar("T")
 
 PER_PAGE = 20
 MAX_PER_PAGE = 100
 
-# Task due states as the list shows them: 超期 past due, 临期 due within one working day, 正常 otherwise.
-OVERDUE = "overdue"
-NEAR = "near"
-NORMAL = "normal"
-DUE_STATES = (OVERDUE, NEAR, NORMAL)
+OVERDUE, NEAR, NORMAL = DueState.OVERDUE, DueState.NEAR, DueState.NORMAL
+DUE_STATES = (OVERDUE, NEAR, NORMAL)  # what a task list can be filtered by
 
 # Audit actions that count as "a task I did" for 已办.
 DONE_ACTIONS = ("start", "complete", "risk_report")
@@ -291,30 +284,6 @@ def audit_trail(session: Session, case_id: int) -> list[AuditEvent]:
     )
 
 
-def process_files(session: Session, case: Case) -> tuple[str, str]:
-    """(BPMN XML holding the case's process, process id) of the version the case runs on."""
-    version = session.get(ProcessVersion, case.version_id)
-    assert version is not None
-    marker = f'id="{version.process_id}"'
-    for name, text in sorted(version.files.items()):
-        if name.endswith(".bpmn") and marker in text:
-            return text, version.process_id
-    raise LookupError(f"版本 {version.id} 中没有流程 {version.process_id}")
-
-
-def completed_steps(runtime: Runtime, session: Session, case: Case) -> set[str]:
-    """BPMN ids of every element the instance has passed (tasks, events, gateways), from its state."""
-    version = session.get(ProcessVersion, case.version_id)
-    assert version is not None
-    parsed = runtime.specs.get(version)
-    workflow = runtime.codec.load(case.state, parsed.spec, parsed.subprocess_specs)
-    return {
-        task.task_spec.bpmn_id
-        for task in workflow.get_tasks(state=TaskState.COMPLETED)
-        if task.task_spec.bpmn_id
-    }
-
-
 # ---- deadlines ----------------------------------------------------------------------------------
 
 # (data key, nested key) -> (what the deadline is for, data keys whose presence means the step it limits
@@ -328,7 +297,7 @@ DATA_DEADLINES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("agreement", "judicial_confirmation_deadline"): ("申请司法确认期限（协议生效之日起30日）", ()),
     ("termination", "feedback_deadline"): ("调解不成功反馈期限（3个工作日）", ("fed_back_on",)),
 }
-DONE = "done"  # a deadline whose step is over: shown for the record, no longer counted
+DONE = DueState.DONE  # a deadline whose step is over: shown for the record, no longer counted
 
 
 @dataclass(frozen=True)

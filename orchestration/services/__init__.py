@@ -1,0 +1,53 @@
+"""The service API: what a user or the worker can do, one call each, shared by the web app and the tools.
+
+Views and commands talk to these objects only; transactions, the engine, the spec cache and the state
+codec stay behind them. Each service returns plain values or detached rows, never an open session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from orchestration.domain.forms import FormRegistry
+from orchestration.engine.clock import Clock
+from orchestration.engine.runtime import Runtime
+from orchestration.services.admin import AdminService
+from orchestration.services.cases import CaseService
+from orchestration.services.notifications import NotificationService
+from orchestration.services.tasks import TaskService
+from orchestration.services.users import UserService
+from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+
+
+class Services:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        processes_dir: Path = PROJECT_ROOT / "processes",
+        forms_dir: Path = PROJECT_ROOT / "forms",
+    ) -> None:
+        self.engine = engine
+        self.runtime = Runtime(make_session_factory(engine), clock, processes_dir, forms_dir)
+        self.tasks = TaskService(self.runtime)
+        self.cases = CaseService(self.runtime)
+        self.notifications = NotificationService(self.runtime)
+        self.users = UserService(self.runtime)
+        self.admin = AdminService(self.runtime)
+
+    @classmethod
+    def open(cls, database_url: str, clock: Clock | None = None) -> Services:
+        return cls(make_engine(database_url), clock)
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    @property
+    def forms(self) -> FormRegistry:
+        return self.runtime.forms
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from orchestration.domain.access import LEADER_ROLES
 from orchestration.engine.runtime import Actor, Runtime
-from orchestration.errors import Conflict, Forbidden, NotFound
-from orchestration.store.models import AuditEvent, Case, OpenTask, User
-
-GONE = "该任务已办理完毕或已不存在，请刷新待办列表"
+from orchestration.errors import Conflict, Forbidden, Gone, NotFound
+from orchestration.store import audit
+from orchestration.store.models import Case, OpenTask, User
+from orchestration.vocabulary import AuditAction
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _locked_task(runtime: Runtime, task_id: str) -> Iterator[tuple[Session, Case
         case_id = select(OpenTask.case_id).where(OpenTask.id == task_id).scalar_subquery()
         case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
         if case is None:
-            raise Conflict(GONE)
+            raise Gone()
         task = session.scalar(
             select(OpenTask)
             .where(OpenTask.id == task_id)
@@ -42,7 +42,7 @@ def _locked_task(runtime: Runtime, task_id: str) -> Iterator[tuple[Session, Case
             .execution_options(populate_existing=True)
         )
         if task is None or task.case_id != case.id:
-            raise Conflict(GONE)
+            raise Gone()
         yield session, case, task
 
 
@@ -52,18 +52,19 @@ def _audit(
     case: Case,
     task: OpenTask,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     **detail: object,
 ) -> None:
-    session.add(
-        AuditEvent(
-            case_id=case.id,
-            at=runtime.clock.now(),
-            actor=actor.username,
-            action=action,
-            task_name=task.task_name,
-            detail={"task_id": task.id, "title": task.title, **detail},
-        )
+    audit.record(
+        session,
+        runtime.clock.now(),
+        actor.username,
+        action,
+        case.id,
+        task.task_name,
+        task_id=task.id,
+        title=task.title,
+        **detail,
     )
 
 
@@ -92,7 +93,7 @@ def claim(runtime: Runtime, task_id: str, actor: Actor) -> ClaimResult:
         if task.claimed_by is not None:
             raise Conflict(f"该任务已由{_name(session, task.claimed_by) or '他人'}认领")
         task.claimed_by = actor.user_id
-        _audit(session, runtime, case, task, actor, "claim")
+        _audit(session, runtime, case, task, actor, AuditAction.CLAIM)
         return _result(session, case, task)
 
 
@@ -108,7 +109,7 @@ def release(runtime: Runtime, task_id: str, actor: Actor) -> ClaimResult:
             raise Forbidden("只能释放自己认领的任务")
         previous = task.claimed_by
         task.claimed_by = None
-        _audit(session, runtime, case, task, actor, "release", previous=_name(session, previous))
+        _audit(session, runtime, case, task, actor, AuditAction.RELEASE, previous=_name(session, previous))
         return _result(session, case, task)
 
 
@@ -132,7 +133,7 @@ def reassign(runtime: Runtime, task_id: str, actor: Actor, username: str) -> Cla
             case,
             task,
             actor,
-            "reassign",
+            AuditAction.REASSIGN,
             to=target.username,
             to_name=target.display_name,
             previous=_name(session, previous),

@@ -38,35 +38,19 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
-DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+from orchestration.domain.bpmn import (
+    BPMN_NS,
+    BPMNDI_NS,
+    DC_NS,
+    DI_NS,
+    EVENT_TAGS,
+    GATEWAY_TAGS,
+    SUBPROCESS_TAGS,
+    TASK_TAGS,
+)
 
 # Preferred prefixes are the ones bpmn-js and Camunda Modeler write.
 _DEFAULT_PREFIXES = {BPMNDI_NS: "bpmndi", DC_NS: "dc", DI_NS: "di"}
-
-SUBPROCESS_TAGS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
-TASK_TAGS = frozenset(
-    {
-        "task",
-        "userTask",
-        "serviceTask",
-        "scriptTask",
-        "businessRuleTask",
-        "sendTask",
-        "receiveTask",
-        "manualTask",
-        "callActivity",
-    }
-    | SUBPROCESS_TAGS
-)
-GATEWAY_TAGS = frozenset(
-    {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"}
-)
-EVENT_TAGS = frozenset(
-    {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
-)
 
 TASK_W, TASK_H = 100, 80
 GATEWAY_SIZE = 50

@@ -11,16 +11,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
+from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI
-from orchestration.engine.runtime import Actor, Runtime
 from orchestration.engine.specs import DeployError
 from orchestration.errors import FangtiaoError, InvalidData
+from orchestration.read.queries import MAX_PER_PAGE, TaskFilter
+from orchestration.services import Services
 from orchestration.store import migrate
 from orchestration.store.db import database_url, make_engine, make_session_factory
-from orchestration.store.models import Case, Incident, OpenTask, User
+from orchestration.store.models import OpenTask
 from orchestration.tools import demo
 
 USAGE_ERROR = 2
@@ -49,26 +48,19 @@ def _json_arg(text: str) -> Any:
     return value
 
 
-def _user(session: Session, username: str) -> Actor:
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+def _user(services: Services, username: str) -> Viewer:
+    user = services.users.viewer(username)
     if user is None:
         raise CommandError(f"未知用户：{username}")
-    return Actor.of(user)
+    return user
 
 
-def _case(session: Session, case_no: str) -> Case:
-    case = session.scalar(select(Case).where(Case.case_no == case_no))
-    if case is None:
-        raise CommandError(f"未知案件：{case_no}")
-    return case
-
-
-def _open_task(session: Session, case: Case, task: str) -> OpenTask:
-    rows = list(session.scalars(select(OpenTask).where(OpenTask.case_id == case.id)))
+def _open_task(services: Services, case_no: str, task: str) -> OpenTask:
+    rows = services.cases.open_tasks(case_no)
     matches = [r for r in rows if task in (r.id, r.task_name)]
     if len(matches) != 1:
         current = "、".join(f"{r.task_name}（{r.title}）" for r in rows) or "无"
-        raise CommandError(f"案件 {case.case_no} 没有待办任务“{task}”；当前待办：{current}")
+        raise CommandError(f"案件 {case_no} 没有待办任务“{task}”；当前待办：{current}")
     return matches[0]
 
 
@@ -76,8 +68,8 @@ def _print(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def _runtime(args: argparse.Namespace) -> Runtime:
-    return Runtime(make_session_factory(make_engine(args.database)))
+def _services(args: argparse.Namespace) -> Services:
+    return Services.open(args.database)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -86,7 +78,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    version, created = _runtime(args).deploy()
+    version, created = _services(args).admin.deploy()
     print(
         f"已部署版本 {version.id}（{version.content_hash[:12]}）"
         if created
@@ -102,129 +94,104 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_start(args: argparse.Namespace) -> None:
-    runtime = _runtime(args)
+    services = _services(args)
     data = _json_arg(args.data)
-    with runtime.sessions() as session:
-        actor = _user(session, args.as_user)
-    case = runtime.start_case(data, actor)
-    print(case.case_no)
+    print(services.cases.register(_user(services, args.as_user), data).case_no)
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
-    runtime = _runtime(args)
-    with runtime.sessions() as session:
-        actor = _user(session, args.as_user)
-        tasks = runtime.tasks_for(session, actor)
-        _print(
-            [
-                {
-                    "case": t.case.case_no,
-                    "task": t.task_name,
-                    "title": t.title,
-                    "id": t.id,
-                    "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
-                }
-                for t in tasks
-            ]
-        )
+    services = _services(args)
+    listing = services.tasks.inbox(_user(services, args.as_user), TaskFilter(per_page=MAX_PER_PAGE))
+    _print(
+        [
+            {
+                "case": t.case.case_no,
+                "task": t.task_name,
+                "title": t.title,
+                "id": t.id,
+                "due": t.due_at.astimezone(SHANGHAI).isoformat() if t.due_at else None,
+            }
+            for t in listing.tasks.page.items
+        ]
+    )
 
 
 def cmd_complete(args: argparse.Namespace) -> None:
-    runtime = _runtime(args)
+    services = _services(args)
     data = _json_arg(args.data)
-    with runtime.sessions() as session:
-        actor = _user(session, args.as_user)
-        case = _case(session, args.case)
-        task = _open_task(session, case, args.task)
-    runtime.complete_task(case.id, task.id, data, actor)
-    print(f"已办理：{case.case_no} {task.title}")
+    user = _user(services, args.as_user)
+    task = _open_task(services, args.case.upper(), args.task)
+    done = services.tasks.complete(user, task.id, data, None)
+    print(f"已办理：{done.case_no} {task.title}")
 
 
 def cmd_report_risk(args: argparse.Namespace) -> None:
-    runtime = _runtime(args)
+    services = _services(args)
     data = _json_arg(args.data)
-    with runtime.sessions() as session:
-        actor = _user(session, args.as_user)
-        case = _case(session, args.case)
-    runtime.report_risk(case.id, data, actor)
-    print(f"已报告风险：{case.case_no}")
+    done = services.cases.report_risk(_user(services, args.as_user), args.case, data)
+    print(f"已报告风险：{done.case_no}")
 
 
 def cmd_timers(args: argparse.Namespace) -> None:
-    print(f"已触发 {_runtime(args).run_due_timers(limit=args.limit)} 个到期定时器")
+    print(f"已触发 {_services(args).admin.fire_due_timers(limit=args.limit)} 个到期定时器")
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
     from orchestration.engine.worker import TimerWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    worker = TimerWorker(_runtime(args), poll_seconds=args.poll)
+    worker = TimerWorker(_services(args).runtime, poll_seconds=args.poll)
     worker.stop_on_signals()
     worker.run()
     print(f"定时器工作进程已停止：触发 {worker.stats.fired} 个，失败 {worker.stats.failed} 次")
 
 
-def _admin(runtime: Runtime, username: str) -> Actor:
-    with runtime.sessions() as session:
-        actor = _user(session, username)
-    if actor.role != "admin":
-        raise CommandError(f"用户 {username} 不是系统管理员")
-    return actor
-
-
 def cmd_calendar(args: argparse.Namespace) -> None:
-    from orchestration.services import calendar_admin
+    from orchestration.services.calendar_admin import parse_schedule
 
-    runtime = _runtime(args)
+    services = _services(args)
     if args.action == "show":
-        with runtime.sessions() as session:
-            estimated = runtime.calendar(session).is_estimated(args.year)
+        estimated, rows = services.admin.calendar_year(args.year)
         print(f"{args.year}年：{'估算（未载入国务院正式安排）' if estimated else '正式安排'}")
-        for row in calendar_admin.year_table(runtime, args.year):
+        for row in rows:
             kind = "上班" if row["working"] else "休息"
             print(f"{row['date']} {kind} {row['name'] or ''} [{row['source']}]")
         return
-    actor = _admin(runtime, args.as_user)
+    admin = _user(services, args.as_user)
     if args.action == "set":
         try:
             day = date.fromisoformat(args.date)
         except ValueError as exc:
             raise CommandError(f"日期格式错误：{args.date}（应为 2027-02-20）") from exc
-        result = calendar_admin.set_day(runtime, day, args.kind == "work", args.note, actor)
+        result = services.admin.set_calendar_day(admin, day, args.kind == "work", args.note)
     else:
         try:
             text = Path(args.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"无法读取日历文件 {args.file}：{exc}") from exc
-        result = calendar_admin.load_year(
-            runtime, args.year, calendar_admin.parse_schedule(args.year, text), actor
-        )
+        result = services.admin.load_calendar_year(admin, args.year, parse_schedule(args.year, text))
     print(f"日历已更新；重新计算了 {result.cases} 个案件的期限，{result.moved} 个期限变动")
 
 
 def cmd_incidents(args: argparse.Namespace) -> None:
-    runtime = _runtime(args)
+    services = _services(args)
     if args.retry is not None:
-        runtime.retry_incident(args.retry, _admin(runtime, args.as_user))
+        services.admin.retry_incident(_user(services, args.as_user), args.retry)
         print(f"已重新安排事件 {args.retry}")
         return
-    with runtime.sessions() as session:
-        rows = session.scalars(select(Incident).where(Incident.resolved_at.is_(None)).order_by(Incident.id))
-        _print(
-            [
-                {"id": i.id, "case_id": i.case_id, "kind": i.kind, "message": i.message, "at": i.created_at}
-                for i in rows
-            ]
-        )
+    _print(
+        [
+            {"id": i.id, "case_id": i.case_id, "kind": i.kind, "message": i.message, "at": i.created_at}
+            for i in services.admin.incidents()
+        ]
+    )
 
 
 def cmd_suspend(args: argparse.Namespace) -> None:
-    runtime = _runtime(args)
-    actor = _admin(runtime, args.as_user)
-    with runtime.sessions() as session:
-        case = _case(session, args.case)
-    runtime.set_suspended(case.id, args.command == "suspend", actor)
-    print(f"案件 {case.case_no} 已{'暂停' if args.command == 'suspend' else '恢复'}")
+    services = _services(args)
+    suspend = args.command == "suspend"
+    services.admin.set_suspended(_user(services, args.as_user), args.case, suspend)
+    print(f"案件 {args.case} 已{'暂停' if suspend else '恢复'}")
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
@@ -256,7 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = create_app({"DATABASE_URL": args.database})
     if not args.no_worker:
         # One worker beside the web app, so timers fire with no extra set-up (SQLite allows one).
-        worker = TimerWorker(_runtime(args))
+        worker = TimerWorker(_services(args).runtime)
         threading.Thread(target=worker.run, name="timer-worker", daemon=True).start()
     app.run(host=args.host, port=args.port)
 

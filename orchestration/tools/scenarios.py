@@ -122,15 +122,14 @@ class ScenarioRun:
     def do_start(self, step: Mapping[str, Any]) -> None:
         with self.runtime.sessions() as session:
             actor = self.actor(session, step["as"])
-        case = self.runtime.start_case(step["data"], actor)
-        self.cases.append(case.id)
+        self.cases.append(self.runtime.start_case(step["data"], actor).case_id)
 
     def do_complete(self, step: Mapping[str, Any]) -> None:
         case_id = self.case_id(step)
         with self.runtime.sessions() as session:
             actor = self.actor(session, step["as"])
             task_id = self.task_id(session, case_id, step["task"])
-        self.runtime.complete_task(case_id, task_id, step.get("data", {}), actor)
+        self.runtime.complete_task(task_id, step.get("data", {}), actor)
 
     def do_report_risk(self, step: Mapping[str, Any]) -> None:
         with self.runtime.sessions() as session:

@@ -30,7 +30,8 @@ from orchestration.store.db import make_engine, make_session_factory
 from orchestration.tools import demo
 from tests.browser.ui import Shots, Ui
 from tests.conftest import START
-from webapp import ENGINE_KEY, create_app
+from webapp import create_app
+from webapp.context import SERVICES_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,7 +85,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        app.extensions[ENGINE_KEY].dispose()
+        app.extensions[SERVICES_KEY].close()
         engine.dispose()
 
 

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
-from webapp import ENGINE_KEY, create_app
+from webapp import create_app
+from webapp.context import SERVICES_KEY
 
 
 def make_app(database_url: str, clock: FrozenClock, tmp_path: Any, **config: Any) -> Flask:
@@ -33,7 +34,7 @@ def app(database_url: str, runtime: Runtime, clock: FrozenClock, tmp_path: Any) 
     """Depends on `runtime` so that the database is wiped, seeded with the demo network and deployed."""
     app = make_app(database_url, clock, tmp_path)
     yield app
-    app.extensions[ENGINE_KEY].dispose()
+    app.extensions[SERVICES_KEY].close()
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from html import unescape
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import Case
 from orchestration.tools.demo import DEMO_PASSWORD
 
 
@@ -31,3 +33,11 @@ def element(response: TestResponse, element_id: str) -> str:
     match = re.search(rf'<[^>]*\bid="{re.escape(element_id)}"[^>]*>', body)
     assert match is not None, f"no element #{element_id}"
     return body[match.start() : match.start() + 2000]
+
+
+def case_revision(runtime: Runtime, case_id: int) -> int:
+    """The revision a task page would carry in its hidden field."""
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case.revision

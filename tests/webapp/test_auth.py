@@ -15,7 +15,8 @@ from orchestration.engine.runtime import Runtime
 from orchestration.store.models import User
 from tests.webapp.conftest import make_app
 from tests.webapp.helpers import login, text
-from webapp import ENGINE_KEY, settings
+from webapp import settings
+from webapp.context import SERVICES_KEY
 
 
 def test_pages_need_login(client: FlaskClient) -> None:
@@ -94,7 +95,7 @@ def test_secure_cookie_is_configurable(
         response = app.test_client().post("/login", data={"username": "clerk", "password": "fangtiao-demo"})
         assert "Secure" in response.headers["Set-Cookie"]
     finally:
-        app.extensions[ENGINE_KEY].dispose()
+        app.extensions[SERVICES_KEY].close()
 
 
 def test_secret_key_is_generated_once_in_the_instance_folder(
@@ -111,10 +112,10 @@ def test_secret_key_is_generated_once_in_the_instance_folder(
         monkeypatch.setenv("FANGTIAO_SECRET_KEY", "from-the-environment")
         third = make_app(database_url, clock, tmp_path, SECRET_KEY=None)
         assert third.config["SECRET_KEY"] == "from-the-environment"
-        third.extensions[ENGINE_KEY].dispose()
+        third.extensions[SERVICES_KEY].close()
     finally:
-        first.extensions[ENGINE_KEY].dispose()
-        second.extensions[ENGINE_KEY].dispose()
+        first.extensions[SERVICES_KEY].close()
+        second.extensions[SERVICES_KEY].close()
 
 
 def test_security_headers(client: FlaskClient, app: Flask) -> None:

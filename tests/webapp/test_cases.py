@@ -11,7 +11,7 @@ from sqlalchemy import select
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, Document
 from tests.helpers import advance_to, open_task, start
-from tests.webapp.helpers import element, login, text
+from tests.webapp.helpers import case_revision, element, login, text
 
 
 def case_no(runtime: Runtime, case_id: int) -> str:
@@ -124,6 +124,7 @@ def test_attachments_download_for_handlers_only(client: FlaskClient, runtime: Ru
             "explanation_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"<html>scan</html>"), "同意书.html", "text/html")],
+            "expected_revision": str(case_revision(runtime, case_id)),
         },
         content_type="multipart/form-data",
     )

@@ -14,14 +14,14 @@ from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from tests.helpers import open_task, start
 from tests.webapp.conftest import make_app
-from webapp import ENGINE_KEY
+from webapp.context import SERVICES_KEY
 
 
 @pytest.fixture
 def protected(database_url: str, runtime: Runtime, clock: FrozenClock, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(database_url, clock, tmp_path, WTF_CSRF_ENABLED=True)
     yield app
-    app.extensions[ENGINE_KEY].dispose()
+    app.extensions[SERVICES_KEY].close()
 
 
 def token(client: FlaskClient, url: str) -> str:
@@ -56,7 +56,11 @@ def test_task_submission_needs_the_token_and_the_token_is_not_form_data(
     assert client.post("/logout").status_code == 400
     accepted = client.post(
         f"/tasks/{task.id}",
-        data={"dispute_category": "citizen_property", "csrf_token": token(client, f"/tasks/{task.id}")},
+        data={
+            "dispute_category": "citizen_property",
+            "expected_revision": "1",
+            "csrf_token": token(client, f"/tasks/{task.id}"),
+        },
     )
     assert accepted.status_code == 302
 

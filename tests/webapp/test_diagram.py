@@ -243,10 +243,8 @@ _SMALL = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_a_file_without_di_is_laid_out_on_the_fly() -> None:
-    """Versions deployed before the files carried a diagram still get one (via bpmn_layout)."""
+def test_a_file_without_di_is_refused_with_a_message() -> None:
+    """A diagram needs its layout (BPMN DI); the page says so instead of drawing nothing."""
     without = _SMALL[: _SMALL.index("  <bpmndi:BPMNDiagram")] + "</definitions>\n"
-    svg = etree.fromstring(render_svg(without.replace("NAME", "审查"), "p", {"task"}, set()).encode("utf-8"))
-    groups = _groups(svg)
-    assert {"s", "task", "e", "f1", "f2"} <= set(groups)
-    assert "ftd-active" in _classes(groups["task"])
+    with pytest.raises(DiagramError, match="BPMN DI"):
+        render_svg(without.replace("NAME", "审查"), "p", {"task"}, set())

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import html as lxml_html
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from handlers.documents import KINDS
-from orchestration.store.models import Attachment, Base, Case, Document, Organisation, Region
+from orchestration.domain.forms import FormRegistry
+from orchestration.services.cases import DocumentView
+from orchestration.store.models import Case, Document
 from webapp.documents import cn_date, render_document, sex_from_id, show
 
+FORMS = FormRegistry(Path(__file__).resolve().parents[2] / "forms")
 CREATED = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 2026-11-28 01:30 in Shanghai
 EVIL = "<script>alert(1)</script>"
 
@@ -107,8 +108,26 @@ def _document(
     return Document(id=1, case_id=1, kind=kind, title=title, number=number, created_at=CREATED, content=body)
 
 
+def _view(
+    document: Document,
+    case: Case,
+    orgs: dict[int, tuple[str, str]] | None = None,
+    files: dict[str, str] | None = None,
+) -> DocumentView:
+    """The document as the case service hands it over; `orgs` is id -> (code, name)."""
+    orgs = orgs or {}
+    return DocumentView(
+        document=document,
+        case=case,
+        organisations_by_id={org_id: name for org_id, (_, name) in orgs.items()},
+        organisations_by_code=dict(orgs.values()),
+        attachment_names=files or {},
+        forms=FORMS,
+    )
+
+
 def _render(kind: str, content: dict[str, Any] | None = None) -> str:
-    return render_document(_document(kind, content), _case())
+    return render_document(_view(_document(kind, content), _case()))
 
 
 def _text(page: str) -> str:
@@ -248,14 +267,14 @@ def test_feedback_receipt_success_and_failure() -> None:
 
 
 def test_missing_content_prints_blanks_to_fill_in() -> None:
-    page = render_document(_document("agreement", {}), _case())
+    page = render_document(_view(_document("agreement", {}), _case()))
     assert 'class="blank"' in page
     assert "年　　月　　日" in page
 
 
 def test_unknown_kind_lists_its_content() -> None:
     content = {"petitioner_name": "张三", "visit_method": "phone", "odd_key": f"值{EVIL}"}
-    page = render_document(_document("mystery", content), _case())
+    page = render_document(_view(_document("mystery", content), _case()))
     text = _text(page)
     for key in ("petitioner_name", "visit_method", "odd_key", "case_no"):
         assert key in text
@@ -263,60 +282,17 @@ def test_unknown_kind_lists_its_content() -> None:
     assert "&lt;script&gt;" in page
 
 
-@pytest.fixture
-def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        session.add(Region(code="540102", name="城关区", level="county", parent_code=None))
-        session.add_all(
-            [
-                Organisation(
-                    id=1, code="540102-xf", name="城关区信访局", kind="petition_office", region_code="540102"
-                ),
-                Organisation(
-                    id=2,
-                    code="540102001-tw",
-                    name="八廓街道人民调解委员会",
-                    kind="mediation_committee",
-                    region_code="540102",
-                ),
-            ]
-        )
-        yield session
-    engine.dispose()
-
-
-def test_names_come_from_the_case_session(session: Session) -> None:
+def test_names_come_from_the_organisations_and_files_read_with_the_document() -> None:
     case = _case()
-    case.version_id, case.state, case.parties_key, case.locality_code = 1, "{}", "k", "540102"
     case.petition_office_id, case.mediation_org_id = 1, 2
-    case.created_at = case.updated_at = CREATED
-    session.add(case)
-    session.flush()
-    session.add(
-        Attachment(
-            id=7,
-            case_id=1,
-            filename="调解同意书.pdf",
-            content_type="application/pdf",
-            size=1,
-            sha256="0",
-            content=b"x",
-            uploaded_by="clerk",
-            uploaded_at=CREATED,
-        )
-    )
-    session.flush()
-    agreement = _text(render_document(_document("agreement"), case))
+    orgs = {1: ("540102-xf", "城关区信访局"), 2: ("540102001-tw", "八廓街道人民调解委员会")}
+    files = {"7": "调解同意书.pdf"}
+    agreement = _text(render_document(_view(_document("agreement"), case, orgs, files)))
     assert "八廓街道人民调解委员会" in agreement and "540102001-tw" not in agreement
-    referral = _text(
-        render_document(
-            _document("referral_letter", {**SAMPLES["referral_letter"], "consent_documents": ["7"]}), case
-        )
-    )
+    referral_letter = _document("referral_letter", {**SAMPLES["referral_letter"], "consent_documents": ["7"]})
+    referral = _text(render_document(_view(referral_letter, case, orgs, files)))
     assert "城关区信访局" in referral and "调解同意书.pdf" in referral
-    notice = _text(render_document(_document("termination_notice"), case))
+    notice = _text(render_document(_view(_document("termination_notice"), case, orgs, files)))
     assert "八廓街道人民调解委员会" in notice
 
 

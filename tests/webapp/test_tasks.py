@@ -13,20 +13,13 @@ from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, OpenTask
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, advance_to, open_task, start
-from tests.webapp.helpers import element, login, text
+from tests.webapp.helpers import case_revision, element, login, text
 
 
 def form_data(task_name: str) -> dict[str, object]:
     data = dict(next(d for name, _, d in SUCCESS_PATH if name == task_name))
     # A browser sends checkboxes as "true" when ticked and nothing when not; lists as repeated fields.
     return {k: ("true" if v is True else v) for k, v in data.items() if v is not False}
-
-
-def revision(runtime: Runtime, case_id: int) -> int:
-    with runtime.sessions() as session:
-        case = session.get(Case, case_id)
-        assert case is not None
-        return case.revision
 
 
 # ---- 待办 ------------------------------------------------------------------------------------------
@@ -146,7 +139,7 @@ def test_validation_errors_are_shown_at_each_field_and_input_is_kept(
             "mediation_org": "540102001-tw",
             "referral_summary": "我写的摘要",
             "contact_phone": "12345",
-            "expected_revision": str(revision(runtime, case_id)),
+            "expected_revision": str(case_revision(runtime, case_id)),
             "csrf_token": "ignored",
         },
     )
@@ -167,7 +160,10 @@ def test_submitting_advances_the_case_and_redirects_with_a_confirmation(
     login(client, "clerk")
     response = client.post(
         f"/tasks/{task.id}",
-        data={"dispute_category": "citizen_property", "expected_revision": str(revision(runtime, case_id))},
+        data={
+            "dispute_category": "citizen_property",
+            "expected_revision": str(case_revision(runtime, case_id)),
+        },
     )
     assert response.status_code == 302 and response.location == "/tasks"
     page = client.get("/tasks")
@@ -178,7 +174,7 @@ def test_submitting_advances_the_case_and_redirects_with_a_confirmation(
 def test_double_completion_says_so_plainly(client: FlaskClient, runtime: Runtime, app: object) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
-    rev = str(revision(runtime, case_id))
+    rev = str(case_revision(runtime, case_id))
     login(client, "clerk")
     data = {"dispute_category": "citizen_property", "expected_revision": rev}
     assert client.post(f"/tasks/{task.id}", data=data).status_code == 302
@@ -193,7 +189,7 @@ def test_double_completion_says_so_plainly(client: FlaskClient, runtime: Runtime
 def test_stale_revision_is_a_clear_conflict_and_keeps_input(client: FlaskClient, runtime: Runtime) -> None:
     case_id = start(runtime)
     task = advance_to(runtime, case_id, "mediate")
-    rev = revision(runtime, case_id)
+    rev = case_revision(runtime, case_id)
     runtime.report_risk(
         case_id, {"risk_type": "leapfrog", "description": "扬言越级上访"}, actor(runtime, "mediator")
     )
@@ -242,7 +238,11 @@ def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runt
     assert element(team, f"reassign-{task.id}")
     assert leader.post(f"/tasks/{task.id}/reassign", data={"username": "clerk_b"}).status_code == 302
     assert "已改派" in text(leader.get("/tasks/team"))
-    assert other.post(f"/tasks/{task.id}", data={"dispute_category": "citizen_property"}).status_code == 302
+    submitted = {
+        "dispute_category": "citizen_property",
+        "expected_revision": str(case_revision(runtime, case_id)),
+    }
+    assert other.post(f"/tasks/{task.id}", data=submitted).status_code == 302
     # Releasing returns the task to everyone.
     case2 = start(runtime)
     task2 = open_task(runtime, case2, "screen_case")
@@ -268,7 +268,7 @@ def test_file_uploads_reach_the_case(client: FlaskClient, runtime: Runtime) -> N
             "explanation_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"%PDF-1.4 consent"), "同意调解书.pdf", "application/pdf")],
-            "expected_revision": str(revision(runtime, case_id)),
+            "expected_revision": str(case_revision(runtime, case_id)),
         },
         content_type="multipart/form-data",
     )
@@ -285,7 +285,14 @@ def test_required_upload_missing_is_a_field_error(client: FlaskClient, runtime: 
     case_id = start(runtime)
     task = advance_to(runtime, case_id, "guide_divert")
     login(client, "clerk")
-    response = client.post(f"/tasks/{task.id}", data={"explanation_given": "true", "consent": "agree"})
+    response = client.post(
+        f"/tasks/{task.id}",
+        data={
+            "explanation_given": "true",
+            "consent": "agree",
+            "expected_revision": str(case_revision(runtime, case_id)),
+        },
+    )
     assert response.status_code == 422
     assert "请上传" in element(response, "err-consent_documents")
     assert 'id="f-explanation_given" name="explanation_given" value="true" checked' in response.get_data(
@@ -364,7 +371,7 @@ def test_the_success_path_through_the_web(client: FlaskClient, runtime: Runtime)
         if name == "guide_divert":
             data["consent_documents"] = [(io.BytesIO(b"scan"), "同意书.pdf", "application/pdf")]
         response = client.post(
-            f"/tasks/{task.id}", data={**data, "expected_revision": str(revision(runtime, case_id))}
+            f"/tasks/{task.id}", data={**data, "expected_revision": str(case_revision(runtime, case_id))}
         )
         assert response.status_code == 302, (name, text(response)[:800])
         client.post("/logout")

@@ -14,60 +14,53 @@ from flask import jsonify, request
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from orchestration.domain.access import CASE_ROLES, can_view_case
-from orchestration.errors import FangtiaoError
-from orchestration.read import queries
-from orchestration.read.queries import TaskFilter
-from orchestration.store.models import OpenTask
+from orchestration.services.tasks import TaskFilter
 from webapp.api import bp
 from webapp.cases import summary
-from webapp.context import actor, calendar, db, now, runtime, viewer
+from webapp.context import services, viewer
 from webapp.errors import respond
 
 Reply = Response | tuple[Any, int]
-
-
-def _task_json(task: OpenTask, state: str | None) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "case_no": task.case.case_no,
-        "case_title": task.case.title,
-        "task_name": task.task_name,
-        "title": task.title,
-        "form": task.form_name,
-        "due_at": task.due_at.isoformat() if task.due_at else None,
-        "due_state": state,
-        "claimed_by": task.claimed_by,
-        "revision": task.case.revision,
-    }
+DUE_FILTERS = ("overdue", "near", "normal")
 
 
 @bp.get("/tasks")
 @login_required
 def tasks() -> Reply:
-    v = viewer()
     page = request.args.get("page", "")
     due = request.args.get("due") or None
-    if due is not None and due not in queries.DUE_STATES:
+    if due is not None and due not in DUE_FILTERS:
         return respond(400, "期限状态只能是 overdue、near 或 normal", {"due": "取值无效"})
     filters = TaskFilter(
         step=request.args.get("step") or None,
         case_no=request.args.get("case_no") or None,
         due=due,
-        page=int(page) if page.isdigit() else 1,
+        page=int(page) if page.isascii() and page.isdigit() and len(page) < 10 else 1,
     )
-    moment = now()
-    with db() as session:
-        cal = calendar(session)
-        result = queries.my_tasks(session, v, filters, moment, cal)
-        items = [_task_json(t, queries.due_state(t.due_at, moment, cal)) for t in result.page.items]
+    listing = services().tasks.inbox(viewer(), filters)
+    items = [
+        {
+            "id": t.id,
+            "case_no": t.case.case_no,
+            "case_title": t.case.title,
+            "task_name": t.task_name,
+            "title": t.title,
+            "form": t.form_name,
+            "due_at": t.due_at.isoformat() if t.due_at else None,
+            "due_state": listing.states[t.id],
+            "claimed_by": t.claimed_by,
+            "revision": t.case.revision,
+        }
+        for t in listing.tasks.page.items
+    ]
+    page_info = listing.tasks.page
     return jsonify(
         {
             "tasks": items,
-            "total": result.page.total,
-            "page": result.page.page,
-            "pages": result.page.pages,
-            "counts": dict(result.counts),
+            "total": page_info.total,
+            "page": page_info.page,
+            "pages": page_info.pages,
+            "counts": dict(listing.tasks.counts),
         }
     )
 
@@ -75,18 +68,9 @@ def tasks() -> Reply:
 @bp.get("/cases/<case_no>")
 @login_required
 def case(case_no: str) -> Reply:
-    v = viewer()
-    if v.role not in CASE_ROLES:
-        return respond(403, "您无权查看案件")
-    with db() as session:
-        found = queries.case_by_number(session, case_no)
-        if found is None:
-            return respond(404, "案件不存在")
-        if not can_view_case(session, v, found):
-            return respond(403, "您无权查看该案件")
-        # Always masked: the API offers no reveal, so it never needs to audit a full view.
-        body = summary.as_json(summary.build(session, runtime(), found, v, reveal=False))
-    return jsonify(body)
+    # Always masked: the API offers no reveal, so it never needs to audit a full view.
+    found = services().cases.summary(viewer(), case_no)
+    return jsonify(summary.as_json(summary.build(found, services().forms)))
 
 
 @bp.post("/tasks/<task_id>/complete")
@@ -103,21 +87,21 @@ def complete(task_id: str) -> Reply:
     expected = body.get("expected_revision")
     if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)):
         return respond(400, "expected_revision 应为整数", {"expected_revision": "应为整数"})
-    with db() as session:
-        task = session.get(OpenTask, task_id)
-        if task is None:
-            return respond(409, "该任务已办理完毕或已不存在，请刷新待办列表")
-        case_id = task.case_id
     data = {k: v for k, v in data.items() if k != "csrf_token"}
-    try:
-        done = runtime().complete_task(case_id, task_id, data, actor(), expected_revision=expected)
-    except FangtiaoError as exc:
-        return respond(exc.status, exc.message, getattr(exc, "errors", None))
-    with db() as session:
-        following = queries.open_tasks_of(session, case_id)
-        moment = now()
-        cal = calendar(session)
-        next_tasks = [_task_json(t, queries.due_state(t.due_at, moment, cal)) for t in following]
+    done = services().tasks.complete(viewer(), task_id, data, expected)
     return jsonify(
-        {"case_no": done.case_no, "status": done.status, "revision": done.revision, "open_tasks": next_tasks}
+        {
+            "case_no": done.case_no,
+            "status": done.status,
+            "revision": done.revision,
+            "open_tasks": [
+                {
+                    "id": t.id,
+                    "task_name": t.task_name,
+                    "title": t.title,
+                    "due_at": t.due_at.isoformat() if t.due_at else None,
+                }
+                for t in done.open_tasks
+            ],
+        }
     )

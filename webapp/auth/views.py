@@ -3,18 +3,14 @@ carries a digest of the hash, so a changed password or a deactivated user ends e
 
 from __future__ import annotations
 
-from functools import cache
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
-from orchestration.store.models import User
 from webapp.auth import bp
-from webapp.context import SignedInUser, db, session_token
+from webapp.context import SignedInUser, services
 from webapp.errors import respond, wants_json
 from webapp.extensions import login_manager
 
@@ -24,23 +20,10 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
-@cache
-def _dummy_hash() -> str:
-    # Checking a password against this when the user does not exist keeps the response time the same,
-    # so timing does not reveal which user names exist.
-    return generate_password_hash("not-a-password")
-
-
 @login_manager.user_loader
-def load_user(user_id: str) -> SignedInUser | None:
-    raw_id, _, token = user_id.partition(".")
-    if not raw_id.isdigit():
-        return None
-    with db() as dbs:
-        user = dbs.get(User, int(raw_id))
-        if user is None or not user.active or session_token(user) != token:
-            return None
-        return SignedInUser(user)
+def load_user(session_id: str) -> SignedInUser | None:
+    signed_in = services().users.load(session_id)
+    return SignedInUser(signed_in) if signed_in is not None else None
 
 
 @login_manager.unauthorized_handler
@@ -69,15 +52,11 @@ def login() -> Response | str | tuple[str, int]:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        with db() as dbs:
-            user = dbs.scalar(select(User).where(User.username == username)) if username else None
-            hashed = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-            valid = check_password_hash(hashed, password) and user is not None and user.active
-            signed_in = SignedInUser(user) if valid and user is not None else None
+        signed_in = services().users.authenticate(username, password)
         if signed_in is not None:
             session.clear()  # nothing from before the login carries over into the signed-in session
             session.permanent = True
-            login_user(signed_in)
+            login_user(SignedInUser(signed_in))
             flash(f"欢迎，{signed_in.viewer.display_name}", "success")
             return redirect(_safe_next(request.args.get("next")))
         return render_template("auth/login.html", username=username, error="用户名或密码错误"), 401

@@ -7,11 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from orchestration.domain.access import mask_pii
-from orchestration.read import queries
-from orchestration.store.models import AuditEvent
+from orchestration.services.cases import AuditEvent, History
 from webapp.forms_ui import Label, describe
 
 PII_VIEWS = {"case": "案件页面", "document": "文书", "attachment": "附件", "task": "任务页面"}
@@ -65,18 +62,15 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
 
 
 def build(
-    session: Session,
-    case_id: int,
+    history: History,
     titles: Mapping[str, str],
     known: Mapping[str, Label],
     attachment_names: Mapping[str, str],
     reveal: bool,
 ) -> list[Entry]:
     """Entries oldest first; submitted data is labelled as on the forms and masked unless revealed."""
-    events = queries.audit_trail(session, case_id)
-    names = queries.user_names(session, usernames={e.actor for e in events})
     entries = []
-    for event in events:
+    for event in history.events:
         detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
         submitted = detail.get("data") if isinstance(detail.get("data"), dict) else {}
         if submitted and not reveal:
@@ -85,7 +79,7 @@ def build(
         entries.append(
             Entry(
                 at=event.at,
-                actor="系统" if event.actor == "system" else names.get(event.actor, event.actor),
+                actor="系统" if event.actor == "system" else history.names.get(event.actor, event.actor),
                 action=event.action,
                 text=_text(event, titles),
                 details=describe(submitted, list(submitted), known, attachment_names),

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
 from orchestration.domain import access
 from orchestration.domain.access import Viewer
 from orchestration.engine.runtime import Runtime
-from orchestration.store.models import AuditEvent, Case, OpenTask, User
+from orchestration.store.models import Case, OpenTask, User
 from tests.helpers import advance_to, start
 
 
@@ -129,20 +127,6 @@ def test_registration_localities_are_the_clerks_region(runtime: Runtime) -> None
         assert access.registration_localities(session, viewer(runtime, "clerk")) == {"540102001"}
         assert "540102002" in access.registration_localities(session, viewer(runtime, "county_clerk"))
         assert access.registration_localities(session, viewer(runtime, "mediator")) == set()
-
-
-def test_record_pii_view_writes_an_audit_event(runtime: Runtime) -> None:
-    case_id = start(runtime)
-    with runtime.sessions() as session, session.begin():
-        case = session.get(Case, case_id)
-        assert case is not None
-        access.record_pii_view(
-            session, viewer(runtime, "clerk"), case, runtime.clock.now() + timedelta(0), "case"
-        )
-    with runtime.sessions() as session:
-        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "view_pii"))
-        assert event is not None
-        assert (event.actor, event.case_id, event.detail["what"]) == ("clerk", case_id, "case")
 
 
 @pytest.mark.parametrize("role", ["policy_officer", "unknown"])

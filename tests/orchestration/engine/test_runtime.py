@@ -84,9 +84,7 @@ def test_a_user_of_another_role_or_organisation_may_not_act(runtime: Runtime) ->
     before = counts(runtime, case_id)
     for username in ("mediator", "clerk2", "leader"):
         with pytest.raises(Forbidden):
-            runtime.complete_task(
-                case_id, task.id, {"dispute_category": "citizen_property"}, actor(runtime, username)
-            )
+            runtime.complete_task(task.id, {"dispute_category": "citizen_property"}, actor(runtime, username))
     assert counts(runtime, case_id) == before
 
 
@@ -95,7 +93,7 @@ def test_invalid_data_writes_nothing(runtime: Runtime) -> None:
     task = open_task(runtime, case_id, "screen_case")
     before = counts(runtime, case_id)
     with pytest.raises(InvalidData) as info:
-        runtime.complete_task(case_id, task.id, {"dispute_category": "no-such"}, actor(runtime, "clerk"))
+        runtime.complete_task(task.id, {"dispute_category": "no-such"}, actor(runtime, "clerk"))
     assert "dispute_category" in info.value.errors
     assert counts(runtime, case_id) == before
 
@@ -106,22 +104,20 @@ def test_stale_revision_is_refused(runtime: Runtime) -> None:
     revision = counts(runtime, case_id)[0]
     with pytest.raises(Conflict, match="已被他人更新"):
         runtime.complete_task(
-            case_id, task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"), revision - 1
+            task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"), revision - 1
         )
     runtime.complete_task(
-        case_id, task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"), revision
+        task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"), revision
     )
 
 
 def test_completing_a_completed_task_is_a_conflict(runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
-    runtime.complete_task(case_id, task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"))
+    runtime.complete_task(task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"))
     before = counts(runtime, case_id)
-    with pytest.raises(Conflict, match="已由他人办理"):
-        runtime.complete_task(
-            case_id, task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk")
-        )
+    with pytest.raises(Conflict, match="已办理完毕"):
+        runtime.complete_task(task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"))
     assert counts(runtime, case_id) == before
 
 
@@ -135,7 +131,7 @@ def test_concurrent_completions_of_one_task_store_exactly_one(runtime: Runtime) 
     def complete(category: str) -> None:
         barrier.wait()
         try:
-            runtime.complete_task(case_id, task.id, {"dispute_category": category}, clerk)
+            runtime.complete_task(task.id, {"dispute_category": category}, clerk)
             outcomes.append("ok")
         except Conflict:
             outcomes.append("conflict")
@@ -160,11 +156,11 @@ def test_a_handler_refusal_reaches_the_user_and_writes_nothing_of_the_step(runti
     task = advance_to(runtime, case_id, "mediate")
     mediator = actor(runtime, "mediator")
     extend = {"session_record": "需要鉴定", "mediation_outcome": "extend", "extension_reason": "鉴定"}
-    runtime.complete_task(case_id, task.id, {**extend, "extension_days": 10}, mediator)
+    runtime.complete_task(task.id, {**extend, "extension_days": 10}, mediator)
     task = open_task(runtime, case_id, "mediate")
     before = counts(runtime, case_id)
     with pytest.raises(ProcedureError, match="最多还可延长5日"):
-        runtime.complete_task(case_id, task.id, {**extend, "extension_days": 6}, mediator)
+        runtime.complete_task(task.id, {**extend, "extension_days": 6}, mediator)
     revision, audits, tasks = counts(runtime, case_id)
     assert (revision, tasks) == before[::2]
     assert audits == before[1] + 1  # the error itself is recorded
@@ -175,7 +171,7 @@ def test_a_handler_refusal_reaches_the_user_and_writes_nothing_of_the_step(runti
             select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id.desc())
         )
         assert last is not None and last.action == "error"
-    runtime.complete_task(case_id, task.id, {**extend, "extension_days": 5}, mediator)
+    runtime.complete_task(task.id, {**extend, "extension_days": 5}, mediator)
     with runtime.sessions() as session:
         data = runtime.case_data(session, _case(runtime, case_id))
     assert data["acceptance"]["extension_days"] == 15
@@ -217,7 +213,7 @@ def test_petition_clock_pauses_for_mediation(runtime: Runtime) -> None:
 def test_the_success_path_completes_the_case(runtime: Runtime) -> None:
     case_id = start(runtime)
     for name, username, data in SUCCESS_PATH:
-        runtime.complete_task(case_id, open_task(runtime, case_id, name).id, data, actor(runtime, username))
+        runtime.complete_task(open_task(runtime, case_id, name).id, data, actor(runtime, username))
     case = _case(runtime, case_id)
     assert (case.status, case.outcome) == ("completed", "mediated")
     assert counts(runtime, case_id)[2] == 0

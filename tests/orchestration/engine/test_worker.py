@@ -117,7 +117,6 @@ def test_a_suspended_case_keeps_its_timers_until_resumed(runtime: Runtime, clock
     assert runtime.run_due_timers() == 0
     with pytest.raises(Conflict, match="暂停"):
         runtime.complete_task(
-            case_id,
             open_task(runtime, case_id, "review_referral").id,
             {"review_decision": "accept", "mediator_name": "次仁卓玛"},
             actor(runtime, "mediator"),

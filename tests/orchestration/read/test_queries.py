@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI, FrozenClock
-from orchestration.engine.runtime import Runtime
-from orchestration.read import queries
+from orchestration.engine.runtime import Runtime, passed_steps
+from orchestration.read import case_view, queries
 from orchestration.read.queries import TaskFilter
 from orchestration.store.models import Case, Notification, OpenTask, User
 from tests.helpers import actor, advance_to, open_task, start
@@ -166,10 +166,10 @@ def test_case_deadlines_and_petition_clock(runtime: Runtime, clock: FrozenClock)
         assert view is not None
         assert view.clock.paused_since is not None  # mediation pauses the petition clock
         assert view.pauses and view.pauses[0][1] is None
-        steps = queries.completed_steps(runtime, session, case)
+        steps = passed_steps(runtime.decode(session, case))
         assert {"screen_case", "approve_referral", "review_referral"} <= steps
         assert "mediate" not in steps
-        xml, process_id = queries.process_files(session, case)
+        xml, process_id = case_view.process_diagram(session, case)
         assert process_id in xml
 
 
@@ -221,7 +221,6 @@ def test_open_task_helpers(runtime: Runtime) -> None:
     case_id = start(runtime)
     assert open_task(runtime, case_id, "screen_case").title == "甄别适用范围"
     runtime.complete_task(
-        case_id,
         open_task(runtime, case_id, "screen_case").id,
         {"dispute_category": "citizen_property"},
         actor(runtime, "clerk"),

@@ -74,11 +74,11 @@ def test_a_claimed_task_is_closed_to_colleagues(runtime: Runtime) -> None:
     with pytest.raises(Forbidden):
         claims.release(runtime, task.id, other)
     with pytest.raises(Forbidden):
-        runtime.complete_task(case_id, task.id, SUCCESS_PATH[0][2], other)
+        runtime.complete_task(task.id, SUCCESS_PATH[0][2], other)
     # The leader hands it to the second clerk, who may then complete it.
     result = claims.reassign(runtime, task.id, leader, "clerk_b")
     assert result.claimed_by_name == "赵敏"
-    runtime.complete_task(case_id, task.id, SUCCESS_PATH[0][2], other)
+    runtime.complete_task(task.id, SUCCESS_PATH[0][2], other)
     assert [a for a, _, _ in audit(runtime, case_id)] == ["claim", "reassign"]
     assert audit(runtime, case_id)[1][2]["to"] == "clerk_b"
 
@@ -107,7 +107,7 @@ def test_reassign_rules(runtime: Runtime) -> None:
 def test_a_completed_task_cannot_be_claimed(runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
-    runtime.complete_task(case_id, task.id, SUCCESS_PATH[0][2], actor(runtime, "clerk"))
+    runtime.complete_task(task.id, SUCCESS_PATH[0][2], actor(runtime, "clerk"))
     for action in (claims.claim, claims.release):
         with pytest.raises(Conflict, match="已办理完毕"):
             action(runtime, task.id, actor(runtime, "clerk"))
@@ -120,6 +120,6 @@ def test_claim_survives_the_case_moving_on(runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
     claims.claim(runtime, task.id, actor(runtime, "clerk"))
-    runtime.complete_task(case_id, task.id, SUCCESS_PATH[0][2], actor(runtime, "clerk"))
+    runtime.complete_task(task.id, SUCCESS_PATH[0][2], actor(runtime, "clerk"))
     follow = open_task(runtime, case_id, "guide_divert")
     assert follow.claimed_by is None

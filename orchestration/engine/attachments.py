@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from orchestration.domain.forms import Upload
 from orchestration.errors import InvalidData
 from orchestration.store.models import Attachment
 
 MAX_BYTES = 10 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    content_type: str
-    content: bytes
 
 
 def check(uploads: Mapping[str, Sequence[Upload]]) -> None:

@@ -1,0 +1,114 @@
+"""What a case looks like to one reader: its data masked unless revealed, its organisations and locality,
+open tasks, attachments and documents, history and the procedure version's diagram — read in one session
+from the rows and the case data the caller decoded once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from orchestration.domain.access import Viewer, handles_case, mask_pii
+from orchestration.read import queries
+from orchestration.store.models import (
+    Attachment,
+    AuditEvent,
+    Case,
+    Document,
+    OpenTask,
+    Organisation,
+    ProcessVersion,
+    Region,
+)
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case: Case
+    data: Mapping[str, Any]  # masked unless revealed
+    revealed: bool
+    can_reveal: bool  # the viewer's organisation handles the case
+    organisations: list[tuple[str, str]]  # (side, organisation name)
+    locality: str
+    open_tasks: list[OpenTask]
+    attachment_names: Mapping[str, str]  # attachment id -> file name
+
+
+def summarise(
+    session: Session, case: Case, viewer: Viewer, data: Mapping[str, Any], reveal: bool = False
+) -> CaseSummary:
+    """`reveal` is honoured only for a viewer whose organisation handles the case (the caller audits it)."""
+    can_reveal = handles_case(viewer, case)
+    revealed = reveal and can_reveal
+    ids = [i for i in (case.petition_office_id, case.mediation_org_id, case.justice_org_id) if i]
+    rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+    names = {org_id: name for org_id, name in rows}
+    organisations = [
+        (side, names.get(org_id, "—") if org_id else "—")
+        for side, org_id in (
+            ("信访部门", case.petition_office_id),
+            ("人民调解组织", case.mediation_org_id),
+            ("司法行政部门", case.justice_org_id),
+        )
+    ]
+    region = session.get(Region, case.locality_code)
+    return CaseSummary(
+        case=case,
+        data=data if revealed else mask_pii(data),
+        revealed=revealed,
+        can_reveal=can_reveal,
+        organisations=organisations,
+        locality=region.name if region else case.locality_code,
+        open_tasks=queries.open_tasks_of(session, case.id),
+        attachment_names=attachment_names(session, case.id),
+    )
+
+
+def attachment_names(session: Session, case_id: int) -> dict[str, str]:
+    rows = session.execute(select(Attachment.id, Attachment.filename).where(Attachment.case_id == case_id))
+    return {str(row_id): filename for row_id, filename in rows}
+
+
+def documents_of(session: Session, case_id: int) -> list[Document]:
+    return list(
+        session.scalars(
+            select(Document).where(Document.case_id == case_id).order_by(Document.created_at, Document.id)
+        )
+    )
+
+
+def attachments_of(session: Session, case_id: int) -> list[Attachment]:
+    # Without the content column: a list of files must not load every file into memory.
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.case_id == case_id)
+            .options(defer(Attachment.content))
+            .order_by(Attachment.uploaded_at, Attachment.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class History:
+    events: list[AuditEvent]  # oldest first
+    names: Mapping[str, str]  # username -> display name
+
+
+def history(session: Session, case_id: int) -> History:
+    events = queries.audit_trail(session, case_id)
+    return History(events, queries.user_names(session, usernames={e.actor for e in events}))
+
+
+def process_diagram(session: Session, case: Case) -> tuple[str, str]:
+    """(BPMN XML holding the case's process, process id) of the version the case runs on."""
+    version = session.get(ProcessVersion, case.version_id)
+    assert version is not None
+    marker = f'id="{version.process_id}"'
+    for name, text in sorted(version.files.items()):
+        if name.endswith(".bpmn") and marker in text:
+            return text, version.process_id
+    raise LookupError(f"版本 {version.id} 中没有流程 {version.process_id}")

@@ -1,0 +1,53 @@
+"""The fixed words of the system: roles, case statuses and audit actions.
+
+They are stored as plain strings (a `StrEnum` member equals its value), so rows written before a member
+existed still read back, and templates and JSON see the same text as the database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PETITION_CLERK = "petition_clerk"
+    PETITION_LEADER = "petition_leader"
+    MEDIATOR = "mediator"
+    JUSTICE_OFFICER = "justice_officer"
+    POLICY_OFFICER = "policy_officer"
+    ADMIN = "admin"
+    SYSTEM = "system"  # timers and the worker; no user holds it
+
+
+class CaseStatus(StrEnum):
+    RUNNING = "running"
+    SUSPENDED = "suspended"  # an administrator paused it; its timers wait
+    COMPLETED = "completed"
+
+
+class AuditAction(StrEnum):
+    START = "start"
+    COMPLETE = "complete"
+    RISK_REPORT = "risk_report"
+    TIMER = "timer"
+    ERROR = "error"
+    RECOMPUTE = "recompute"
+    DEPLOY = "deploy"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    RETRY = "retry"
+    CLAIM = "claim"
+    RELEASE = "release"
+    REASSIGN = "reassign"
+    CALENDAR = "calendar"
+    VIEW_PII = "view_pii"
+    DOWNLOAD = "download"
+
+
+class DueState(StrEnum):
+    """How near a deadline is: 超期 past, 临期 within one working day, 正常 otherwise; 已结束 when the
+    step it limits is over."""
+
+    OVERDUE = "overdue"
+    NEAR = "near"
+    NORMAL = "normal"
+    DONE = "done"
