@@ -47,7 +47,7 @@ def schema() -> dict[str, Any]:
 
 
 def problems(document: Any) -> list[str]:
-    """Every way the document breaks the schema, in document order; empty if it is a valid scenario."""
+    """Every way the document breaks the schema, step by step; empty if it is a valid scenario."""
     validator = Draft202012Validator(schema(), format_checker=FORMATS)
     errors = sorted(validator.iter_errors(document), key=lambda e: [(isinstance(p, str), p) for p in e.path])
     return [message for error in errors for message in _describe(document, error)]

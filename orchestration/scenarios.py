@@ -1,4 +1,8 @@
-"""Executable scenarios: a path through the procedure with data, clock moves and expected outcomes."""
+"""Executable scenarios: a path through the procedure with data, clock moves and expected outcomes.
+
+The file format is written down in processes/scenarios/README.md; each file is checked against
+scenario.schema.json there before it runs, so that a misspelt or unknown key fails instead of being ignored.
+"""
 
 from __future__ import annotations
 
