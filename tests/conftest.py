@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from orchestration import demo, migrate
+from orchestration import migrate
 from orchestration.clock import SHANGHAI, FrozenClock
-from orchestration.db import make_engine, make_session_factory
+from orchestration.db import make_engine
 from orchestration.models import Base
 from orchestration.runtime import Runtime
+from tests.helpers import deployed_runtime
 
 POSTGRES_URL = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite"] if os.environ.get("FANGTIAO_TEST_POSTGRES") == "off" else ["sqlite", "postgresql"]
@@ -83,11 +84,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def runtime(engine: Engine, clock: FrozenClock) -> Runtime:
     """A runtime on an empty database with the demo network and the procedure deployed."""
-    runtime = Runtime(make_session_factory(engine), clock)
-    with runtime.sessions() as session, session.begin():
-        demo.seed(session)
-    runtime.deploy()
-    return runtime
+    return deployed_runtime(engine, clock)
 
 
 @pytest.fixture
