@@ -19,9 +19,9 @@ from sqlalchemy import Engine, text
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.store import migrate
-from orchestration.store.db import make_engine, make_session_factory
+from orchestration.store.db import make_engine
 from orchestration.store.models import Base
-from orchestration.tools import demo
+from tests.helpers import deployed_runtime
 
 POSTGRES_URL = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite"] if os.environ.get("FANGTIAO_TEST_POSTGRES") == "off" else ["sqlite", "postgresql"]
@@ -84,11 +84,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def runtime(engine: Engine, clock: FrozenClock) -> Runtime:
     """A runtime on an empty database with the demo network and the procedure deployed."""
-    runtime = Runtime(make_session_factory(engine), clock)
-    with runtime.sessions() as session, session.begin():
-        demo.seed(session)
-    runtime.deploy()
-    return runtime
+    return deployed_runtime(engine, clock)
 
 
 @pytest.fixture

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
+from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Actor, Runtime
+from orchestration.store.db import make_session_factory
 from orchestration.store.models import OpenTask, User
+from orchestration.tools import demo
 
 REGISTRATION: dict[str, Any] = {
     "petitioner_name": "张三",
@@ -68,6 +71,15 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
         },
     ),
 ]
+
+
+def deployed_runtime(engine: Engine, clock: Clock) -> Runtime:
+    """A runtime on an empty database with the demo network and the procedure deployed."""
+    runtime = Runtime(make_session_factory(engine), clock)
+    with runtime.sessions() as session, session.begin():
+        demo.seed(session)
+    runtime.deploy()
+    return runtime
 
 
 def actor(runtime: Runtime, username: str) -> Actor:

@@ -1,11 +1,16 @@
-"""Executable scenarios: a path through the procedure with data, clock moves and expected outcomes."""
+"""Executable scenarios: a path through the procedure with data, clock moves and expected outcomes.
+
+The file format is written down in processes/scenarios/README.md; each file is checked against
+scenario.schema.json there before it runs, so that a misspelt or unknown key fails instead of being ignored.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,9 +36,11 @@ from orchestration.store.models import (
     Timer,
     User,
 )
-from orchestration.tools import demo
+from orchestration.tools import demo, scenario_schema
 
 SCENARIO_DIR = PROJECT_ROOT / "processes" / "scenarios"
+# A step with one of these must fail: "error" and "field_errors" exactly, "error_contains" by substring.
+ERROR_KEYS = ("error", "field_errors", "error_contains")
 
 
 class Mismatch(Exception):
@@ -54,7 +61,7 @@ class ScenarioResult:
 
 
 def default_files() -> list[Path]:
-    return sorted(SCENARIO_DIR.glob("*.json"))
+    return sorted(p for p in SCENARIO_DIR.glob("*.json") if p != scenario_schema.SCHEMA_FILE)
 
 
 def fresh_database(url: str | None, workdir: Path) -> Engine:
@@ -90,9 +97,10 @@ class ScenarioRun:
         return Actor.of(user)
 
     def case_id(self, step: Mapping[str, Any]) -> int:
-        if not self.cases:
-            raise Mismatch("还没有登记案件")
-        return self.cases[int(step.get("case", -1))]
+        index = step.get("case", -1)
+        if not -len(self.cases) <= index < len(self.cases):
+            raise Mismatch(f"没有这件案件（case: {index}；已登记 {len(self.cases)} 件，从 0 数起）")
+        return self.cases[index]
 
     def task_id(self, session: Session, case_id: int, name: str) -> str:
         rows = list(session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)))
@@ -104,20 +112,25 @@ class ScenarioRun:
     # -- steps --
 
     def step(self, step: Mapping[str, Any]) -> None:
-        action = step["do"]
-        handler: Callable[[Mapping[str, Any]], None] = getattr(self, f"do_{action}", None) or _unknown(action)
-        expected_error = step.get("error")
+        """Runs one step the schema has passed; a step naming an error must fail with just that error."""
+        expected = {k: step[k] for k in ERROR_KEYS if k in step}
         try:
-            handler(step)
+            getattr(self, f"do_{step['do']}")(step)
         except FangtiaoError as exc:
-            if expected_error is None:
-                raise Mismatch(f"意外的错误：{exc.message} {getattr(exc, 'errors', '') or ''}") from exc
-            actual = f"{exc.message} {json.dumps(getattr(exc, 'errors', {}), ensure_ascii=False)}"
-            if expected_error not in actual:
-                raise Mismatch(f"错误信息应包含“{expected_error}”，实际为“{actual}”") from exc
+            fields: dict[str, str] = getattr(exc, "errors", {})
+            if not expected:
+                raise Mismatch(f"意外的错误：{_error_text(exc.message, fields)}") from exc
+            if "error_contains" in expected:
+                actual = _error_text(exc.message, fields)
+                if expected["error_contains"] not in actual:
+                    raise Mismatch(f"错误信息应包含“{expected['error_contains']}”，实际为“{actual}”") from exc
+                return
+            if "error" in expected:
+                _same("错误信息", expected["error"], exc.message)
+            _same("字段错误", expected.get("field_errors", {}), fields)
             return
-        if expected_error is not None:
-            raise Mismatch(f"应当出错（{expected_error}），但操作成功了")
+        if expected:
+            raise Mismatch(f"应当出错（{json.dumps(expected, ensure_ascii=False)}），但操作成功了")
 
     def do_start(self, step: Mapping[str, Any]) -> None:
         with self.runtime.sessions() as session:
@@ -161,12 +174,8 @@ class Expectations:
 
     def check(self, expect: Mapping[str, Any]) -> None:
         for key, value in expect.items():
-            if key in ("do", "case"):
-                continue
-            checker = getattr(self, f"check_{key}", None)
-            if checker is None:
-                raise Mismatch(f"未知的期望项：{key}")
-            checker(value)
+            if key not in ("do", "case"):
+                getattr(self, f"check_{key}")(value)
 
     def check_status(self, value: str) -> None:
         _same("案件状态", value, self.case.status)
@@ -216,14 +225,27 @@ class Expectations:
         )
         _same("文书", value, [r.kind for r in rows])
 
-    def check_notifications(self, value: list[Mapping[str, str]]) -> None:
-        """Each expected notification (kind, and optionally org and role) must be among those sent."""
-        rows = list(self.session.scalars(select(Notification).where(Notification.case_id == self.case.id)))
+    def sent_notifications(self) -> list[dict[str, str | None]]:
+        rows = self.session.scalars(
+            select(Notification).where(Notification.case_id == self.case.id).order_by(Notification.id)
+        )
         orgs = {o.id: o.code for o in self.session.scalars(select(Organisation))}
-        sent = [{"kind": r.kind, "org": orgs.get(r.org_id or 0), "role": r.role} for r in rows]
+        return [{"kind": r.kind, "org": orgs.get(r.org_id or 0), "role": r.role} for r in rows]
+
+    def check_notifications(self, value: list[Mapping[str, str | None]]) -> None:
+        """The notifications sent for the case so far are exactly these, in any order."""
+        sent = self.sent_notifications()
+        expected, actual = Counter(map(_notice, value)), Counter(map(_notice, sent))
+        if expected != actual:
+            missing, extra = list((expected - actual).elements()), list((actual - expected).elements())
+            raise Mismatch(f"通知不符：未发出 {missing}，多发出 {extra}；已发出：{list(map(_notice, sent))}")
+
+    def check_notifications_contains(self, value: list[Mapping[str, str | None]]) -> None:
+        """Each listed notification (kind, and org and role where given) is among those sent."""
+        sent = self.sent_notifications()
         for item in value:
-            if not any(all(s.get(k) == v for k, v in item.items()) for s in sent):
-                raise Mismatch(f"未发出通知 {item}；已发出：{sent}")
+            if not any(all(s[k] == v for k, v in item.items()) for s in sent):
+                raise Mismatch(f"未发出通知 {dict(item)}；已发出：{list(map(_notice, sent))}")
 
     def check_audit(self, value: list[str]) -> None:
         rows = self.session.scalars(
@@ -245,6 +267,14 @@ class Expectations:
             _same_time("信访办理期限", value["deadline"], clock.deadline)
         if "estimated" in value:
             _same("期限是否按估算日历", value["estimated"], clock.estimated)
+
+
+def _notice(item: Mapping[str, str | None]) -> tuple[str | None, str | None, str | None]:
+    return item["kind"], item["org"], item["role"]
+
+
+def _error_text(message: str, fields: Mapping[str, str]) -> str:
+    return message + "".join(f"；{name}：{problem}" for name, problem in fields.items())
 
 
 def _name(item: Any) -> str:
@@ -270,35 +300,32 @@ def _same_time(what: str, expected: str | None, actual: datetime | None) -> None
         )
 
 
-def _unknown(action: str) -> Callable[[Mapping[str, Any]], None]:
-    def fail(_: Mapping[str, Any]) -> None:
-        raise Mismatch(f"未知的场景步骤：{action}")
-
-    return fail
-
-
 def run_scenario(path: Path, url: str | None = None) -> ScenarioResult:
     try:
         scenario = json.loads(path.read_text(encoding="utf-8"))
-        name = str(scenario.get("name", path.stem))
-        start = datetime.fromisoformat(scenario["clock"])
-        steps = list(scenario["steps"])
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return ScenarioResult(path, path.stem, False, f"无法读取场景文件：{exc}")
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        return ScenarioResult(path, path.stem, False, f"场景文件格式错误（需要 name、clock、steps）：{exc!r}")
+    problems = scenario_schema.problems(scenario)
+    if problems:
+        name = scenario.get("name") if isinstance(scenario, dict) else None
+        detail = "\n    ".join(problems)
+        return ScenarioResult(
+            path, name if isinstance(name, str) else path.stem, False, f"场景文件写法有误：\n    {detail}"
+        )
     with tempfile.TemporaryDirectory() as workdir:
         engine = fresh_database(url, Path(workdir))
         try:
-            run = ScenarioRun(engine, start)
-            for index, step in enumerate(steps, start=1):
+            run = ScenarioRun(engine, datetime.fromisoformat(scenario["clock"]))
+            for index, step in enumerate(scenario["steps"], start=1):
                 try:
                     run.step(step)
                 except Mismatch as exc:
-                    return ScenarioResult(path, name, False, f"第{index}步（{step.get('do')}）：{exc}")
+                    return ScenarioResult(
+                        path, scenario["name"], False, f"第{index}步（{step['do']}）：{exc}"
+                    )
         finally:
             engine.dispose()
-    return ScenarioResult(path, name, True)
+    return ScenarioResult(path, scenario["name"], True)
 
 
 def run_files(files: list[Path], url: str | None = None) -> list[ScenarioResult]:

@@ -310,6 +310,24 @@ def test_scenario_run_reports_a_wrong_expectation(engine: Engine, cli: Cli, tmp_
     assert result.out.splitlines()[-1] == "1 passed, 1 failed"
 
 
+def test_scenario_run_reports_a_misspelt_key_as_failed(engine: Engine, cli: Cli, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    original = SUCCESS_SCENARIO.read_text(encoding="utf-8")
+    changed = original.replace('"due": "2026-11-05T23:59:59+08:00"', '"duee": "2026-11-05T23:59:59+08:00"')
+    assert changed != original
+    broken.write_text(changed, encoding="utf-8")
+    result = cli("scenario", "run", str(broken), str(SUCCESS_SCENARIO), "--wipe")
+    assert result.status == 1, result
+    name = json.loads(original)["name"]
+    assert result.out.splitlines() == [
+        f"FAILED broken.json：{name}",
+        "    场景文件写法有误：",
+        "    第9步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
+        f"PASSED 01_success_full_path.json：{name}",
+        "1 passed, 1 failed",
+    ]
+
+
 @pytest.mark.parametrize(
     "content",
     ["[]", '{"name": "没有时钟", "steps": []}', "{not json"],
