@@ -620,8 +620,8 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
             error_messages={**messages, "invalid": MSG_TEXT},
             **common,
         )
+    validators: list[mv.Validator] = []
     if kind in ("integer", "number"):
-        validators = []
         if "minimum" in prop:
             validators.append(mv.Range(min=prop["minimum"], error="不能少于{min}"))
         if "maximum" in prop:
@@ -643,7 +643,8 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
             **common,
         )
     if kind == "boolean":
-        validators = [mv.Equal(True, error=_esc(form_field.required_message))] if is_const else []
+        if is_const:
+            validators.append(mv.Equal(True, error=_esc(form_field.required_message)))
         return fields.Boolean(
             truthy=set(_TRUTHY),
             falsy=set(_FALSY),

@@ -23,7 +23,7 @@ class NotificationList:
 
 
 class NotificationService(Service):
-    def list(self, viewer: Viewer, unread_only: bool = False, page: int = 1) -> NotificationList:
+    def inbox(self, viewer: Viewer, unread_only: bool = False, page: int = 1) -> NotificationList:
         with self.reading() as session:
             found = queries.notifications(session, viewer, unread_only, page)
             case_ids = {n.case_id for n in found.items if n.case_id}

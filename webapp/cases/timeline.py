@@ -72,10 +72,11 @@ def build(
     entries = []
     for event in history.events:
         detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
-        submitted = detail.get("data") if isinstance(detail.get("data"), dict) else {}
+        raw_data, raw_steps = detail.get("data"), detail.get("steps")
+        submitted: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         if submitted and not reveal:
             submitted = mask_pii(submitted)
-        steps = detail.get("steps") if isinstance(detail.get("steps"), list) else []
+        steps: list[Any] = raw_steps if isinstance(raw_steps, list) else []
         entries.append(
             Entry(
                 at=event.at,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, send_file, url_for
+from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
+from werkzeug.wrappers import Response
 
 from orchestration.errors import Conflict, InvalidData
 from webapp.cases import bp, summary, timeline

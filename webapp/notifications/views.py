@@ -16,7 +16,7 @@ def inbox() -> str:
     unread_only = request.args.get("unread") == "1"
     raw_page = request.args.get("page", "")
     page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 10 else 1
-    found = services().notifications.list(viewer(), unread_only, page)
+    found = services().notifications.inbox(viewer(), unread_only, page)
     return render_template(
         "notifications/inbox.html", page=found.page, numbers=found.case_numbers, unread_only=unread_only
     )
