@@ -43,7 +43,8 @@ from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, validate
 from orchestration.domain.organisations import MEDIATION_KINDS
-from orchestration.engine.clock import FrozenClock, engine_clock
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.compat import engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
 from orchestration.engine.specs import PROCESS_ID, parse_files, read_process_files
 from orchestration.engine.state import StateCodec

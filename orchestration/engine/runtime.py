@@ -25,7 +25,8 @@ from handlers.eligibility import parties_key
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, validate
-from orchestration.engine.clock import Clock, SystemClock, engine_clock
+from orchestration.engine.clock import Clock, SystemClock
+from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
 from orchestration.engine.script_engine import FangtiaoScriptEngine
 from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
