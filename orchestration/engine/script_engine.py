@@ -9,13 +9,12 @@ from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 from SpiffWorkflow.task import Task
 
 import handlers.operations  # noqa: F401  (registers the operations)
-from handlers import registry
-from handlers.context import HandlerContext
+from handlers import api
 from handlers.deadlines import timer_functions
 from orchestration.domain.calendar import WorkingCalendar
 from orchestration.engine.compat import ServiceTaskEngine
 
-ContextFactory = Callable[[Task], HandlerContext]
+ContextFactory = Callable[[Task], api.HandlerContext]
 
 
 class FangtiaoScriptEngine(ServiceTaskEngine):
@@ -24,10 +23,10 @@ class FangtiaoScriptEngine(ServiceTaskEngine):
         self._context_factory = context_factory
 
     def run_service(self, task: Task, name: str, params: dict[str, Any]) -> Any:
-        return registry.call(name, self._context_factory(task), params)
+        return api.call(name, self._context_factory(task), params)
 
     def error_message(self, task: Task, exc: Exception) -> str:
         # a handler's refusal is already written for the user
-        if isinstance(exc, registry.HandlerError):
+        if isinstance(exc, api.HandlerError):
             return str(exc)
         return super().error_message(task, exc)
