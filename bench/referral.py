@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -30,7 +29,7 @@ from datetime import time as day_time
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -43,7 +42,8 @@ from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, validate
 from orchestration.domain.organisations import MEDIATION_KINDS
-from orchestration.engine.clock import FrozenClock, engine_clock
+from orchestration.engine.clock import FrozenClock
+from orchestration.engine.compat import ServiceTaskEngine, engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
 from orchestration.engine.specs import PROCESS_ID, parse_files, read_process_files
 from orchestration.engine.state import StateCodec
@@ -222,9 +222,9 @@ STUBS: dict[str, Stub] = {
 }
 
 
-class StubScriptEngine(PythonScriptEngine):
+class StubScriptEngine(ServiceTaskEngine):
     """The runtime's script engine minus the database: the same globals for expressions and timers,
-    and `call_service` answering with the handlers' result shapes, JSON-encoded as the real one does."""
+    and service tasks answered with the handlers' result shapes."""
 
     def __init__(self, calendar: WorkingCalendar, now: datetime) -> None:
         super().__init__(environment=TaskDataEnvironment(timer_functions(calendar)))
@@ -232,13 +232,10 @@ class StubScriptEngine(PythonScriptEngine):
         self._now = now
         self._replay: dict[str, Any] = {}
 
-    def call_service(self, task: Any, **kwargs: Any) -> str:
-        name = kwargs["operation_name"]
+    def run_service(self, task: Task, name: str, params: dict[str, Any]) -> Any:
         if name in self._replay:
-            return json.dumps(self._replay[name], ensure_ascii=False)
-        params = {key: spec["value"] for key, spec in kwargs["operation_params"].items()}
-        result = STUBS[name](self._calendar, self._now, task.data, params)
-        return json.dumps(result, ensure_ascii=False)
+            return self._replay[name]
+        return STUBS[name](self._calendar, self._now, task.data, params)
 
     def check(self, real: Mapping[str, Any], steps: list[tuple[str, dict[str, Any]]]) -> list[str]:
         """Compares each stub with the real handler's result for the same step (same frozen clock, same

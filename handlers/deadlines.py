@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from orchestration.domain.calendar import WorkingCalendar
+from handlers.api import WorkingCalendar
 
 
 def _parse(value: str) -> datetime:

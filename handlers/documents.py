@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import HandlerContext
-from orchestration.domain.calendar import SHANGHAI
-from orchestration.store.models import Document
-from orchestration.store.numbering import next_value
+from handlers.api import HandlerContext
 
-# kind -> (title, number pattern)
+# kind -> (title, number pattern); the engine numbers them, counting per kind and year
 KINDS: dict[str, tuple[str, str]] = {
     "referral_letter": ("访调对接移送函", "({year})访调移字第{n}号"),
     "acceptance_receipt": ("受理回执", "({year})访调受字第{n}号"),
@@ -37,17 +34,6 @@ def parties(ctx: HandlerContext) -> dict[str, Any]:
     return {key: ctx.data.get(key) for key in PARTY_FIELDS}
 
 
-def create(ctx: HandlerContext, kind: str, content: dict[str, Any]) -> Document:
-    title, pattern = KINDS[kind]
-    year = ctx.now.astimezone(SHANGHAI).year
-    number = pattern.format(year=year, n=next_value(ctx.session, f"doc:{kind}:{year}"))
-    document = Document(
-        case_id=ctx.case.id,
-        kind=kind,
-        title=title,
-        number=number,
-        created_at=ctx.now,
-        content={"case_no": ctx.case.case_no, "matter": ctx.data.get("matter"), **content},
-    )
-    ctx.session.add(document)
-    return document
+def issue(ctx: HandlerContext, kind: str, content: dict[str, Any]) -> str:
+    """Every document names its case and matter; returns the document's number."""
+    return ctx.issue_document(kind, {"case_no": ctx.case_no, "matter": ctx.data.get("matter"), **content})

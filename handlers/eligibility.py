@@ -7,11 +7,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import select
-
-from handlers.context import HandlerContext
-from handlers.registry import operation
-from orchestration.store.models import Case
+from handlers.api import HandlerContext, operation
 
 # Outcomes in which a people's mediation committee reached agreement or terminated mediation.
 CONCLUDED_OUTCOMES = ("mediated", "terminated")
@@ -35,12 +31,6 @@ def same_matter(a: str, b: str) -> bool:
 
 @operation("check_prior_mediation")
 def check_prior_mediation(ctx: HandlerContext, parties: list[str], matter: str) -> dict[str, Any]:
-    earlier = ctx.session.execute(
-        select(Case.case_no, Case.title).where(
-            Case.parties_key == parties_key(parties),
-            Case.id != ctx.case.id,
-            Case.outcome.in_(CONCLUDED_OUTCOMES),
-        )
-    )
-    found = [case_no for case_no, title in earlier if same_matter(title, matter)]
+    earlier = ctx.earlier_cases(parties_key(parties), CONCLUDED_OUTCOMES)
+    found = [case.case_no for case in earlier if same_matter(case.title, matter)]
     return {"found": bool(found), "cases": found}

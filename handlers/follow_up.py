@@ -5,30 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import documents
-from handlers.context import HandlerContext
-from handlers.notifications import notify
-from handlers.registry import operation
+from handlers.api import HandlerContext, operation
+from handlers.mediation import FAILURE_FEEDBACK_WORKING_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
 
 
 def _warn_both_sides(ctx: HandlerContext, kind: str, message: str) -> dict[str, Any]:
     """Feedback and follow-up are owed by the mediation organisation to the petition office: both hear."""
-    notify(ctx, ctx.case.mediation_org_id, "mediator", kind, message)
-    notify(ctx, ctx.case.petition_office_id, "petition_clerk", kind, message)
+    ctx.notify(ctx.mediation_org_id, "mediator", kind, message)
+    ctx.notify(ctx.petition_office_id, "petition_clerk", kind, message)
     return {"warned_at": ctx.now.isoformat()}
 
 
 @operation("warn_late_feedback")
 def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
-    limit = "5个工作日" if outcome == "success" else "3个工作日"
+    days = SUCCESS_FEEDBACK_WORKING_DAYS if outcome == "success" else FAILURE_FEEDBACK_WORKING_DAYS
     return _warn_both_sides(
-        ctx, "feedback_late", f"案件 {ctx.case.case_no} 调解结果未在{limit}内反馈信访部门，已逾期"
+        ctx, "feedback_late", f"案件 {ctx.case_no} 调解结果未在{days}个工作日内反馈信访部门，已逾期"
     )
 
 
 @operation("issue_feedback_receipt")
 def issue_feedback_receipt(ctx: HandlerContext) -> dict[str, Any]:
     """调解不成功的，写明原因，并将案件相关材料一同反馈回执 (实施意见 六(四))."""
-    receipt = documents.create(
+    number = documents.issue(
         ctx,
         "feedback_receipt",
         {
@@ -40,26 +39,23 @@ def issue_feedback_receipt(ctx: HandlerContext) -> dict[str, Any]:
             "termination_reason": ctx.data.get("termination", {}).get("reason"),
         },
     )
-    notify(
-        ctx,
-        ctx.case.petition_office_id,
+    ctx.notify(
+        ctx.petition_office_id,
         "petition_clerk",
         "feedback",
-        f"案件 {ctx.case.case_no} 调解不成功，人民调解组织已反馈情况并退回材料，请签收后按信访程序办理",
+        f"案件 {ctx.case_no} 调解不成功，人民调解组织已反馈情况并退回材料，请签收后按信访程序办理",
     )
-    return {"issued_at": ctx.now.isoformat(), "document": receipt.number}
+    return {"issued_at": ctx.now.isoformat(), "document": number}
 
 
 @operation("warn_late_follow_up")
 def warn_late_follow_up(ctx: HandlerContext) -> dict[str, Any]:
-    return _warn_both_sides(
-        ctx, "follow_up_late", f"案件 {ctx.case.case_no} 结案已满一个月，尚未完成跟踪回访"
-    )
+    return _warn_both_sides(ctx, "follow_up_late", f"案件 {ctx.case_no} 结案已满一个月，尚未完成跟踪回访")
 
 
 @operation("close_case")
 def close_case(ctx: HandlerContext) -> dict[str, Any]:
-    record = documents.create(
+    number = documents.issue(
         ctx,
         "follow_up_record",
         {
@@ -74,4 +70,4 @@ def close_case(ctx: HandlerContext) -> dict[str, Any]:
             )
         },
     )
-    return {"closed_at": ctx.now.isoformat(), "document": record.number}
+    return {"closed_at": ctx.now.isoformat(), "document": number}

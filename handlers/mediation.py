@@ -6,11 +6,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from handlers import documents
-from handlers.context import HandlerContext
-from handlers.notifications import notify
+from handlers.api import SHANGHAI, HandlerContext, HandlerError, operation
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
-from handlers.registry import HandlerError, operation
-from orchestration.domain.calendar import SHANGHAI
 
 SUCCESS_FEEDBACK_WORKING_DAYS = 5
 FAILURE_FEEDBACK_WORKING_DAYS = 3
@@ -53,9 +50,9 @@ def _start_of(day: str) -> datetime:
 def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
     effective_on = ctx.data.get("agreement_effective_on") or ctx.now.astimezone(SHANGHAI).date().isoformat()
     confirmation_deadline = ctx.calendar.add_days(_start_of(effective_on), JUDICIAL_CONFIRMATION_DAYS)
-    ctx.case.outcome = "mediated"
+    ctx.record_outcome("mediated")
     kind = "agreement" if form == "written" else "oral_agreement_record"
-    document = documents.create(
+    number = documents.issue(
         ctx,
         kind,
         {
@@ -77,7 +74,7 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
         "feedback_deadline": ctx.calendar.add_working_days(
             ctx.now, SUCCESS_FEEDBACK_WORKING_DAYS
         ).isoformat(),
-        "document": document.number,
+        "document": number,
     }
 
 
@@ -87,8 +84,8 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
     explicit = ctx.data.get("mediation_outcome") == "terminate"
     reason = str(ctx.data.get("termination_reason") or "").strip() if explicit else ""
     reason = reason or DEADLINE_REASON
-    ctx.case.outcome = "terminated"
-    notice = documents.create(
+    ctx.record_outcome("terminated")
+    number = documents.issue(
         ctx,
         "termination_notice",
         {**documents.parties(ctx), "reason": reason, "other_routes": list(OTHER_ROUTES)},
@@ -99,7 +96,7 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
         "feedback_deadline": ctx.calendar.add_working_days(
             ctx.now, FAILURE_FEEDBACK_WORKING_DAYS
         ).isoformat(),
-        "document": notice.number,
+        "document": number,
     }
 
 
@@ -107,8 +104,7 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
 def warn_mediation_deadline(ctx: HandlerContext, deadline: str) -> dict[str, Any]:
     day = datetime.fromisoformat(deadline).astimezone(SHANGHAI)
     message = (
-        f"案件 {ctx.case.case_no} 调解期限将于{day.year}年{day.month}月{day.day}日届满，"
-        "届时未达成协议将终止调解"
+        f"案件 {ctx.case_no} 调解期限将于{day.year}年{day.month}月{day.day}日届满，届时未达成协议将终止调解"
     )
-    notify(ctx, ctx.case.mediation_org_id, "mediator", "deadline_near", message)
+    ctx.notify(ctx.mediation_org_id, "mediator", "deadline_near", message)
     return {"warned_at": ctx.now.isoformat()}

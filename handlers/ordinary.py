@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.context import HandlerContext
-from handlers.notifications import notify
-from handlers.registry import operation
-from orchestration.domain import petition_clock
+from handlers.api import HandlerContext, operation
 
 
 def ground(data: Mapping[str, Any]) -> str:
@@ -27,15 +24,14 @@ def ground(data: Mapping[str, Any]) -> str:
 @operation("route_to_ordinary_procedure")
 def route_to_ordinary_procedure(ctx: HandlerContext) -> dict[str, Any]:
     reason = ground(ctx.data)
-    if petition_clock.is_paused(ctx.session, ctx.case.id):
-        petition_clock.record(ctx.session, ctx.case.id, "resume", ctx.now)
-    if ctx.case.outcome is None:
-        ctx.case.outcome = "ordinary"
-    notify(
-        ctx,
-        ctx.case.petition_office_id,
+    if ctx.petition_clock_paused():
+        ctx.resume_petition_clock()
+    if ctx.outcome is None:
+        ctx.record_outcome("ordinary")
+    ctx.notify(
+        ctx.petition_office_id,
         "petition_clerk",
         "ordinary",
-        f"案件 {ctx.case.case_no} 按信访程序办理：{reason}",
+        f"案件 {ctx.case_no} 按信访程序办理：{reason}",
     )
     return {"at": ctx.now.isoformat(), "ground": reason}

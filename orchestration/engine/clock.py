@@ -1,15 +1,11 @@
-"""The one source of "now" for the runtime, handlers and timers, so tests and scenarios can move time."""
+"""The one source of "now" for the runtime, handlers and timers (through `compat.engine_clock`), so tests
+and scenarios can move time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
-
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -51,34 +47,3 @@ class OffsetClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
-
-
-class _EngineDatetimeMeta(type):
-    def __instancecheck__(cls, instance: object) -> bool:
-        return isinstance(instance, datetime)
-
-
-_SYSTEM_CLOCK = SystemClock()
-_engine_clock: ContextVar[Clock] = ContextVar("engine_clock", default=_SYSTEM_CLOCK)
-
-
-class _EngineDatetime(datetime, metaclass=_EngineDatetimeMeta):
-    """SpiffWorkflow's timers call `datetime.now(timezone.utc)` with no hook; this stands in for the
-    `datetime` name of that one module so timers fire by our clock."""
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        moment = _engine_clock.get().now()
-        return moment.astimezone(tz) if tz is not None else moment
-
-
-timer_module.datetime = _EngineDatetime  # type: ignore[attr-defined]
-
-
-@contextmanager
-def engine_clock(clock: Clock) -> Iterator[None]:
-    token = _engine_clock.set(clock)
-    try:
-        yield
-    finally:
-        _engine_clock.reset(token)

@@ -20,14 +20,15 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
-from handlers.context import HandlerContext
 from handlers.eligibility import parties_key
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
 from orchestration.engine import attachments
-from orchestration.engine.clock import Clock, SystemClock, engine_clock
+from orchestration.engine.clock import Clock, SystemClock
+from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
+from orchestration.engine.handler_context import CaseContext
 from orchestration.engine.script_engine import FangtiaoScriptEngine
 from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
 from orchestration.engine.state import StateCodec
@@ -270,10 +271,8 @@ class Runtime:
     def _engine(self, session: Session, case: Case, now: datetime, actor: Actor) -> FangtiaoScriptEngine:
         calendar = self.calendar(session)
 
-        def context(task: Task) -> HandlerContext:
-            return HandlerContext(
-                session, case, now, calendar, task.data, actor.username, task.task_spec.name
-            )
+        def context(task: Task) -> CaseContext:
+            return CaseContext(session, case, now, calendar, task.data, actor.username, task.task_spec.name)
 
         return FangtiaoScriptEngine(calendar, context)
 

@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+from SpiffWorkflow.task import Task
 
 import handlers.operations  # noqa: F401  (registers the operations)
-from handlers import registry
-from handlers.context import HandlerContext
+from handlers import api
 from handlers.deadlines import timer_functions
 from orchestration.domain.calendar import WorkingCalendar
+from orchestration.engine.compat import ServiceTaskEngine
 
-ContextFactory = Callable[[Any], HandlerContext]
+ContextFactory = Callable[[Task], api.HandlerContext]
 
 
-class FangtiaoScriptEngine(PythonScriptEngine):
-    """Calls our handlers directly, so a handler's own message reaches the user instead of the
-    library's `NameError: name 'script' is not defined`."""
-
+class FangtiaoScriptEngine(ServiceTaskEngine):
     def __init__(self, calendar: WorkingCalendar, context_factory: ContextFactory) -> None:
         super().__init__(environment=TaskDataEnvironment(timer_functions(calendar)))
         self._context_factory = context_factory
 
-    def call_service(self, task: Any, **kwargs: Any) -> str:
-        name = kwargs["operation_name"]
-        params = {key: spec["value"] for key, spec in kwargs["operation_params"].items()}
-        try:
-            result = registry.call(name, self._context_factory(task), params)
-        except registry.HandlerError as exc:
-            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
-        except Exception as exc:
-            message = (
-                f"“{task.task_spec.bpmn_name or task.task_spec.name}”处理出错：{type(exc).__name__}: {exc}"
-            )
-            raise WorkflowTaskException(message, task=task, exception=exc) from exc
-        return json.dumps(result, ensure_ascii=False)
+    def run_service(self, task: Task, name: str, params: dict[str, Any]) -> Any:
+        return api.call(name, self._context_factory(task), params)
+
+    def error_message(self, task: Task, exc: Exception) -> str:
+        # a handler's refusal is already written for the user
+        if isinstance(exc, api.HandlerError):
+            return str(exc)
+        return super().error_message(task, exc)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers import registry
+from handlers import api
 from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
 from orchestration.engine.runtime import MAX_TIMER_ATTEMPTS, Runtime
 from orchestration.engine.worker import TimerWorker
@@ -135,7 +135,7 @@ def test_a_failing_timer_is_retried_with_backoff_then_becomes_an_incident(
     def broken(ctx: object, **params: object) -> dict[str, object]:
         raise RuntimeError("通知服务不可用")
 
-    monkeypatch.setitem(registry.OPERATIONS, "fangtiao/warn_mediation_deadline", broken)
+    monkeypatch.setitem(api.OPERATIONS, "fangtiao/warn_mediation_deadline", broken)
     clock.set(datetime(2026, 11, 17, 8, 0, tzinfo=SHANGHAI))  # the warning is due, the deadline not yet
     for attempt in range(1, MAX_TIMER_ATTEMPTS + 1):
         result = runtime.fire_next()

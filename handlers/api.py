@@ -1,0 +1,164 @@
+"""Everything a handler may use, and the registry of the operations diagrams call.
+
+Handler modules import this module and their siblings only. The engine gives each call a
+`HandlerContext` over the open transaction and the locked case; a handler reads the case's facts and
+the task data from it and acts through its methods, so it can be run and tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+
+__all__ = [
+    "OPERATIONS",
+    "PREFIX",
+    "SHANGHAI",
+    "EarlierCase",
+    "HandlerContext",
+    "HandlerError",
+    "LocalOrganisations",
+    "Operation",
+    "Organisation",
+    "WorkingCalendar",
+    "call",
+    "operation",
+]
+
+
+class HandlerError(Exception):
+    """A handler refusing to go on; the message is Chinese and shown to the user as it is."""
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LocalOrganisations:
+    """The organisations a locality belongs to (属地管理)."""
+
+    petition_office: Organisation
+    mediation_org: Organisation
+    justice_org: Organisation
+
+
+@dataclass(frozen=True)
+class EarlierCase:
+    case_no: str
+    title: str
+
+
+class HandlerContext(Protocol):
+    """One service task of one case, inside the step's transaction: what a handler does through it
+    is stored with the step or not at all."""
+
+    # ---- the step
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def calendar(self) -> WorkingCalendar: ...
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The task's data: everything the forms and earlier steps of the case put there."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def task_name(self) -> str: ...
+
+    # ---- the case, read only: change it through the methods below
+
+    @property
+    def case_no(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def petition_office_id(self) -> int | None: ...
+
+    @property
+    def mediation_org_id(self) -> int | None: ...
+
+    @property
+    def justice_org_id(self) -> int | None: ...
+
+    @property
+    def outcome(self) -> str | None: ...
+
+    # ---- what handlers do
+
+    def notify(self, org_id: int | None, role: str, kind: str, message: str) -> None:
+        """An in-app notification to the people of the organisation who hold the role."""
+
+    def issue_document(self, kind: str, content: Mapping[str, Any]) -> str:
+        """Keeps a document of a kind listed in `handlers.documents.KINDS` with the case; returns the
+        number it was given."""
+
+    def record_outcome(self, outcome: str) -> None: ...
+
+    def assign_organisations(
+        self,
+        *,
+        petition_office: int | None = None,
+        mediation_org: int | None = None,
+        justice_org: int | None = None,
+    ) -> None:
+        """Makes the given organisations (by id) the case's; those not given stay as they are."""
+
+    def pause_petition_clock(self) -> None:
+        """Mediation time does not count toward the petition's handling limit (实施意见 六(四))."""
+
+    def resume_petition_clock(self) -> None: ...
+
+    def petition_clock_paused(self) -> bool: ...
+
+    # ---- lookups; an unknown locality or organisation raises HandlerError
+
+    def organisations_for(self, locality: str) -> LocalOrganisations: ...
+
+    def mediation_org(self, code: str) -> Organisation: ...
+
+    def earlier_cases(self, parties_key: str, outcomes: Sequence[str]) -> list[EarlierCase]:
+        """Other cases of the same parties (by `handlers.eligibility.parties_key`) that ended in one of
+        the outcomes, oldest first."""
+
+
+Operation = Callable[..., Any]
+# the namespace of our operations in `spiffworkflow:serviceTaskOperator`
+PREFIX = "fangtiao/"
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(name: str) -> Callable[[Operation], Operation]:
+    """Registers a handler as the service operation `fangtiao/<name>`; the diagram's parameters
+    arrive as keyword arguments after the context, and the result must be JSON-serialisable."""
+
+    def register(fn: Operation) -> Operation:
+        key = PREFIX + name
+        if key in OPERATIONS:
+            raise RuntimeError(f"service operation {key} registered twice")
+        OPERATIONS[key] = fn
+        return fn
+
+    return register
+
+
+def call(name: str, ctx: HandlerContext, params: Mapping[str, Any]) -> Any:
+    fn = OPERATIONS.get(name)
+    if fn is None:
+        raise HandlerError(f"未知的服务操作：{name}")
+    return fn(ctx, **params)

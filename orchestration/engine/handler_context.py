@@ -1,0 +1,147 @@
+"""The handlers' context over the step's open transaction and the case row it has locked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisation
+from handlers.documents import KINDS
+from orchestration.domain import organisations, petition_clock
+from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.store.models import Case, Document, Notification
+from orchestration.store.models import Organisation as OrganisationRow
+from orchestration.store.numbering import next_value
+
+
+def _organisation(row: OrganisationRow) -> Organisation:
+    return Organisation(row.id, row.code, row.name)
+
+
+class CaseContext:
+    """Implements `handlers.api.HandlerContext`; rows it adds are written with the step's state."""
+
+    def __init__(
+        self,
+        session: Session,
+        case: Case,
+        now: datetime,
+        calendar: WorkingCalendar,
+        data: Mapping[str, Any],
+        actor: str,
+        task_name: str,
+    ) -> None:
+        self._session = session
+        self._case = case
+        self.now = now
+        self.calendar = calendar
+        self.data = data
+        self.actor = actor
+        self.task_name = task_name
+
+    @property
+    def case_no(self) -> str:
+        return self._case.case_no
+
+    @property
+    def title(self) -> str:
+        return self._case.title
+
+    @property
+    def petition_office_id(self) -> int | None:
+        return self._case.petition_office_id
+
+    @property
+    def mediation_org_id(self) -> int | None:
+        return self._case.mediation_org_id
+
+    @property
+    def justice_org_id(self) -> int | None:
+        return self._case.justice_org_id
+
+    @property
+    def outcome(self) -> str | None:
+        return self._case.outcome
+
+    def notify(self, org_id: int | None, role: str, kind: str, message: str) -> None:
+        self._session.add(
+            Notification(
+                case_id=self._case.id,
+                org_id=org_id,
+                role=role,
+                kind=kind,
+                message=message,
+                created_at=self.now,
+            )
+        )
+
+    def issue_document(self, kind: str, content: Mapping[str, Any]) -> str:
+        title, pattern = KINDS[kind]
+        year = self.now.astimezone(SHANGHAI).year
+        number = pattern.format(year=year, n=next_value(self._session, f"doc:{kind}:{year}"))
+        self._session.add(
+            Document(
+                case_id=self._case.id,
+                kind=kind,
+                title=title,
+                number=number,
+                created_at=self.now,
+                content=dict(content),
+            )
+        )
+        return number
+
+    def record_outcome(self, outcome: str) -> None:
+        self._case.outcome = outcome
+
+    def assign_organisations(
+        self,
+        *,
+        petition_office: int | None = None,
+        mediation_org: int | None = None,
+        justice_org: int | None = None,
+    ) -> None:
+        if petition_office is not None:
+            self._case.petition_office_id = petition_office
+        if mediation_org is not None:
+            self._case.mediation_org_id = mediation_org
+        if justice_org is not None:
+            self._case.justice_org_id = justice_org
+
+    def pause_petition_clock(self) -> None:
+        petition_clock.record(self._session, self._case.id, "pause", self.now)
+
+    def resume_petition_clock(self) -> None:
+        petition_clock.record(self._session, self._case.id, "resume", self.now)
+
+    def petition_clock_paused(self) -> bool:
+        return petition_clock.is_paused(self._session, self._case.id)
+
+    def organisations_for(self, locality: str) -> LocalOrganisations:
+        try:
+            local = organisations.for_locality(self._session, locality)
+        except organisations.OrganisationError as exc:
+            raise HandlerError(str(exc)) from exc
+        return LocalOrganisations(
+            _organisation(local.petition_office),
+            _organisation(local.mediation_org),
+            _organisation(local.justice_org),
+        )
+
+    def mediation_org(self, code: str) -> Organisation:
+        try:
+            return _organisation(organisations.by_code(self._session, code, organisations.MEDIATION_KINDS))
+        except organisations.OrganisationError as exc:
+            raise HandlerError(str(exc)) from exc
+
+    def earlier_cases(self, parties_key: str, outcomes: Sequence[str]) -> list[EarlierCase]:
+        rows = self._session.execute(
+            select(Case.case_no, Case.title)
+            .where(Case.parties_key == parties_key, Case.id != self._case.id, Case.outcome.in_(outcomes))
+            .order_by(Case.id)
+        )
+        return [EarlierCase(case_no, title) for case_no, title in rows]

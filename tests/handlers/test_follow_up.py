@@ -1,0 +1,91 @@
+"""结果反馈 and 跟踪回访 (实施意见 六(四), 七(四)): late warnings, the failure receipt, closing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, PETITION_OFFICE, FakeContext, Notice, run
+
+
+@pytest.mark.parametrize(("outcome", "limit"), [("success", "5个工作日"), ("failure", "3个工作日")])
+def test_late_feedback_warns_both_sides_with_the_limit_that_applied(outcome: str, limit: str) -> None:
+    ctx = FakeContext()
+    result = run("warn_late_feedback", ctx, outcome=outcome)
+    message = f"案件 FT2026-000001 调解结果未在{limit}内反馈信访部门，已逾期"
+    assert ctx.notices == [
+        Notice(MEDIATION_COMMITTEE.id, "mediator", "feedback_late", message),
+        Notice(PETITION_OFFICE.id, "petition_clerk", "feedback_late", message),
+    ]
+    assert result == {"warned_at": NOW.isoformat()}
+
+
+FAILURE = {
+    "matter": "草场边界纠纷",
+    "fed_back_on": "2026-07-14",
+    "failure_reasons": "被申请人要求终止调解。",
+    "materials_returned": "移送函、调解记录",
+    "materials": ["调解记录.pdf"],
+    "termination": {"reason": "被申请人明确表示不愿继续调解"},
+}
+
+
+def test_a_failure_receipt_returns_the_reasons_and_materials_to_the_petition_office() -> None:
+    ctx = FakeContext(data=FAILURE)
+    result = run("issue_feedback_receipt", ctx)
+    receipt = ctx.only_document()
+    assert receipt.kind == "feedback_receipt"
+    assert receipt.content == {
+        "case_no": "FT2026-000001",
+        "matter": "草场边界纠纷",
+        "outcome": "failure",
+        "fed_back_on": "2026-07-14",
+        "failure_reasons": "被申请人要求终止调解。",
+        "materials_returned": "移送函、调解记录",
+        "materials": ["调解记录.pdf"],
+        "termination_reason": "被申请人明确表示不愿继续调解",
+    }
+    assert ctx.notices == [
+        Notice(
+            PETITION_OFFICE.id,
+            "petition_clerk",
+            "feedback",
+            "案件 FT2026-000001 调解不成功，人民调解组织已反馈情况并退回材料，请签收后按信访程序办理",
+        )
+    ]
+    assert result == {"issued_at": NOW.isoformat(), "document": receipt.number}
+
+
+def test_a_failure_receipt_without_termination_or_materials() -> None:
+    ctx = FakeContext(data={"fed_back_on": "2026-07-14"})
+    run("issue_feedback_receipt", ctx)
+    content = ctx.only_document().content
+    assert content["termination_reason"] is None and content["materials"] == []
+
+
+def test_a_late_follow_up_warns_both_sides() -> None:
+    ctx = FakeContext()
+    result = run("warn_late_follow_up", ctx)
+    message = "案件 FT2026-000001 结案已满一个月，尚未完成跟踪回访"
+    assert ctx.notices == [
+        Notice(MEDIATION_COMMITTEE.id, "mediator", "follow_up_late", message),
+        Notice(PETITION_OFFICE.id, "petition_clerk", "follow_up_late", message),
+    ]
+    assert result == {"warned_at": NOW.isoformat()}
+
+
+def test_closing_keeps_the_follow_up_record() -> None:
+    visit = {
+        "visited_on": "2026-11-30",
+        "visit_method": "in_person",
+        "performance": "fully",
+        "social_effect": "双方关系缓和。",
+        "party_opinions": "满意",
+        "further_guidance": "",
+    }
+    ctx = FakeContext(data={**visit, "matter": "院墙纠纷", "session_record": "不进回访记录"})
+    result = run("close_case", ctx)
+    record = ctx.only_document()
+    assert record.kind == "follow_up_record"
+    assert record.content == {"case_no": "FT2026-000001", "matter": "院墙纠纷", **visit}
+    assert result == {"closed_at": NOW.isoformat(), "document": record.number}
+    assert (ctx.notices, ctx.outcome) == ([], None)

@@ -1,0 +1,40 @@
+"""属地管理: the case's locality picks its three organisations."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.api import HandlerError
+from tests.handlers.fakes import (
+    JUSTICE_OFFICE,
+    LOCALITY,
+    MEDIATION_COMMITTEE,
+    PETITION_OFFICE,
+    FakeContext,
+    run,
+)
+
+
+def test_the_locality_assigns_the_petition_office_mediation_organisation_and_justice_office() -> None:
+    ctx = FakeContext(petition_office_id=None, mediation_org_id=None, justice_org_id=None)
+    result = run("assign_locality", ctx, locality=LOCALITY)
+    assert (ctx.petition_office_id, ctx.mediation_org_id, ctx.justice_org_id) == (
+        PETITION_OFFICE.id,
+        MEDIATION_COMMITTEE.id,
+        JUSTICE_OFFICE.id,
+    )
+    assert result == {
+        "petition_office": PETITION_OFFICE.code,
+        "petition_office_name": PETITION_OFFICE.name,
+        "mediation_org": MEDIATION_COMMITTEE.code,
+        "mediation_org_name": MEDIATION_COMMITTEE.name,
+        "justice_org": JUSTICE_OFFICE.code,
+        "justice_org_name": JUSTICE_OFFICE.name,
+    }
+
+
+def test_an_unknown_locality_is_refused_and_nothing_assigned() -> None:
+    ctx = FakeContext(petition_office_id=None, mediation_org_id=None, justice_org_id=None)
+    with pytest.raises(HandlerError, match="未知的属地：999"):
+        run("assign_locality", ctx, locality="999")
+    assert (ctx.petition_office_id, ctx.mediation_org_id, ctx.justice_org_id) == (None, None, None)

@@ -1,0 +1,149 @@
+"""对接移交 and 受理 (实施意见 六(二)): referral, return, transfer, 会商, acceptance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from handlers.api import SHANGHAI, HandlerError
+from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
+from tests.handlers.fakes import (
+    JUSTICE_OFFICE,
+    MEDIATION_COMMITTEE,
+    NOW,
+    OTHER_COMMITTEE,
+    PETITION_OFFICE,
+    FakeContext,
+    Notice,
+    run,
+)
+
+REFERRAL_DATA = {
+    "matter": "宅基地院墙纠纷",
+    "petitioner_name": "张三",
+    "respondent_name": "李四",
+    "facts": "双方因院墙归属发生争执。",
+    "referral_summary": "双方均同意调解。",
+    "referral_request": "请现场查看。",
+    "consent_documents": ["同意调解书.pdf"],
+    "contact_person": "王芳",
+    "contact_phone": "13800138001",
+}
+
+
+def test_the_periods_are_the_implementing_opinions() -> None:
+    assert (MEDIATION_DAYS, MAX_MEDIATION_DAYS) == (15, 30)
+
+
+def test_a_referral_goes_to_the_chosen_organisation_with_its_letter() -> None:
+    ctx = FakeContext(data=REFERRAL_DATA, mediation_org_id=None)
+    result = run("issue_referral", ctx, mediation_org=OTHER_COMMITTEE.code)
+    letter = ctx.only_document()
+    assert result == {
+        "referred_at": NOW.isoformat(),
+        "mediation_org": OTHER_COMMITTEE.code,
+        "mediation_org_name": OTHER_COMMITTEE.name,
+        "document": letter.number,
+    }
+    assert ctx.mediation_org_id == OTHER_COMMITTEE.id
+    assert letter.kind == "referral_letter"
+    assert letter.content["to"] == OTHER_COMMITTEE.name
+    assert letter.content["petitioner_name"] == "张三" and letter.content["respondent_name"] == "李四"
+    assert letter.content["summary"] == "双方均同意调解。" and letter.content["request"] == "请现场查看。"
+    assert letter.content["consent_documents"] == ["同意调解书.pdf"]
+    assert letter.content["legal_documents"] == [] and letter.content["approved_comments"] == ""
+    assert letter.content["case_no"] == "FT2026-000001" and letter.content["matter"] == "宅基地院墙纠纷"
+    assert ctx.notices == [
+        Notice(
+            OTHER_COMMITTEE.id, "mediator", "referral", "收到访调对接移送案件 FT2026-000001：宅基地院墙纠纷"
+        )
+    ]
+
+
+def test_a_referral_to_an_unknown_organisation_is_refused_before_anything_is_done() -> None:
+    ctx = FakeContext(data=REFERRAL_DATA)
+    with pytest.raises(HandlerError, match="未知的机构：nowhere"):
+        run("issue_referral", ctx, mediation_org="nowhere")
+    assert (ctx.documents, ctx.notices, ctx.mediation_org_id) == ([], [], MEDIATION_COMMITTEE.id)
+
+
+def test_a_return_letter_tells_the_petition_office_why() -> None:
+    ctx = FakeContext(data={"mediator_name": "次仁卓玛"})
+    result = run("issue_return", ctx, reason="属于专属管辖")
+    letter = ctx.only_document()
+    assert letter.kind == "return_letter"
+    assert letter.content["reason"] == "属于专属管辖" and letter.content["from"] == "次仁卓玛"
+    assert result == {"returned_at": NOW.isoformat(), "reason": "属于专属管辖", "document": letter.number}
+    assert ctx.notices == [
+        Notice(
+            PETITION_OFFICE.id,
+            "petition_clerk",
+            "return",
+            "案件 FT2026-000001 被人民调解组织退回：属于专属管辖",
+        )
+    ]
+
+
+def test_a_transfer_names_the_new_organisation() -> None:
+    ctx = FakeContext()
+    assert run("transfer_case", ctx, target_org=OTHER_COMMITTEE.code) == OTHER_COMMITTEE.code
+    assert (ctx.documents, ctx.notices, ctx.mediation_org_id) == ([], [], MEDIATION_COMMITTEE.id)
+
+
+def test_a_transfer_to_the_same_organisation_is_refused() -> None:
+    with pytest.raises(HandlerError, match="改派的人民调解组织不能与原组织相同"):
+        run("transfer_case", FakeContext(), target_org=MEDIATION_COMMITTEE.code)
+
+
+def test_a_transfer_to_an_unknown_organisation_is_refused() -> None:
+    with pytest.raises(HandlerError, match="未知的机构：nowhere"):
+        run("transfer_case", FakeContext(), target_org="nowhere")
+
+
+def test_a_consultation_reaches_the_justice_office_and_both_people_of_the_petition_office() -> None:
+    ctx = FakeContext()
+    result = run("request_consultation", ctx, reason="对退回理由有异议")
+    message = "案件 FT2026-000001 提请会商：对退回理由有异议"
+    assert ctx.notices == [
+        Notice(JUSTICE_OFFICE.id, "justice_officer", "consultation", message),
+        Notice(PETITION_OFFICE.id, "petition_clerk", "consultation", message),
+        Notice(PETITION_OFFICE.id, "petition_leader", "consultation", message),
+    ]
+    assert result == {"requested_at": NOW.isoformat(), "reason": "对退回理由有异议"}
+
+
+def test_acceptance_pauses_the_petition_clock_and_sets_the_mediation_periods() -> None:
+    ctx = FakeContext(data={"mediator_name": "扎西多吉"})
+    result = run("accept_case", ctx, mediation_org=OTHER_COMMITTEE.code)
+    receipt = ctx.only_document()
+    assert ctx.mediation_org_id == OTHER_COMMITTEE.id
+    assert ctx.clock_events == ["pause"]
+    assert receipt.kind == "acceptance_receipt"
+    assert receipt.content["by"] == OTHER_COMMITTEE.name and receipt.content["mediator"] == "扎西多吉"
+    assert ctx.notices == [
+        Notice(
+            PETITION_OFFICE.id,
+            "petition_clerk",
+            "accepted",
+            f"案件 FT2026-000001 已由{OTHER_COMMITTEE.name}受理调解",
+        )
+    ]
+    assert result == {
+        "accepted_at": NOW.isoformat(),
+        "mediation_org": OTHER_COMMITTEE.code,
+        "mediation_days": 15,
+        # 15 and 30 days from Monday 2 November 2026, both ending on working days
+        "mediation_deadline": "2026-11-17T23:59:59+08:00",
+        "latest_deadline": "2026-12-02T23:59:59+08:00",
+        "extension_days": 0,
+        "extensions": [],
+        "document": receipt.number,
+    }
+
+
+def test_a_mediation_period_ending_in_a_holiday_ends_on_the_next_working_day() -> None:
+    """Civil Code art 203: accepted 16 September 2026, day 15 is 1 October (National Day)."""
+    ctx = FakeContext(now=datetime(2026, 9, 16, 10, 0, tzinfo=SHANGHAI))
+    result = run("accept_case", ctx, mediation_org=MEDIATION_COMMITTEE.code)
+    assert result["mediation_deadline"] == "2026-10-08T23:59:59+08:00"
