@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.vocabulary import Role
 
 __all__ = [
     "OPERATIONS",
@@ -24,6 +25,7 @@ __all__ = [
     "LocalOrganisations",
     "Operation",
     "Organisation",
+    "Role",
     "WorkingCalendar",
     "call",
     "operation",

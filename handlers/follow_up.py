@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import documents
-from handlers.api import HandlerContext, operation
+from handlers.api import HandlerContext, Role, operation
 from handlers.mediation import FAILURE_FEEDBACK_WORKING_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
 
 
 def _warn_both_sides(ctx: HandlerContext, kind: str, message: str) -> dict[str, Any]:
     """Feedback and follow-up are owed by the mediation organisation to the petition office: both hear."""
-    ctx.notify(ctx.mediation_org_id, "mediator", kind, message)
-    ctx.notify(ctx.petition_office_id, "petition_clerk", kind, message)
+    ctx.notify(ctx.mediation_org_id, Role.MEDIATOR, kind, message)
+    ctx.notify(ctx.petition_office_id, Role.PETITION_CLERK, kind, message)
     return {"warned_at": ctx.now.isoformat()}
 
 
@@ -41,7 +41,7 @@ def issue_feedback_receipt(ctx: HandlerContext) -> dict[str, Any]:
     )
     ctx.notify(
         ctx.petition_office_id,
-        "petition_clerk",
+        Role.PETITION_CLERK,
         "feedback",
         f"案件 {ctx.case_no} 调解不成功，人民调解组织已反馈情况并退回材料，请签收后按信访程序办理",
     )

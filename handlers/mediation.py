@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from handlers import documents
-from handlers.api import SHANGHAI, HandlerContext, HandlerError, operation
+from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
 
 SUCCESS_FEEDBACK_WORKING_DAYS = 5
@@ -106,5 +106,5 @@ def warn_mediation_deadline(ctx: HandlerContext, deadline: str) -> dict[str, Any
     message = (
         f"案件 {ctx.case_no} 调解期限将于{day.year}年{day.month}月{day.day}日届满，届时未达成协议将终止调解"
     )
-    ctx.notify(ctx.mediation_org_id, "mediator", "deadline_near", message)
+    ctx.notify(ctx.mediation_org_id, Role.MEDIATOR, "deadline_near", message)
     return {"warned_at": ctx.now.isoformat()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.api import HandlerContext, operation
+from handlers.api import HandlerContext, Role, operation
 
 
 def ground(data: Mapping[str, Any]) -> str:
@@ -30,7 +30,7 @@ def route_to_ordinary_procedure(ctx: HandlerContext) -> dict[str, Any]:
         ctx.record_outcome("ordinary")
     ctx.notify(
         ctx.petition_office_id,
-        "petition_clerk",
+        Role.PETITION_CLERK,
         "ordinary",
         f"案件 {ctx.case_no} 按信访程序办理：{reason}",
     )

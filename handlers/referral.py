@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import documents
-from handlers.api import HandlerContext, HandlerError, operation
+from handlers.api import HandlerContext, HandlerError, Role, operation
 
 MEDIATION_DAYS = 15  # 受理之日起15日内完成
 MAX_MEDIATION_DAYS = 30  # 确有必要延长的，最长不得超过30日
@@ -31,7 +31,7 @@ def issue_referral(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
             "approved_comments": ctx.data.get("approval_comments", ""),
         },
     )
-    ctx.notify(org.id, "mediator", "referral", f"收到访调对接移送案件 {ctx.case_no}：{ctx.title}")
+    ctx.notify(org.id, Role.MEDIATOR, "referral", f"收到访调对接移送案件 {ctx.case_no}：{ctx.title}")
     return {
         "referred_at": ctx.now.isoformat(),
         "mediation_org": org.code,
@@ -45,7 +45,7 @@ def issue_return(ctx: HandlerContext, reason: str) -> dict[str, Any]:
     number = documents.issue(ctx, "return_letter", {"reason": reason, "from": ctx.data.get("mediator_name")})
     ctx.notify(
         ctx.petition_office_id,
-        "petition_clerk",
+        Role.PETITION_CLERK,
         "return",
         f"案件 {ctx.case_no} 被人民调解组织退回：{reason}",
     )
@@ -65,8 +65,8 @@ def transfer_case(ctx: HandlerContext, target_org: str) -> str:
 def request_consultation(ctx: HandlerContext, reason: str) -> dict[str, Any]:
     """会商 by the petition office and the justice administration (实施意见 六(二))."""
     message = f"案件 {ctx.case_no} 提请会商：{reason}"
-    ctx.notify(ctx.justice_org_id, "justice_officer", "consultation", message)
-    for role in ("petition_clerk", "petition_leader"):
+    ctx.notify(ctx.justice_org_id, Role.JUSTICE_OFFICER, "consultation", message)
+    for role in (Role.PETITION_CLERK, Role.PETITION_LEADER):
         ctx.notify(ctx.petition_office_id, role, "consultation", message)
     return {"requested_at": ctx.now.isoformat(), "reason": reason}
 
@@ -83,7 +83,7 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     )
     ctx.notify(
         ctx.petition_office_id,
-        "petition_clerk",
+        Role.PETITION_CLERK,
         "accepted",
         f"案件 {ctx.case_no} 已由{org.name}受理调解",
     )

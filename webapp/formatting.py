@@ -9,12 +9,16 @@ from flask import Flask
 
 from orchestration.domain.assignment import ROLE_NAMES
 from orchestration.domain.calendar import SHANGHAI
-from orchestration.vocabulary import DueState
+from orchestration.vocabulary import CaseStatus, DueState
 
 OVERDUE, NEAR, NORMAL, DONE = DueState.OVERDUE, DueState.NEAR, DueState.NORMAL, DueState.DONE
 
 DUE_LABELS: dict[str, str] = {OVERDUE: "超期", NEAR: "临期", NORMAL: "正常", DONE: "已结束"}
-CASE_STATUS = {"running": "办理中", "completed": "已办结", "suspended": "已暂停"}
+CASE_STATUS: dict[str, str] = {
+    CaseStatus.RUNNING: "办理中",
+    CaseStatus.COMPLETED: "已办结",
+    CaseStatus.SUSPENDED: "已暂停",
+}
 OUTCOMES = {"mediated": "调解成功", "terminated": "调解终止", "ordinary": "转信访程序办理"}
 
 

@@ -29,17 +29,20 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from orchestration.store.models import Case, Document, OpenTask, Region, User
+from orchestration.vocabulary import Role
 
 # The document whose existence means the petition office has handed the case over.
 REFERRAL_DOCUMENT = "referral_letter"
 
 SUPERVISING_KINDS = frozenset({"petition_office", "guidance_centre", "justice_bureau"})
 # Roles that may use the jurisdiction of their (supervising) organisation.
-JURISDICTION_ROLES = frozenset({"petition_clerk", "petition_leader", "mediator", "justice_officer"})
+JURISDICTION_ROLES = frozenset(
+    {Role.PETITION_CLERK, Role.PETITION_LEADER, Role.MEDIATOR, Role.JUSTICE_OFFICER}
+)
 # Roles that see a case only after it was referred to mediation.
-AFTER_REFERRAL_ROLES = frozenset({"mediator", "justice_officer"})
-CASE_ROLES = frozenset({*JURISDICTION_ROLES, "admin"})
-LEADER_ROLES = frozenset({"petition_leader"})
+AFTER_REFERRAL_ROLES = frozenset({Role.MEDIATOR, Role.JUSTICE_OFFICER})
+CASE_ROLES = frozenset({*JURISDICTION_ROLES, Role.ADMIN})
+LEADER_ROLES = frozenset({Role.PETITION_LEADER})
 
 # Fields of the case data (and of documents) holding sensitive personal information, by kind.
 ID_FIELDS = frozenset({"petitioner_id_number", "respondent_id_number"})
@@ -118,7 +121,7 @@ def visible_cases(session: Session, viewer: Viewer) -> ColumnElement[bool]:
     """A WHERE clause on Case: the cases the viewer may see (for lists and search)."""
     if viewer.role not in CASE_ROLES:
         return false()
-    if viewer.role == "admin":
+    if viewer.role == Role.ADMIN:
         if viewer.region_code is None:
             return false()
         return Case.locality_code.in_(region_subtree(session, viewer.region_code))
@@ -152,7 +155,7 @@ def can_act_on(viewer: Viewer, task: OpenTask) -> bool:
 
 
 def may_register(viewer: Viewer) -> bool:
-    return viewer.role == "petition_clerk"
+    return viewer.role == Role.PETITION_CLERK
 
 
 def registration_localities(session: Session, viewer: Viewer) -> set[str]:

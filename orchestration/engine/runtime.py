@@ -48,7 +48,7 @@ from orchestration.store.models import (
     Timer,
 )
 from orchestration.store.numbering import case_number
-from orchestration.vocabulary import AuditAction
+from orchestration.vocabulary import AuditAction, CaseStatus, Role
 
 START_FORM = "register"
 RISK_FORM = "report_risk"
@@ -85,7 +85,7 @@ TIMER_BACKOFF = timedelta(seconds=30)
 # Nearly every case is running, so the status index is the worst way in; SQLite, which keeps no
 # statistics unless ANALYZE runs, would still take it and sort every running case. Wrapping the
 # column keeps it off that index and lets the timers' due_at index lead (PostgreSQL plans the same).
-_RUNNING = func.coalesce(Case.status, "") == "running"
+_RUNNING = func.coalesce(Case.status, "") == CaseStatus.RUNNING
 
 
 @dataclass(frozen=True)
@@ -323,7 +323,7 @@ class Runtime:
         case.updated_at = now
         case.last_error = None
         if workflow.completed:
-            case.status = "completed"
+            case.status = CaseStatus.COMPLETED
             case.completed_at = now
         after = derive(workflow, case)
         with session.no_autoflush:
@@ -350,7 +350,7 @@ class Runtime:
     # ---- what users do ----------------------------------------------------------------------
 
     def start_case(self, data: Mapping[str, Any], actor: Actor) -> StepResult:
-        if actor.role != "petition_clerk":
+        if actor.role != Role.PETITION_CLERK:
             raise Forbidden("只有信访部门经办人可以登记信访事项")
         now = self.clock.now()
         with self._step() as step:
@@ -363,7 +363,7 @@ class Runtime:
             case = Case(
                 case_no=case_number(session, now.astimezone(SHANGHAI).year),
                 version_id=version.id,
-                status="running",
+                status=CaseStatus.RUNNING,
                 state="",
                 revision=0,
                 title=cleaned["matter"],
@@ -438,7 +438,7 @@ class Runtime:
         with self._step(case_id) as step:
             session, case = step.session, step.locked
             _require_running(case)
-            if actor.role != "mediator" or actor.org_id != case.mediation_org_id:
+            if actor.role != Role.MEDIATOR or actor.org_id != case.mediation_org_id:
                 raise Forbidden("只有承办案件的人民调解组织可以报告风险")
             cleaned = self._validate(session, RISK_FORM, data)
             workflow, before = self._load(session, case, now, actor)
@@ -570,7 +570,7 @@ class Runtime:
                     if level == 2
                     else f"案件 {case.case_no} 信访事项办理期限将于{when}届满"
                 )
-                for role in ("petition_clerk", "petition_leader"):
+                for role in (Role.PETITION_CLERK, Role.PETITION_LEADER):
                     session.add(
                         Notification(
                             case_id=case.id,
@@ -606,7 +606,8 @@ class Runtime:
         now = self.clock.now()
         with self._step(case_id) as step:
             session, case = step.session, step.locked
-            wanted, current = ("suspended", "running") if suspended else ("running", "suspended")
+            running, paused = CaseStatus.RUNNING, CaseStatus.SUSPENDED
+            wanted, current = (paused, running) if suspended else (running, paused)
             if case.status != current:
                 raise Conflict("案件当前状态不能暂停" if suspended else "案件未处于暂停状态")
             case.status, case.updated_at = wanted, now
@@ -673,9 +674,9 @@ def passed_steps(workflow: BpmnWorkflow) -> set[str]:
 
 
 def _require_running(case: Case) -> None:
-    if case.status == "suspended":
+    if case.status == CaseStatus.SUSPENDED:
         raise Conflict("案件已被管理员暂停，暂不能办理")
-    if case.status != "running":
+    if case.status != CaseStatus.RUNNING:
         raise Conflict("案件已办结")
 
 

@@ -24,7 +24,7 @@ from orchestration.store.models import (
     Timer,
     User,
 )
-from orchestration.vocabulary import DueState
+from orchestration.vocabulary import AuditAction, CaseStatus, DueState
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ OVERDUE, NEAR, NORMAL = DueState.OVERDUE, DueState.NEAR, DueState.NORMAL
 DUE_STATES = (OVERDUE, NEAR, NORMAL)  # what a task list can be filtered by
 
 # Audit actions that count as "a task I did" for 已办.
-DONE_ACTIONS = ("start", "complete", "risk_report")
+DONE_ACTIONS = (AuditAction.START, AuditAction.COMPLETE, AuditAction.RISK_REPORT)
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def search_cases(
                 Case.title.contains(needle, autoescape=True),
             )
         )
-    if status in ("running", "completed", "error"):
+    if status in tuple(CaseStatus):
         query = query.where(Case.status == status)
     query = query.order_by(Case.updated_at.desc(), Case.id.desc())
     page, per_page = clamp_page(page, per_page)
@@ -375,7 +375,7 @@ def case_deadlines(
             if due is None:
                 continue
             label, settled_by = DATA_DEADLINES.get((key, inner), (f"{key}.{inner}", ()))
-            closed = bool(settled_by) and case.status == "completed"
+            closed = bool(settled_by) and case.status == CaseStatus.COMPLETED
             over = closed or any(data.get(name) for name in settled_by)
             state = DONE if over else due_state(due, now, calendar)
             items.append(Deadline(label, due, "data", state, _estimated(calendar, case.created_at, due)))

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from orchestration.vocabulary import CaseStatus
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC; SQLite would otherwise hand back naive values."""
@@ -76,7 +78,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(256), default="")
-    # petition_clerk | petition_leader | mediator | justice_officer | policy_officer | admin
+    # a vocabulary.Role
     role: Mapped[str] = mapped_column(String(32))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -102,9 +104,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_no: Mapped[str] = mapped_column(String(32), unique=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
-    status: Mapped[str] = mapped_column(
-        String(16), default="running", index=True
-    )  # running | completed | error
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.RUNNING, index=True)  # a CaseStatus
     outcome: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(Text)  # instance state only; the spec lives with the version
     revision: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,6 +9,7 @@ from typing import Any
 
 from orchestration.domain.access import mask_pii
 from orchestration.services.cases import AuditEvent, History
+from orchestration.vocabulary import AuditAction
 from webapp.forms_ui import Label, describe
 
 PII_VIEWS = {"case": "案件页面", "document": "文书", "attachment": "附件", "task": "任务页面"}
@@ -33,29 +34,29 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
     detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
     title = _title(event, titles)
     match event.action:
-        case "start":
+        case AuditAction.START:
             return "登记信访事项，启动访调对接流程"
-        case "complete":
+        case AuditAction.COMPLETE:
             return f"办理“{title}”"
-        case "claim":
+        case AuditAction.CLAIM:
             return f"认领任务“{title}”"
-        case "release":
+        case AuditAction.RELEASE:
             return f"释放任务“{title}”" + (
                 f"（原认领人：{detail['previous']}）" if detail.get("previous") else ""
             )
-        case "reassign":
+        case AuditAction.REASSIGN:
             return f"将任务“{title}”改派给{detail.get('to_name') or detail.get('to') or '他人'}"
-        case "timer":
+        case AuditAction.TIMER:
             fired = "、".join(str(name) for name in detail.get("fired", []))
             return f"期限届满，自动处理：{fired}" if fired else "定时处理"
-        case "risk_report":
+        case AuditAction.RISK_REPORT:
             return "报告风险（排查预警）"
-        case "view_pii":
+        case AuditAction.VIEW_PII:
             where = PII_VIEWS.get(str(detail.get("what", "")).split(":")[0], str(detail.get("what", "")))
             return f"查看当事人完整个人信息（{where}）"
-        case "download":
+        case AuditAction.DOWNLOAD:
             return f"下载附件“{detail.get('filename', '')}”"
-        case "error":
+        case AuditAction.ERROR:
             return f"办理出错：{detail.get('message', '')}"
         case _:
             return event.action
