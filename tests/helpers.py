@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from orchestration import demo
 from orchestration.clock import Clock
 from orchestration.db import make_session_factory
-from orchestration.models import OpenTask, User
+from orchestration.models import AuditEvent, Case, OpenTask, Timer, User
 from orchestration.runtime import Actor, Runtime
 
 REGISTRATION: dict[str, Any] = {
@@ -107,3 +107,34 @@ def advance_to(runtime: Runtime, case_id: int, task_name: str) -> OpenTask:
             return open_task(runtime, case_id, name)
         runtime.complete_task(case_id, open_task(runtime, case_id, name).id, data, actor(runtime, username))
     raise AssertionError(f"{task_name} is not on the success path")
+
+
+def case_snapshot(runtime: Runtime, case_id: int) -> dict[str, Any]:
+    """Everything a step of the case writes, to show that a refused step wrote none of it."""
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        audits = session.execute(
+            select(AuditEvent.id, AuditEvent.action)
+            .where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.id)
+        )
+        tasks = session.execute(
+            select(OpenTask.id, OpenTask.task_name, OpenTask.claimed_by, OpenTask.due_at)
+            .where(OpenTask.case_id == case_id)
+            .order_by(OpenTask.id)
+        )
+        timers = session.execute(
+            select(Timer.task_id, Timer.due_at, Timer.attempts)
+            .where(Timer.case_id == case_id)
+            .order_by(Timer.id)
+        )
+        return {
+            "revision": case.revision,
+            "status": case.status,
+            "state": case.state,
+            "last_error": case.last_error,
+            "audits": [tuple(row) for row in audits],
+            "open_tasks": [tuple(row) for row in tasks],
+            "timers": [tuple(row) for row in timers],
+        }

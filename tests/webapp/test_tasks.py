@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from orchestration.clock import SHANGHAI, FrozenClock
 from orchestration.models import Attachment, AuditEvent, Case, OpenTask
 from orchestration.runtime import Runtime
-from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, advance_to, open_task, start
+from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
 from tests.webapp.helpers import element, login, text
 
 
@@ -103,7 +105,7 @@ def test_task_page_renders_the_form_with_prefill_and_case_summary(
     # select from x-options-from, prefilled from locality_assignment.mediation_org
     assert re.search(r'<option value="540102001-tw" selected>', body)
     assert 'type="file" id="f-legal_documents" name="legal_documents" multiple' in body
-    assert 'name="expected_revision" id="expected-revision" value="' in body
+    assert f'name="expected_revision" id="expected-revision" value="{revision(runtime, case_id)}"' in body
     assert 'enctype="multipart/form-data"' in body
     summary = text(page)
     assert "邻里宅基地院墙归属纠纷" in summary
@@ -207,6 +209,77 @@ def test_stale_revision_is_a_clear_conflict_and_keeps_input(client: FlaskClient,
     assert ">我的调解记录</textarea>" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("offset", [-1, 1], ids=["lower", "higher"])
+def test_a_stale_revision_lower_or_higher_is_refused_and_writes_nothing(
+    client: FlaskClient, runtime: Runtime, offset: int
+) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+    before = case_snapshot(runtime, case_id)
+    login(client, "mediator")
+    response = client.post(
+        f"/tasks/{task.id}",
+        data={**form_data("mediate"), "expected_revision": str(before["revision"] + offset)},
+    )
+    assert response.status_code == 409
+    assert "案件已被他人更新，请刷新后重新提交" in text(response)
+    assert ">经调解达成一致</textarea>" in response.get_data(as_text=True)
+    assert case_snapshot(runtime, case_id) == before
+
+
+def _full_width(digits: str) -> str:
+    return "".join(chr(ord(c) - ord("0") + ord("０")) for c in digits)
+
+
+# Each names the case's current revision in a way that is not a plain revision number: none may
+# complete the task unchecked, and none may end in a server error.
+UNUSABLE_REVISIONS = {
+    "missing": lambda rev: None,
+    "empty": lambda rev: "",
+    "letters": lambda rev: "abc",
+    "full-width": _full_width,
+    "superscript": lambda rev: "²",
+    "negative": lambda rev: f"-{rev}",
+    "spaced": lambda rev: f" {rev}",
+    "decimal": lambda rev: f"{rev}.0",
+    "absurdly-long": lambda rev: "0" * 5000 + rev,
+}
+
+
+@pytest.mark.parametrize("spelling", UNUSABLE_REVISIONS.values(), ids=UNUSABLE_REVISIONS.keys())
+def test_a_submission_without_a_usable_revision_is_refused_and_keeps_input(
+    client: FlaskClient, runtime: Runtime, spelling: Callable[[str], str | None]
+) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+    before = case_snapshot(runtime, case_id)
+    raw = spelling(str(before["revision"]))
+    login(client, "mediator")
+    data = form_data("mediate") if raw is None else {**form_data("mediate"), "expected_revision": raw}
+    response = client.post(f"/tasks/{task.id}", data=data)
+    assert response.status_code == 422
+    assert "页面缺少有效的案件版本号" in element(response, "form-message")
+    assert ">经调解达成一致</textarea>" in response.get_data(as_text=True)
+    assert case_snapshot(runtime, case_id) == before
+
+
+def test_after_a_refusal_for_the_revision_the_page_carries_the_current_one(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+    login(client, "mediator")
+    refused = client.post(f"/tasks/{task.id}", data=form_data("mediate"))
+    assert refused.status_code == 422
+    shown = re.search(r'id="expected-revision" value="(\d+)"', refused.get_data(as_text=True))
+    assert shown is not None and int(shown.group(1)) == revision(runtime, case_id)
+    again = client.post(
+        f"/tasks/{task.id}", data={**form_data("mediate"), "expected_revision": shown.group(1)}
+    )
+    assert again.status_code == 302
+    assert open_task(runtime, case_id, "feedback_success")
+
+
 def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
@@ -232,7 +305,11 @@ def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runt
     page = other.get(f"/tasks/{task.id}")
     assert "该任务已由王芳认领" in text(page)
     assert 'id="submit-task" disabled' in page.get_data(as_text=True)
-    refused = other.post(f"/tasks/{task.id}", data={"dispute_category": "citizen_property"})
+    submission = {
+        "dispute_category": "citizen_property",
+        "expected_revision": str(revision(runtime, case_id)),
+    }
+    refused = other.post(f"/tasks/{task.id}", data=submission)
     assert refused.status_code == 403 and "该任务已由他人认领" in text(refused)
     assert other.post(f"/tasks/{task.id}/claim").status_code == 409
     # The leader reassigns it from the team list.
@@ -242,7 +319,7 @@ def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runt
     assert element(team, f"reassign-{task.id}")
     assert leader.post(f"/tasks/{task.id}/reassign", data={"username": "clerk_b"}).status_code == 302
     assert "已改派" in text(leader.get("/tasks/team"))
-    assert other.post(f"/tasks/{task.id}", data={"dispute_category": "citizen_property"}).status_code == 302
+    assert other.post(f"/tasks/{task.id}", data=submission).status_code == 302
     # Releasing returns the task to everyone.
     case2 = start(runtime)
     task2 = open_task(runtime, case2, "screen_case")
@@ -285,7 +362,14 @@ def test_required_upload_missing_is_a_field_error(client: FlaskClient, runtime: 
     case_id = start(runtime)
     task = advance_to(runtime, case_id, "guide_divert")
     login(client, "clerk")
-    response = client.post(f"/tasks/{task.id}", data={"explanation_given": "true", "consent": "agree"})
+    response = client.post(
+        f"/tasks/{task.id}",
+        data={
+            "explanation_given": "true",
+            "consent": "agree",
+            "expected_revision": str(revision(runtime, case_id)),
+        },
+    )
     assert response.status_code == 422
     assert "请上传" in element(response, "err-consent_documents")
     assert 'id="f-explanation_given" name="explanation_given" value="true" checked' in response.get_data(

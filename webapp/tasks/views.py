@@ -22,6 +22,12 @@ from webapp.tasks import bp
 
 Page = str | tuple[str, int] | Response
 SUBMITTED_TOO_LATE = "该任务已由他人办理完毕，您的提交未被保存。请返回待办查看最新任务。"
+NO_REVISION = (
+    "页面缺少有效的案件版本号，无法确认案件在您填写期间未被他人更新，本次提交未保存。"
+    "请核对案件最新情况后重新提交（您填写的内容仍保留在下方）"
+)
+# A revision is a small counter: a longer digit string is not one (and int() refuses past 4300 digits).
+MAX_REVISION_DIGITS = 10
 
 
 def _int_arg(name: str, default: int = 1) -> int:
@@ -184,8 +190,11 @@ def complete(task_id: str) -> Page:
         case_id, case_no, title = task.case_id, task.case.case_no, task.title
         form = rt.forms.get(task.form_name or "")
     data, uploads = collect(form, request.form, request.files)
-    raw_revision = request.form.get("expected_revision", "")
-    expected = int(raw_revision) if raw_revision.isdigit() else None
+    expected = _expected_revision()
+    if expected is None:
+        # The task page always sends the revision it showed; completing without checking it could
+        # act on a case that changed meanwhile, so the page is shown again at the current revision.
+        return _render_task(task_id, data, {}, NO_REVISION, 422)
     try:
         rt.complete_task(case_id, task_id, data, actor(), expected_revision=expected, files=uploads)
     except InvalidData as exc:
@@ -203,6 +212,14 @@ def complete(task_id: str) -> Page:
     after = f"下一环节：{'、'.join(following)}" if following else "流程已无待办环节"
     flash(f"已办理：{case_no}“{title}”。{after}", "success")
     return redirect(url_for("tasks.inbox"))
+
+
+def _expected_revision() -> int | None:
+    raw = request.form.get("expected_revision", "")
+    # str.isdigit() also holds for "²" and full-width digits: only ASCII digits make a revision.
+    if raw.isascii() and raw.isdigit() and len(raw) <= MAX_REVISION_DIGITS:
+        return int(raw)
+    return None
 
 
 # ---- claiming -----------------------------------------------------------------------------------
