@@ -89,6 +89,23 @@ def actor(runtime: Runtime, username: str) -> Actor:
         return Actor.of(user)
 
 
+def add_colleague(runtime: Runtime, username: str, display_name: str, of: str, active: bool = True) -> None:
+    """A user with the same role, organisation and password as the demo user `of`."""
+    with runtime.sessions() as session, session.begin():
+        model = session.scalar(select(User).where(User.username == of))
+        assert model is not None, of
+        session.add(
+            User(
+                username=username,
+                display_name=display_name,
+                role=model.role,
+                org_id=model.org_id,
+                password_hash=model.password_hash,
+                active=active,
+            )
+        )
+
+
 def open_task(runtime: Runtime, case_id: int, name: str) -> OpenTask:
     with runtime.sessions() as session:
         row = session.scalar(select(OpenTask).where(OpenTask.case_id == case_id, OpenTask.task_name == name))

@@ -10,11 +10,21 @@ from datetime import datetime, timedelta
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from orchestration.clock import SHANGHAI, FrozenClock
 from orchestration.models import Attachment, AuditEvent, Case, OpenTask
 from orchestration.runtime import Runtime
-from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
+from tests.helpers import (
+    REGISTRATION,
+    SUCCESS_PATH,
+    actor,
+    add_colleague,
+    advance_to,
+    case_snapshot,
+    open_task,
+    start,
+)
 from tests.webapp.helpers import element, login, text
 
 
@@ -283,20 +293,7 @@ def test_after_a_refusal_for_the_revision_the_page_carries_the_current_one(
 def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
-    from orchestration.models import User
-
-    with runtime.sessions() as session, session.begin():
-        clerk = session.scalar(select(User).where(User.username == "clerk"))
-        assert clerk is not None
-        session.add(
-            User(
-                username="clerk_b",
-                display_name="赵敏",
-                role="petition_clerk",
-                org_id=clerk.org_id,
-                password_hash=clerk.password_hash,
-            )
-        )
+    add_colleague(runtime, "clerk_b", "赵敏", of="clerk")
     login(client, "clerk")
     assert client.post(f"/tasks/{task.id}/claim").status_code == 302
     assert "我已认领" in text(client.get("/tasks"))
@@ -326,6 +323,31 @@ def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runt
     client.post(f"/tasks/{task2.id}/claim")
     assert client.post(f"/tasks/{task2.id}/release").status_code == 302
     assert open_task(runtime, case2, "screen_case").claimed_by is None
+
+
+def reassign_options(page: TestResponse, task_id: str) -> list[str]:
+    select = re.search(
+        rf'<select name="username" id="reassign-user-{task_id}">(.*?)</select>',
+        page.get_data(as_text=True),
+        re.S,
+    )
+    assert select is not None, f"no reassignment list for {task_id}"
+    return sorted(v for v in re.findall(r'<option value="([^"]*)"', select.group(1)) if v)
+
+
+def test_team_page_offers_exactly_the_tasks_role_in_the_organisation(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    screen = open_task(runtime, start(runtime), "screen_case")
+    approve = advance_to(runtime, start(runtime), "approve_referral")
+    add_colleague(runtime, "clerk_b", "赵敏", of="clerk")
+    add_colleague(runtime, "clerk_gone", "钱进", of="clerk", active=False)
+    add_colleague(runtime, "clerk2_b", "孙浩", of="clerk2")
+    login(client, "leader")
+    team = client.get("/tasks/team")
+    assert team.status_code == 200
+    assert reassign_options(team, screen.id) == ["clerk", "clerk_b"]
+    assert reassign_options(team, approve.id) == ["leader"]
 
 
 def test_team_page_is_for_leaders(client: FlaskClient, runtime: Runtime) -> None:
