@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.store.db import make_session_factory
-from orchestration.store.models import OpenTask, User
+from orchestration.store.models import AuditEvent, Case, OpenTask, Timer, User
 from orchestration.tools import demo
 
 REGISTRATION: dict[str, Any] = {
@@ -89,6 +89,23 @@ def actor(runtime: Runtime, username: str) -> Actor:
         return Actor.of(user)
 
 
+def add_colleague(runtime: Runtime, username: str, display_name: str, of: str, active: bool = True) -> None:
+    """A user with the same role, organisation and password as the demo user `of`."""
+    with runtime.sessions() as session, session.begin():
+        model = session.scalar(select(User).where(User.username == of))
+        assert model is not None, of
+        session.add(
+            User(
+                username=username,
+                display_name=display_name,
+                role=model.role,
+                org_id=model.org_id,
+                password_hash=model.password_hash,
+                active=active,
+            )
+        )
+
+
 def open_task(runtime: Runtime, case_id: int, name: str) -> OpenTask:
     with runtime.sessions() as session:
         row = session.scalar(select(OpenTask).where(OpenTask.case_id == case_id, OpenTask.task_name == name))
@@ -107,3 +124,34 @@ def advance_to(runtime: Runtime, case_id: int, task_name: str) -> OpenTask:
             return open_task(runtime, case_id, name)
         runtime.complete_task(open_task(runtime, case_id, name).id, data, actor(runtime, username))
     raise AssertionError(f"{task_name} is not on the success path")
+
+
+def case_snapshot(runtime: Runtime, case_id: int) -> dict[str, Any]:
+    """Everything a step of the case writes, to show that a refused step wrote none of it."""
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        audits = session.execute(
+            select(AuditEvent.id, AuditEvent.action)
+            .where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.id)
+        )
+        tasks = session.execute(
+            select(OpenTask.id, OpenTask.task_name, OpenTask.claimed_by, OpenTask.due_at)
+            .where(OpenTask.case_id == case_id)
+            .order_by(OpenTask.id)
+        )
+        timers = session.execute(
+            select(Timer.task_id, Timer.due_at, Timer.attempts)
+            .where(Timer.case_id == case_id)
+            .order_by(Timer.id)
+        )
+        return {
+            "revision": case.revision,
+            "status": case.status,
+            "state": case.state,
+            "last_error": case.last_error,
+            "audits": [tuple(row) for row in audits],
+            "open_tasks": [tuple(row) for row in tasks],
+            "timers": [tuple(row) for row in timers],
+        }

@@ -403,8 +403,9 @@ class Runtime:
             _require_running(case)
             _authorise(open_task, actor)
             if expected_revision == UNKNOWN_REVISION:
-                raise Conflict(
-                    "页面缺少有效的版本信息，无法确认案件在您填写期间未被他人更新，请刷新后重新提交"
+                raise InvalidData(
+                    "页面缺少有效的案件版本号，无法确认案件在您填写期间未被他人更新，本次提交未保存。"
+                    "请核对案件最新情况后重新提交"
                 )
             if expected_revision is not None and expected_revision != case.revision:
                 raise Conflict("案件已被他人更新，请刷新后重新提交")

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, Document
-from tests.helpers import advance_to, open_task, start
-from tests.webapp.helpers import case_revision, element, login, text
+from tests.helpers import advance_to, case_snapshot, open_task, start
+from tests.webapp.helpers import element, login, text
 
 
 def case_no(runtime: Runtime, case_id: int) -> str:
@@ -118,16 +118,17 @@ def test_attachments_download_for_handlers_only(client: FlaskClient, runtime: Ru
     case_id = start(runtime)
     task = advance_to(runtime, case_id, "guide_divert")
     login(client, "clerk")
-    client.post(
+    response = client.post(
         f"/tasks/{task.id}",
         data={
             "explanation_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"<html>scan</html>"), "同意书.html", "text/html")],
-            "expected_revision": str(case_revision(runtime, case_id)),
+            "expected_revision": str(case_snapshot(runtime, case_id)["revision"]),
         },
         content_type="multipart/form-data",
     )
+    assert response.status_code == 302
     with runtime.sessions() as session:
         attachment = session.scalar(select(Attachment).where(Attachment.case_id == case_id))
         assert attachment is not None

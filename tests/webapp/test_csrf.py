@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
-from tests.helpers import open_task, start
+from tests.helpers import case_snapshot, open_task, start
 from tests.webapp.conftest import make_app
 from webapp.context import SERVICES_KEY
 
@@ -49,18 +49,18 @@ def test_task_submission_needs_the_token_and_the_token_is_not_form_data(
         "/login",
         data={"username": "clerk", "password": "fangtiao-demo", "csrf_token": token(client, "/login")},
     )
-    task = open_task(runtime, start(runtime), "screen_case")
-    refused = client.post(f"/tasks/{task.id}", data={"dispute_category": "citizen_property"})
+    case_id = start(runtime)
+    task = open_task(runtime, case_id, "screen_case")
+    data = {
+        "dispute_category": "citizen_property",
+        "expected_revision": case_snapshot(runtime, case_id)["revision"],
+    }
+    refused = client.post(f"/tasks/{task.id}", data=data)
     assert refused.status_code == 400
     assert client.post(f"/tasks/{task.id}/claim").status_code == 400
     assert client.post("/logout").status_code == 400
     accepted = client.post(
-        f"/tasks/{task.id}",
-        data={
-            "dispute_category": "citizen_property",
-            "expected_revision": "1",
-            "csrf_token": token(client, f"/tasks/{task.id}"),
-        },
+        f"/tasks/{task.id}", data={**data, "csrf_token": token(client, f"/tasks/{task.id}")}
     )
     assert accepted.status_code == 302
 
@@ -71,8 +71,13 @@ def test_api_is_exempt_but_needs_json(protected: Flask, runtime: Runtime) -> Non
         "/login",
         data={"username": "clerk", "password": "fangtiao-demo", "csrf_token": token(client, "/login")},
     )
-    task = open_task(runtime, start(runtime), "screen_case")
+    case_id = start(runtime)
+    task = open_task(runtime, case_id, "screen_case")
     ok = client.post(
-        f"/api/tasks/{task.id}/complete", json={"data": {"dispute_category": "citizen_property"}}
+        f"/api/tasks/{task.id}/complete",
+        json={
+            "data": {"dispute_category": "citizen_property"},
+            "expected_revision": case_snapshot(runtime, case_id)["revision"],
+        },
     )
     assert ok.status_code == 200

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, OpenTask
-from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, advance_to, open_task, start
+from tests.helpers import (
+    REGISTRATION,
+    SUCCESS_PATH,
+    actor,
+    add_colleague,
+    advance_to,
+    case_snapshot,
+    open_task,
+    start,
+)
 from tests.webapp.helpers import case_revision, element, login, text
 
 
@@ -96,7 +108,9 @@ def test_task_page_renders_the_form_with_prefill_and_case_summary(
     # select from x-options-from, prefilled from locality_assignment.mediation_org
     assert re.search(r'<option value="540102001-tw" selected>', body)
     assert 'type="file" id="f-legal_documents" name="legal_documents" multiple' in body
-    assert 'name="expected_revision" id="expected-revision" value="' in body
+    assert (
+        f'name="expected_revision" id="expected-revision" value="{case_revision(runtime, case_id)}"' in body
+    )
     assert 'enctype="multipart/form-data"' in body
     summary = text(page)
     assert "邻里宅基地院墙归属纠纷" in summary
@@ -203,23 +217,81 @@ def test_stale_revision_is_a_clear_conflict_and_keeps_input(client: FlaskClient,
     assert ">我的调解记录</textarea>" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("offset", [-1, 1], ids=["lower", "higher"])
+def test_a_stale_revision_lower_or_higher_is_refused_and_writes_nothing(
+    client: FlaskClient, runtime: Runtime, offset: int
+) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+    before = case_snapshot(runtime, case_id)
+    login(client, "mediator")
+    response = client.post(
+        f"/tasks/{task.id}",
+        data={**form_data("mediate"), "expected_revision": str(before["revision"] + offset)},
+    )
+    assert response.status_code == 409
+    assert "案件已被他人更新，请刷新后重新提交" in text(response)
+    assert ">经调解达成一致</textarea>" in response.get_data(as_text=True)
+    assert case_snapshot(runtime, case_id) == before
+
+
+def _full_width(digits: str) -> str:
+    return "".join(chr(ord(c) - ord("0") + ord("０")) for c in digits)
+
+
+# Each names the case's current revision in a way that is not a plain revision number: none may
+# complete the task unchecked, and none may end in a server error.
+UNUSABLE_REVISIONS = {
+    "missing": lambda rev: None,
+    "empty": lambda rev: "",
+    "letters": lambda rev: "abc",
+    "full-width": _full_width,
+    "superscript": lambda rev: "²",
+    "negative": lambda rev: f"-{rev}",
+    "spaced": lambda rev: f" {rev}",
+    "decimal": lambda rev: f"{rev}.0",
+    "absurdly-long": lambda rev: "0" * 5000 + rev,
+}
+
+
+@pytest.mark.parametrize("spelling", UNUSABLE_REVISIONS.values(), ids=UNUSABLE_REVISIONS.keys())
+def test_a_submission_without_a_usable_revision_is_refused_and_keeps_input(
+    client: FlaskClient, runtime: Runtime, spelling: Callable[[str], str | None]
+) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+    before = case_snapshot(runtime, case_id)
+    raw = spelling(str(before["revision"]))
+    login(client, "mediator")
+    data = form_data("mediate") if raw is None else {**form_data("mediate"), "expected_revision": raw}
+    response = client.post(f"/tasks/{task.id}", data=data)
+    assert response.status_code == 422
+    assert "页面缺少有效的案件版本号" in element(response, "form-message")
+    assert ">经调解达成一致</textarea>" in response.get_data(as_text=True)
+    assert case_snapshot(runtime, case_id) == before
+
+
+def test_after_a_refusal_for_the_revision_the_page_carries_the_current_one(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+    login(client, "mediator")
+    refused = client.post(f"/tasks/{task.id}", data=form_data("mediate"))
+    assert refused.status_code == 422
+    shown = re.search(r'id="expected-revision" value="(\d+)"', refused.get_data(as_text=True))
+    assert shown is not None and int(shown.group(1)) == case_revision(runtime, case_id)
+    again = client.post(
+        f"/tasks/{task.id}", data={**form_data("mediate"), "expected_revision": shown.group(1)}
+    )
+    assert again.status_code == 302
+    assert open_task(runtime, case_id, "feedback_success")
+
+
 def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runtime) -> None:
     case_id = start(runtime)
     task = open_task(runtime, case_id, "screen_case")
-    from orchestration.store.models import User
-
-    with runtime.sessions() as session, session.begin():
-        clerk = session.scalar(select(User).where(User.username == "clerk"))
-        assert clerk is not None
-        session.add(
-            User(
-                username="clerk_b",
-                display_name="赵敏",
-                role="petition_clerk",
-                org_id=clerk.org_id,
-                password_hash=clerk.password_hash,
-            )
-        )
+    add_colleague(runtime, "clerk_b", "赵敏", of="clerk")
     login(client, "clerk")
     assert client.post(f"/tasks/{task.id}/claim").status_code == 302
     assert "我已认领" in text(client.get("/tasks"))
@@ -228,7 +300,11 @@ def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runt
     page = other.get(f"/tasks/{task.id}")
     assert "该任务已由王芳认领" in text(page)
     assert 'id="submit-task" disabled' in page.get_data(as_text=True)
-    refused = other.post(f"/tasks/{task.id}", data={"dispute_category": "citizen_property"})
+    submission = {
+        "dispute_category": "citizen_property",
+        "expected_revision": str(case_revision(runtime, case_id)),
+    }
+    refused = other.post(f"/tasks/{task.id}", data=submission)
     assert refused.status_code == 403 and "该任务已由他人认领" in text(refused)
     assert other.post(f"/tasks/{task.id}/claim").status_code == 409
     # The leader reassigns it from the team list.
@@ -238,17 +314,38 @@ def test_claimed_task_is_read_only_for_others(client: FlaskClient, runtime: Runt
     assert element(team, f"reassign-{task.id}")
     assert leader.post(f"/tasks/{task.id}/reassign", data={"username": "clerk_b"}).status_code == 302
     assert "已改派" in text(leader.get("/tasks/team"))
-    submitted = {
-        "dispute_category": "citizen_property",
-        "expected_revision": str(case_revision(runtime, case_id)),
-    }
-    assert other.post(f"/tasks/{task.id}", data=submitted).status_code == 302
+    assert other.post(f"/tasks/{task.id}", data=submission).status_code == 302
     # Releasing returns the task to everyone.
     case2 = start(runtime)
     task2 = open_task(runtime, case2, "screen_case")
     client.post(f"/tasks/{task2.id}/claim")
     assert client.post(f"/tasks/{task2.id}/release").status_code == 302
     assert open_task(runtime, case2, "screen_case").claimed_by is None
+
+
+def reassign_options(page: TestResponse, task_id: str) -> list[str]:
+    select = re.search(
+        rf'<select name="username" id="reassign-user-{task_id}">(.*?)</select>',
+        page.get_data(as_text=True),
+        re.S,
+    )
+    assert select is not None, f"no reassignment list for {task_id}"
+    return sorted(v for v in re.findall(r'<option value="([^"]*)"', select.group(1)) if v)
+
+
+def test_team_page_offers_exactly_the_tasks_role_in_the_organisation(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    screen = open_task(runtime, start(runtime), "screen_case")
+    approve = advance_to(runtime, start(runtime), "approve_referral")
+    add_colleague(runtime, "clerk_b", "赵敏", of="clerk")
+    add_colleague(runtime, "clerk_gone", "钱进", of="clerk", active=False)
+    add_colleague(runtime, "clerk2_b", "孙浩", of="clerk2")
+    login(client, "leader")
+    team = client.get("/tasks/team")
+    assert team.status_code == 200
+    assert reassign_options(team, screen.id) == ["clerk", "clerk_b"]
+    assert reassign_options(team, approve.id) == ["leader"]
 
 
 def test_team_page_is_for_leaders(client: FlaskClient, runtime: Runtime) -> None:

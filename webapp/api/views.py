@@ -4,6 +4,10 @@ CSRF tokens are not required here because every state-changing endpoint accepts 
 (Content-Type: application/json): a cross-site HTML form cannot send one, and a cross-site script
 cannot either without a CORS preflight, which this app never grants. Errors are
 {"error": message, "errors": {field: message}} with a 4xx status.
+
+Completing a task needs the case's revision the client last read (`revision` of each task in
+GET /api/tasks) as `expected_revision`, as the task page's form does: a completion that does not say
+which state of the case it was based on is refused (400), and one based on another state is a 409.
 """
 
 from __future__ import annotations
@@ -85,8 +89,12 @@ def complete(task_id: str) -> Reply:
     if not isinstance(data, dict):
         return respond(400, "data 应为对象", {"data": "应为字段名到取值的映射"})
     expected = body.get("expected_revision")
-    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int)):
-        return respond(400, "expected_revision 应为整数", {"expected_revision": "应为整数"})
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+        return respond(
+            400,
+            "expected_revision 必填，应为任务列表中该案件的 revision（非负整数）",
+            {"expected_revision": "必填，应为非负整数"},
+        )
     data = {k: v for k, v in data.items() if k != "csrf_token"}
     done = services().tasks.complete(viewer(), task_id, data, expected)
     return jsonify(

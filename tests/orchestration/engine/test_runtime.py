@@ -15,7 +15,7 @@ from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData, ProcedureError
 from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, ProcessVersion, Timer
-from tests.helpers import SUCCESS_PATH, actor, advance_to, open_task, start
+from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
 
 
 def counts(runtime: Runtime, case_id: int) -> tuple[int, int, int]:
@@ -98,17 +98,20 @@ def test_invalid_data_writes_nothing(runtime: Runtime) -> None:
     assert counts(runtime, case_id) == before
 
 
-def test_stale_revision_is_refused(runtime: Runtime) -> None:
+@pytest.mark.parametrize("offset", [-1, 1], ids=["lower", "higher"])
+def test_a_stale_revision_lower_or_higher_is_refused_and_writes_nothing(
+    runtime: Runtime, offset: int
+) -> None:
     case_id = start(runtime)
-    task = open_task(runtime, case_id, "screen_case")
-    revision = counts(runtime, case_id)[0]
+    task = advance_to(runtime, case_id, "mediate")
+    mediator = actor(runtime, "mediator")
+    data = next(d for name, _, d in SUCCESS_PATH if name == "mediate")
+    before = case_snapshot(runtime, case_id)
     with pytest.raises(Conflict, match="已被他人更新"):
-        runtime.complete_task(
-            task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"), revision - 1
-        )
-    runtime.complete_task(
-        task.id, {"dispute_category": "citizen_property"}, actor(runtime, "clerk"), revision
-    )
+        runtime.complete_task(task.id, data, mediator, before["revision"] + offset)
+    assert case_snapshot(runtime, case_id) == before
+    runtime.complete_task(task.id, data, mediator, before["revision"])
+    assert case_snapshot(runtime, case_id)["revision"] == before["revision"] + 1
 
 
 def test_completing_a_completed_task_is_a_conflict(runtime: Runtime) -> None:
