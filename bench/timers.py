@@ -42,6 +42,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 
+from bench.databases import DEFAULT_POSTGRES, bench_settings
+from orchestration import logs
 from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
 from orchestration.engine.runtime import Runtime
 from orchestration.engine.specs import latest_version
@@ -52,7 +54,7 @@ from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, T
 from orchestration.tools import demo
 from tests.helpers import advance_to, start
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+SETTINGS = bench_settings()
 TEMPLATE_START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)  # the tests' start
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Clones are written in chunks so 100k states of ~12 KB never sit in memory at once.
@@ -255,7 +257,12 @@ class Database:
 def prepare(label: str, url: str, pending: int, fire: int) -> Database:
     engine = make_engine(url)
     migrate.upgrade(engine)
-    runtime = Runtime(make_session_factory(engine), FrozenClock(TEMPLATE_START))
+    runtime = Runtime(
+        make_session_factory(engine),
+        FrozenClock(TEMPLATE_START),
+        processes_dir=SETTINGS.processes_dir,
+        forms_dir=SETTINGS.forms_dir,
+    )
     with runtime.sessions() as session, session.begin():
         demo.seed(session)
     runtime.deploy()
@@ -307,8 +314,14 @@ def _process_cpu() -> float:
 
 def worker_main(url: str, offset: float, poll: float, stop: Any, ready: Any, results: Any) -> None:
     """One worker process: its own engine, Runtime and TimerWorker, as `fangtiao worker` runs them."""
+    logs.configure(SETTINGS)  # a spawned process: its own logging
     engine = make_engine(url)
-    runtime = Runtime(make_session_factory(engine), OffsetClock(timedelta(seconds=offset)))
+    runtime = Runtime(
+        make_session_factory(engine),
+        OffsetClock(timedelta(seconds=offset)),
+        processes_dir=SETTINGS.processes_dir,
+        forms_dir=SETTINGS.forms_dir,
+    )
     # Warm up what a long-running worker has cached (parsed spec, calendar, compiled statements) so
     # the first measured fires do not pay for the process start.
     with runtime.sessions() as session:
@@ -753,6 +766,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL, or 'off'")
     parser.add_argument("--sqlite", default="on", choices=["on", "off"])
     args = parser.parse_args(argv)
+    logs.configure(SETTINGS)
     if not 0 < args.fire <= args.pending:
         parser.error("--fire must be between 1 and --pending")
     counts = [int(n) for n in args.workers.split(",")]

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, object_session
 from werkzeug.routing import BuildError
 
 from orchestration.domain.forms import FormRegistry
-from orchestration.store.db import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT
 from orchestration.store.models import Attachment, Case, Document, Organisation
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -13,17 +12,23 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.serving import WSGIRequestHandler
 
+from orchestration import logs
 from orchestration.engine.clock import SHANGHAI
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.engine.specs import DeployError
 from orchestration.errors import FangtiaoError, InvalidData
+from orchestration.settings import Settings, SettingsError
 from orchestration.store import migrate
-from orchestration.store.db import database_url, make_engine, make_session_factory
+from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import Case, Incident, OpenTask, User
 from orchestration.tools import demo
 
 USAGE_ERROR = 2
+# Commands that run until stopped log at INFO by default; the others print their result and log only
+# warnings and errors unless FANGTIAO_LOG_LEVEL says otherwise.
+LONG_RUNNING = ("worker", "serve", "demo")
 
 
 class CommandError(Exception):
@@ -77,7 +82,12 @@ def _print(value: Any) -> None:
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
-    return Runtime(make_session_factory(make_engine(args.database)))
+    settings: Settings = args.settings
+    return Runtime(
+        make_session_factory(make_engine(args.database)),
+        processes_dir=settings.processes_dir,
+        forms_dir=settings.forms_dir,
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -157,8 +167,7 @@ def cmd_timers(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from orchestration.engine.worker import TimerWorker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    worker = TimerWorker(_runtime(args), poll_seconds=args.poll)
+    worker = TimerWorker(_runtime(args), poll_seconds=args.settings.worker_poll_seconds)
     worker.stop_on_signals()
     worker.run()
     print(f"定时器工作进程已停止：触发 {worker.stats.fired} 个，失败 {worker.stats.failed} 次")
@@ -247,18 +256,25 @@ def cmd_layout(args: argparse.Namespace) -> int:
     return bpmn_layout.main(args.files)
 
 
+class _QuietRequestHandler(WSGIRequestHandler):
+    """The app logs each request itself, with its request id; werkzeug's own line would repeat it."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import threading
 
     from orchestration.engine.worker import TimerWorker
     from webapp import create_app
 
-    app = create_app({"DATABASE_URL": args.database})
+    app = create_app(settings=args.settings)
     if not args.no_worker:
         # One worker beside the web app, so timers fire with no extra set-up (SQLite allows one).
-        worker = TimerWorker(_runtime(args))
+        worker = TimerWorker(_runtime(args), poll_seconds=args.settings.worker_poll_seconds)
         threading.Thread(target=worker.run, name="timer-worker", daemon=True).start()
-    app.run(host=args.host, port=args.port)
+    app.run(host=args.host, port=args.port, request_handler=_QuietRequestHandler)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -300,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("timers", cmd_timers, "触发一次所有到期的定时器")
     p.add_argument("--limit", type=int, default=1000)
     p = command("worker", cmd_worker, "定时器工作进程：按时触发到期定时器，直到收到 SIGTERM")
-    p.add_argument("--poll", type=float, default=0.5, help="最长轮询间隔（秒）")
+    p.add_argument(
+        "--poll", type=float, default=None, help="最长轮询间隔（秒；默认 FANGTIAO_WORKER_POLL 或 0.5）"
+    )
     p = command("calendar", cmd_calendar, "工作日日历：查看、设置某日、载入某年正式安排")
     cal = p.add_subparsers(dest="action", required=True)
     c = cal.add_parser("show")
@@ -344,8 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    overrides = {"database_url": args.database, "worker_poll_seconds": getattr(args, "poll", None)}
+    try:
+        args.settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return USAGE_ERROR
+    logs.configure(args.settings, default_level="INFO" if args.command in LONG_RUNNING else "WARNING")
     args.database_given = args.database is not None
-    args.database = args.database or database_url()
+    args.database = args.settings.database_url
     try:
         result = args.func(args)
     except CommandError as exc:
