@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option asking for the database write lock when the transaction begins (SQLite).
@@ -59,3 +60,11 @@ def _sqlite_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def error_summary(exc: BaseException) -> str:
+    """The error's type and the first line of the driver's own message (for the worker's heartbeat row,
+    /healthz and one-line log entries): short, and without the SQL that SQLAlchemy appends."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {lines[0] if lines else ''}"[:500]
