@@ -56,13 +56,14 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     errors.register(app)
     security.register(app)
 
-    from webapp import api, auth, cases, nav, notifications, tasks
+    from webapp import api, auth, cases, health, nav, notifications, tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(health.bp)
     # The API authenticates by the session cookie but takes JSON only (see webapp/api/views.py), which a
     # cross-site form cannot send; the CSRF token is for HTML forms.
     csrf.exempt(api.bp)

@@ -39,3 +39,12 @@ def test_a_step_done_in_a_request_is_logged_with_its_id(
     ]
     assert mine[0]["step"] == "screen_case" and mine[0]["case"].startswith("FT2026-")
     assert mine[1]["ms"] >= mine[0]["ms"] > 0
+
+
+def test_health_checks_are_not_logged_line_by_line(
+    client: FlaskClient, log_entries: Callable[[], list[dict[str, Any]]]
+) -> None:
+    log_entries()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/login").status_code == 200
+    assert [e["message"] for e in log_entries() if e["logger"] == "fangtiao.web"] == ["GET /login 200"]
