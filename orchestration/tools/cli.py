@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import WSGIRequestHandler
 
 from orchestration import logs
 from orchestration.engine.clock import SHANGHAI
@@ -256,25 +255,26 @@ def cmd_layout(args: argparse.Namespace) -> int:
     return bpmn_layout.main(args.files)
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
-    """The app logs each request itself, with its request id; werkzeug's own line would repeat it."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     import threading
 
+    from werkzeug.serving import WSGIRequestHandler
+
     from orchestration.engine.worker import TimerWorker
     from webapp import create_app
+
+    class QuietRequestHandler(WSGIRequestHandler):
+        """The app logs each request itself, with its request id; werkzeug's own line would repeat it."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
 
     app = create_app(settings=args.settings)
     if not args.no_worker:
         # One worker beside the web app, so timers fire with no extra set-up (SQLite allows one).
         worker = TimerWorker(_runtime(args), poll_seconds=args.settings.worker_poll_seconds)
         threading.Thread(target=worker.run, name="timer-worker", daemon=True).start()
-    app.run(host=args.host, port=args.port, request_handler=_QuietRequestHandler)
+    app.run(host=args.host, port=args.port, request_handler=QuietRequestHandler)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
