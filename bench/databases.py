@@ -1,4 +1,5 @@
-"""Throwaway databases for benchmarks: a temporary SQLite file, or a PostgreSQL schema of our own."""
+"""What the benchmarks share: their settings, and throwaway databases (a temporary SQLite file, or a
+PostgreSQL schema of our own)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,24 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from orchestration.settings import Settings
 from orchestration.store.db import make_engine
+
+# The server the tests use (tests/conftest.py): the benchmarks make their schemas there too.
+DEFAULT_POSTGRES = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def bench_settings() -> Settings:
+    """The settings of the environment (FANGTIAO_*), logging only warnings and errors unless
+    FANGTIAO_LOG_LEVEL says otherwise: a line per step would bury the figures and add to what is measured."""
+    settings = Settings.from_env()
+    return replace(settings, log_level=settings.log_level or "WARNING")
 
 
 @contextmanager

@@ -51,13 +51,21 @@ from sqlalchemy import Engine, Integer, event, func, insert, literal, select, te
 from sqlalchemy.exc import DBAPIError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bench.databases import postgres_schema, require_postgres, sqlite_database
+from bench.databases import (
+    DEFAULT_POSTGRES,
+    bench_settings,
+    postgres_schema,
+    require_postgres,
+    sqlite_database,
+)
 from handlers.eligibility import parties_key
+from orchestration import logs
 from orchestration.domain.calendar import SHANGHAI
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
+from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
-from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import Base, Case, Counter, Notification, NotificationRead, OpenTask, User
 from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, open_task
@@ -70,7 +78,7 @@ PREFIX = "bench_http"
 # The tests' frozen start (tests/conftest.py): every clone's deadlines are computed from it, so no timer
 # is due and the due states of the list are those of a working morning.
 START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
-DEFAULT_POSTGRES = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SETTINGS = bench_settings()
 TARGET_P95_MS = 20.0
 SPIFFARENA_MEDIAN_MS, SPIFFARENA_P95_MS = 38.0, 44.0  # its task completion API, almost empty SQLite
 WARMUP = 10  # requests of each kind before measuring: spec parse, template compile, SQL compile caches
@@ -117,7 +125,12 @@ def build_runtime(url: str) -> tuple[Engine, Runtime]:
     """As tests/conftest.py builds one: migrated, demo seeded, the procedure deployed, clock frozen."""
     engine = make_engine(url)
     migrate.upgrade(engine)
-    runtime = Runtime(make_session_factory(engine), FrozenClock(START))
+    runtime = Runtime(
+        make_session_factory(engine),
+        FrozenClock(START),
+        processes_dir=SETTINGS.processes_dir,
+        forms_dir=SETTINGS.forms_dir,
+    )
     with runtime.sessions() as session, session.begin():
         demo.seed(session)
     runtime.deploy()
@@ -1074,7 +1087,8 @@ def measure_database(label: str, url: str, args: argparse.Namespace) -> DbResult
                 "CLOCK": FrozenClock(START),
                 "SECRET_KEY": uuid.uuid4().hex,
                 "INSTANCE_PATH": instance,
-            }
+            },
+            SETTINGS,
         )
         engine: Engine = app.extensions[SERVICES_KEY].engine
         meter = SqlMeter(engine)
@@ -1230,6 +1244,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--top", type=int, default=6, help="our functions listed per profiled request kind")
     args = parser.parse_args(argv)
+    logs.configure(SETTINGS)
     if args.requests < 2:
         parser.error("--requests must be at least 2 (a percentile needs two values)")
     began = time.perf_counter()

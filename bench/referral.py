@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import statistics
 import time
@@ -35,10 +34,17 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Engine, event, text
 
-from bench.databases import postgres_schema, require_postgres, sqlite_database
+from bench.databases import (
+    DEFAULT_POSTGRES,
+    bench_settings,
+    postgres_schema,
+    require_postgres,
+    sqlite_database,
+)
 from handlers.deadlines import timer_functions
 from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
+from orchestration import logs
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, validate
 from orchestration.domain.organisations import MEDIATION_KINDS
@@ -47,8 +53,9 @@ from orchestration.engine.compat import ServiceTaskEngine, engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
 from orchestration.engine.specs import PROCESS_ID, parse_files, read_process_files
 from orchestration.engine.state import StateCodec
+from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
-from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+from orchestration.store.db import make_engine, make_session_factory
 from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task
 
@@ -57,7 +64,7 @@ PREFIX = "bench"
 
 # The tests' frozen start (tests/conftest.py), so the bench walks exactly the path the tests walk.
 START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
-DEFAULT_POSTGRES = os.environ.get("FANGTIAO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SETTINGS = bench_settings()
 WARMUP_CASES = 2  # the first cases parse the spec, build calendar year tables, fill SQL compile caches
 ENGINE_FACTOR = 4  # the engine alone is cheap and noisy: more cases for the same confidence
 PROFILE_CASES = 10
@@ -117,7 +124,7 @@ class Measure:
 
 # ---- data: cleaned once, outside any timing, as the runtime's form validation cleans it --------------
 
-FORMS = FormRegistry(PROJECT_ROOT / "forms")
+FORMS = FormRegistry(SETTINGS.forms_dir)
 
 
 def _demo_options(name: str) -> list[tuple[str, str]]:
@@ -278,7 +285,7 @@ class InProcess:
 
     @classmethod
     def prepare(cls) -> InProcess:
-        spec, subprocess_specs = parse_files(read_process_files(PROJECT_ROOT / "processes"), PROCESS_ID)
+        spec, subprocess_specs = parse_files(read_process_files(SETTINGS.processes_dir), PROCESS_ID)
         registration, steps = _cleaned_path(spec)
         # The demo database has no admin calendar rows and no loaded official years: the same calendar.
         engine = StubScriptEngine(WorkingCalendar({}, []), START)
@@ -468,7 +475,12 @@ def build_runtime(url: str) -> tuple[Engine, Runtime]:
     """As tests/conftest.py builds one: migrated, demo seeded, the procedure deployed, clock frozen."""
     engine = make_engine(url)
     migrate.upgrade(engine)
-    runtime = Runtime(make_session_factory(engine), FrozenClock(START))
+    runtime = Runtime(
+        make_session_factory(engine),
+        FrozenClock(START),
+        processes_dir=SETTINGS.processes_dir,
+        forms_dir=SETTINGS.forms_dir,
+    )
     with runtime.sessions() as session, session.begin():
         demo.seed(session)
     runtime.deploy()
@@ -712,6 +724,7 @@ def main(argv: list[str] | None = None) -> None:
         help="PostgreSQL server (a schema is created in it and dropped); 'off' to skip; default %(default)s",
     )
     args = parser.parse_args(argv)
+    logs.configure(SETTINGS)
     if args.cases < 2:
         parser.error("--cases must be at least 2 (a p95 needs two values)")
 

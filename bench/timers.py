@@ -42,6 +42,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text
 
+from bench.databases import DEFAULT_POSTGRES, bench_settings
+from orchestration import logs
 from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
 from orchestration.engine.runtime import Runtime
 from orchestration.engine.specs import latest_version
@@ -52,7 +54,7 @@ from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, T
 from orchestration.tools import demo
 from tests.helpers import advance_to, start
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+SETTINGS = bench_settings()
 TEMPLATE_START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)  # the tests' start
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Clones are written in chunks so 100k states of ~12 KB never sit in memory at once.
@@ -255,7 +257,12 @@ class Database:
 def prepare(label: str, url: str, pending: int, fire: int) -> Database:
     engine = make_engine(url)
     migrate.upgrade(engine)
-    runtime = Runtime(make_session_factory(engine), FrozenClock(TEMPLATE_START))
+    runtime = Runtime(
+        make_session_factory(engine),
+        FrozenClock(TEMPLATE_START),
+        processes_dir=SETTINGS.processes_dir,
+        forms_dir=SETTINGS.forms_dir,
+    )
     with runtime.sessions() as session, session.begin():
         demo.seed(session)
     runtime.deploy()
@@ -307,8 +314,14 @@ def _process_cpu() -> float:
 
 def worker_main(url: str, offset: float, poll: float, stop: Any, ready: Any, results: Any) -> None:
     """One worker process: its own engine, Runtime and TimerWorker, as `fangtiao worker` runs them."""
+    logs.configure(SETTINGS)  # a spawned process: its own logging
     engine = make_engine(url)
-    runtime = Runtime(make_session_factory(engine), OffsetClock(timedelta(seconds=offset)))
+    runtime = Runtime(
+        make_session_factory(engine),
+        OffsetClock(timedelta(seconds=offset)),
+        processes_dir=SETTINGS.processes_dir,
+        forms_dir=SETTINGS.forms_dir,
+    )
     # Warm up what a long-running worker has cached (parsed spec, calendar, compiled statements) so
     # the first measured fires do not pay for the process start.
     with runtime.sessions() as session:
@@ -330,15 +343,9 @@ def worker_main(url: str, offset: float, poll: float, stop: Any, ready: Any, res
     threading.Thread(target=relay, daemon=True).start()
     cpu, wall = _process_cpu(), time.monotonic()
     ready.put({"pid": os.getpid(), "backend": backend})
-    crashes: list[str] = []
-    while True:
-        try:
-            worker.run()
-            break
-        except Exception as exc:
-            # TimerWorker.run lets any non-procedure error end the process; a supervisor (systemd
-            # Restart=always) would start it again, so the bench does, and reports each crash.
-            crashes.append(f"{type(exc).__name__}: {exc}")
+    # An error (the database busy or gone) does not end TimerWorker.run: it logs, backs off and goes on;
+    # the bench reports how many it survived.
+    worker.run()
     # Plain data: classes of a spawned __main__ do not unpickle in the parent.
     results.put(
         {
@@ -348,7 +355,8 @@ def worker_main(url: str, offset: float, poll: float, stop: Any, ready: Any, res
             "lateness": worker.stats.lateness,
             "cpu": _process_cpu() - cpu,
             "wall": time.monotonic() - wall,
-            "crashes": crashes,
+            "errors": worker.stats.errors,
+            "last_error": worker.stats.last_error,
         }
     )
     engine.dispose()
@@ -436,7 +444,8 @@ class Result:
     machine_busy: float
     parent_cpu: float
     load: float  # one-minute load average when the run began: other work on the machine
-    crashes: list[str]
+    errors: int  # errors the workers survived (logged, backed off, went on)
+    last_errors: list[str]
     lost: int
     check: str
     ok: bool
@@ -544,7 +553,6 @@ def finish(
     # without a first due time (trickle) it is the time the parent watched.
     window = (last_at - window_start).total_seconds() if window_start and last_at else elapsed
     fired = sum(r["fired"] for r in pool.reports)
-    crashes = [c for r in pool.reports for c in r["crashes"]]
     return Result(
         label=label,
         workers=count,
@@ -559,7 +567,8 @@ def finish(
         machine_busy=end.machine - begin.machine,
         parent_cpu=end.parent - begin.parent,
         load=load,
-        crashes=crashes,
+        errors=sum(r["errors"] for r in pool.reports),
+        last_errors=[r["last_error"] for r in pool.reports if r["last_error"]],
         lost=pool.lost,
         check=check,
         ok=ok and fired == len(dues) and pool.lost == 0,
@@ -647,13 +656,13 @@ def row(result: Result) -> str:
         f" {percentile(result.lateness, 99):>6.2f} {percentile(result.done_lateness, 99):>6.2f}"
         f" {worker_ms:>6.1f} {db_ms:>5.1f}"
         f" {_cores(result.worker_cpu, result):>5.2f} {_cores(result.db_cpu, result):>5.2f}"
-        f" {_cores(max(other, 0.0), result):>5.2f} {result.load:>5.1f} {len(result.crashes):>5}"
+        f" {_cores(max(other, 0.0), result):>5.2f} {result.load:>5.1f} {result.errors:>6}"
     )
 
 
 HEADER = (
     f"{'run':<22} {'poll':>4} {'fired':>5} {'window':>6} {'fires/s':>7} {'/worker':>7} {'p50':>6} {'p99':>6}"
-    f" {'done99':>6} {'wrk ms':>6} {'db ms':>5} {'wrk':>5} {'db':>5} {'other':>5} {'load':>5} {'crash':>5}"
+    f" {'done99':>6} {'wrk ms':>6} {'db ms':>5} {'wrk':>5} {'db':>5} {'other':>5} {'load':>5} {'errors':>6}"
 )
 LEGEND = """\
 window: first due time to the last firing, s (trickle: the time the timers were written and fired)
@@ -662,7 +671,7 @@ p50/p99: lateness, due time to the worker's claim of the case (FireResult.latene
 wrk ms / db ms: CPU per fire in the worker processes / in their PostgreSQL backends (on SQLite the
   database runs inside the worker); wrk / db / other: cores busy on average while the timers were due
   (other: everything else on the machine, e.g. other people's tests); load: 1-min load average at the
-  start; crash: worker crashes (the bench restarts the worker, as a supervisor would)"""
+  start; errors: errors the workers survived (each logged, then a pause, then on)"""
 
 
 def report(
@@ -717,9 +726,8 @@ def report(
         print(f"  {result.label:<22} poll {result.poll:g}: {result.check}")
         if result.lost:
             print(f"  {'':<22} {result.lost} worker(s) ended without a report")
-    crashes = sorted({c for r in [*bursts, *trickles] for c in r.crashes})
-    for crash in crashes:
-        print(f"  worker crash seen: {crash}")
+    for error in sorted({e for r in [*bursts, *trickles] for e in r.last_errors}):
+        print(f"  worker error survived: {error}")
     print()
     print("what limits throughput:")
     for result in bursts:
@@ -753,6 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL, or 'off'")
     parser.add_argument("--sqlite", default="on", choices=["on", "off"])
     args = parser.parse_args(argv)
+    logs.configure(SETTINGS)
     if not 0 < args.fire <= args.pending:
         parser.error("--fire must be between 1 and --pending")
     counts = [int(n) for n in args.workers.split(",")]

@@ -7,17 +7,22 @@ FANGTIAO_TEST_POSTGRES=off to run SQLite only; PostgreSQL being unreachable is a
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
+from orchestration import logs
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
+from orchestration.settings import Settings
 from orchestration.store import migrate
 from orchestration.store.db import make_engine
 from orchestration.store.models import Base
@@ -90,3 +95,20 @@ def runtime(engine: Engine, clock: FrozenClock) -> Runtime:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def log_entries(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The process's log as configured in production, in JSON: a function returning the entries written
+    since the last call. The root logger's level and handlers are restored afterwards."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    logs.configure(Settings.from_env({}, log_format="json", log_level="INFO"))
+    capsys.readouterr()
+
+    def entries() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+
+    yield entries
+    root.setLevel(level)
+    root.handlers[:] = handlers

@@ -21,11 +21,13 @@ def register(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Cache-Control first: a response that sets its own (the health check) does not load the user,
+        # which needs the database.
         if (
-            request.endpoint != "static"
+            "Cache-Control" not in response.headers
+            and request.endpoint != "static"
             and current_user
             and current_user.is_authenticated
-            and "Cache-Control" not in response.headers
         ):
             response.headers["Cache-Control"] = "no-store"
         return response

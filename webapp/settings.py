@@ -1,5 +1,6 @@
-"""Configuration defaults and the secret key: from config, from the environment, or kept in the instance
-folder (generated once) — never a constant in the code, which would let anyone forge sessions."""
+"""Flask's configuration from the process's Settings, and the secret key: from config, from the settings
+(FANGTIAO_SECRET_KEY), or kept in the instance folder (generated once) — never a constant in the code,
+which would let anyone forge sessions."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from typing import Any
 
 from flask import Flask
 
+from orchestration.settings import Settings
+
 SECRET_FILE = "secret_key"
 
 
-def defaults() -> dict[str, Any]:
+def defaults(settings: Settings) -> dict[str, Any]:
     return {
         "SESSION_COOKIE_NAME": "fangtiao_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Behind HTTPS set FANGTIAO_SECURE_COOKIES=1 (or SESSION_COOKIE_SECURE in config); the embedded
-        # demo runs on plain http://127.0.0.1, where a Secure cookie would never be sent back.
-        "SESSION_COOKIE_SECURE": os.environ.get("FANGTIAO_SECURE_COOKIES", "") in ("1", "true", "yes"),
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
@@ -31,14 +32,12 @@ def defaults() -> dict[str, Any]:
     }
 
 
-def secret_key(app: Flask) -> str:
-    """The configured key, else FANGTIAO_SECRET_KEY, else the instance folder's file (created 0600)."""
-    configured = app.config.get("SECRET_KEY")
+def secret_key(app: Flask, settings: Settings) -> str:
+    """The configured key, else the settings' (FANGTIAO_SECRET_KEY), else the instance folder's file
+    (created 0600)."""
+    configured = app.config.get("SECRET_KEY") or settings.secret_key
     if configured:
         return str(configured)
-    from_env = os.environ.get("FANGTIAO_SECRET_KEY")
-    if from_env:
-        return from_env
     path = Path(app.instance_path) / SECRET_FILE
     if path.exists():
         return path.read_text(encoding="ascii").strip()

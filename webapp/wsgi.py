@@ -1,5 +1,5 @@
 """WSGI entry point for a production server (e.g. `gunicorn webapp.wsgi:app`); configuration comes from
-the environment: FANGTIAO_DATABASE_URL, FANGTIAO_SECRET_KEY, FANGTIAO_SECURE_COOKIES."""
+the environment (the FANGTIAO_* variables of the README's settings table)."""
 
 from __future__ import annotations
 

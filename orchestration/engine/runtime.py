@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +22,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
+from handlers.api import HandlerError
 from handlers.eligibility import parties_key
+from orchestration import logs
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
@@ -34,8 +38,9 @@ from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_
 from orchestration.engine.state import StateCodec
 from orchestration.engine.workflow_cache import WorkflowCache
 from orchestration.errors import Conflict, Forbidden, Gone, InvalidData, NotFound, ProcedureError
+from orchestration.settings import PROJECT_ROOT
 from orchestration.store import audit
-from orchestration.store.db import PROJECT_ROOT, WRITE_LOCK
+from orchestration.store.db import WRITE_LOCK
 from orchestration.store.models import (
     CalendarDay,
     Case,
@@ -60,6 +65,10 @@ CALENDAR_COUNTER = "calendar"
 UNKNOWN_REVISION = -1
 # session.info key: workflows saved in the transaction, handed to the cache once it has committed
 SAVED_WORKFLOWS = "fangtiao_saved_workflows"
+# session.info key: the steps audited in the transaction, logged once it has committed
+STEP_LOG = "fangtiao_step_log"
+
+log = logging.getLogger("fangtiao.runtime")
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ class _Step:
         if row is None:
             raise Gone()
         self.case, self.case_id = row[0], row[0].id
+        logs.case_no.set(row[0].case_no)
         return row[0], row[1]
 
     @property
@@ -231,13 +241,18 @@ class Runtime:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: committed at the end, rolled back on any error; on SQLite it takes
-        the write lock at its start so read-modify-write cannot interleave."""
-        with self.sessions() as session:
+        the write lock at its start so read-modify-write cannot interleave. Its steps are logged
+        (with the time taken) only once they are committed."""
+        started = time.perf_counter()
+        with self.sessions() as session, logs.case_scope():
             with session.begin():
                 session.connection(execution_options={WRITE_LOCK: True})
                 yield session
             for case_id, revision, workflow, derived in session.info.get(SAVED_WORKFLOWS, ()):
                 self.workflows.put(case_id, revision, workflow, derived)
+            for case_no, action, step in session.info.get(STEP_LOG, ()):
+                extra = {"case_no": case_no, "step": step, "ms": logs.elapsed_ms(started)}
+                log.info("已提交：%s", action, extra=extra)
 
     @contextmanager
     def _step(self, case_id: int | None = None) -> Iterator[_Step]:
@@ -253,6 +268,7 @@ class Runtime:
                     if step.case is None:
                         raise NotFound("案件不存在")
                     step.case_id = case_id
+                    logs.case_no.set(step.case.case_no)
                 yield step
         except ProcedureError as exc:
             if step.case_id is not None:
@@ -310,6 +326,7 @@ class Runtime:
                 workflow.refresh_timers()
                 workflow.do_engine_steps(did_complete_task=did_complete)
         except WorkflowException as exc:
+            _log_engine_error(exc)
             raise ProcedureError(_engine_message(exc)) from exc
         return steps
 
@@ -345,6 +362,9 @@ class Runtime:
         task_name: str | None,
         detail: dict[str, Any],
     ) -> None:
+        # a timer event's step is the timers it fired
+        step = task_name or "、".join(detail.get("fired", ())) or None
+        session.info.setdefault(STEP_LOG, []).append((case.case_no, action, step))
         audit.record(session, self.clock.now(), actor.username, action, case.id, task_name, **detail)
 
     # ---- what users do ----------------------------------------------------------------------
@@ -373,6 +393,7 @@ class Runtime:
                 updated_at=now,
             )
             session.add(case)
+            logs.case_no.set(case.case_no)
             session.flush()
             petition_clock.record(session, case.id, "start", now)
             workflow = BpmnWorkflow(parsed.spec, dict(parsed.subprocess_specs))
@@ -477,6 +498,7 @@ class Runtime:
                 if case is None:
                     return None
                 case_id = case.id
+                logs.case_no.set(case.case_no)
                 due = list(
                     session.scalars(
                         select(Timer).where(
@@ -690,3 +712,15 @@ def _authorise(task: OpenTask, actor: Actor) -> None:
 
 def _engine_message(exc: WorkflowException) -> str:
     return str(exc.args[0]) if exc.args else str(exc)
+
+
+def _log_engine_error(exc: WorkflowException) -> None:
+    """A handler's refusal is part of the procedure (the user is told, the audit trail has it); anything
+    else is a fault, logged with the traceback of the handler's own exception, which the user never sees."""
+    cause = exc.__cause__ or exc
+    task = getattr(exc, "task", None)
+    extra = {"step": task.task_spec.name if task is not None else None}
+    if isinstance(cause, HandlerError):
+        log.info("处理程序拒绝：%s", cause, extra=extra)
+    else:
+        log.error("流程步骤出错：%s", _engine_message(exc), extra=extra, exc_info=cause)

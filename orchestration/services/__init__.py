@@ -15,10 +15,12 @@ from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
 from orchestration.services.cases import CaseService
+from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
 from orchestration.services.tasks import TaskService
 from orchestration.services.users import UserService
-from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.store.db import make_engine, make_session_factory
 
 
 class Services:
@@ -36,10 +38,15 @@ class Services:
         self.notifications = NotificationService(self.runtime)
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
+        self.health = HealthService(self.runtime)
 
     @classmethod
-    def open(cls, database_url: str, clock: Clock | None = None) -> Services:
-        return cls(make_engine(database_url), clock)
+    def open(
+        cls, settings: Settings, database_url: str | None = None, clock: Clock | None = None
+    ) -> Services:
+        """The services over the settings' database (or the one given), with the settings' procedure."""
+        engine = make_engine(database_url or settings.database_url)
+        return cls(engine, clock, settings.processes_dir, settings.forms_dir)
 
     @property
     def clock(self) -> Clock:

@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Execution option asking for the database write lock when the transaction begins (SQLite).
 WRITE_LOCK = "fangtiao_write_lock"
-DEFAULT_URL = f"sqlite:///{PROJECT_ROOT / 'instance' / 'fangtiao.sqlite'}"
+# A server that does not answer (rather than refusing) must not hang a health check or the worker.
+CONNECT_TIMEOUT_SECONDS = 10
+# Statement parameters (case state, names, ID numbers) stay out of error messages and so out of the logs.
+HIDE_PARAMETERS = True
 
 
-def database_url() -> str:
-    return os.environ.get("FANGTIAO_DATABASE_URL", DEFAULT_URL)
-
-
-def make_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
+def make_engine(url: str) -> Engine:
+    """The engine for a database URL (Settings.database_url)."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=HIDE_PARAMETERS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url, hide_parameters=HIDE_PARAMETERS, connect_args={"timeout": 30, "check_same_thread": False}
+    )
 
     # pysqlite's own transaction handling is switched off so that a write transaction can take the
     # database lock at its start (BEGIN IMMEDIATE); otherwise two writers both read the same state
@@ -55,3 +60,11 @@ def _sqlite_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def error_summary(exc: BaseException) -> str:
+    """The error's type and the first line of the driver's own message (for the worker's heartbeat row,
+    /healthz and one-line log entries): short, and without the SQL that SQLAlchemy appends."""
+    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {lines[0] if lines else ''}"[:500]

@@ -269,3 +269,18 @@ class Incident(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class WorkerHeartbeat(Base):
+    """A timer worker's sign of life, rewritten every few seconds; /healthz reads how fresh the latest is.
+    Times are real time (not a case clock), since they say when the process last worked."""
+
+    __tablename__ = "worker_heartbeats"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    last_beat: Mapped[datetime]
+    # the last error the worker survived (a summary: never SQL parameters, which may hold case data)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]

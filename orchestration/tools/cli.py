@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from orchestration import logs
 from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI
 from orchestration.engine.specs import DeployError
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.read.queries import MAX_PER_PAGE, TaskFilter
 from orchestration.services import Services
+from orchestration.settings import Settings, SettingsError
 from orchestration.store import migrate
-from orchestration.store.db import database_url, make_engine, make_session_factory
+from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import OpenTask
 from orchestration.tools import demo
 
 USAGE_ERROR = 2
+# Commands that run until stopped log at INFO by default; the others print their result and log only
+# warnings and errors unless FANGTIAO_LOG_LEVEL says otherwise.
+LONG_RUNNING = ("worker", "serve", "demo")
 
 
 class CommandError(Exception):
@@ -69,7 +73,7 @@ def _print(value: Any) -> None:
 
 
 def _services(args: argparse.Namespace) -> Services:
-    return Services.open(args.database)
+    return Services.open(args.settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -139,8 +143,7 @@ def cmd_timers(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from orchestration.engine.worker import TimerWorker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    worker = TimerWorker(_services(args).runtime, poll_seconds=args.poll)
+    worker = TimerWorker(_services(args).runtime, poll_seconds=args.settings.worker_poll_seconds)
     worker.stop_on_signals()
     worker.run()
     print(f"定时器工作进程已停止：触发 {worker.stats.fired} 个，失败 {worker.stats.failed} 次")
@@ -217,15 +220,23 @@ def cmd_layout(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> None:
     import threading
 
+    from werkzeug.serving import WSGIRequestHandler
+
     from orchestration.engine.worker import TimerWorker
     from webapp import create_app
 
-    app = create_app({"DATABASE_URL": args.database})
+    class QuietRequestHandler(WSGIRequestHandler):
+        """The app logs each request itself, with its request id; werkzeug's own line would repeat it."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+    app = create_app(settings=args.settings)
     if not args.no_worker:
         # One worker beside the web app, so timers fire with no extra set-up (SQLite allows one).
-        worker = TimerWorker(_services(args).runtime)
+        worker = TimerWorker(_services(args).runtime, poll_seconds=args.settings.worker_poll_seconds)
         threading.Thread(target=worker.run, name="timer-worker", daemon=True).start()
-    app.run(host=args.host, port=args.port)
+    app.run(host=args.host, port=args.port, request_handler=QuietRequestHandler)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -267,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("timers", cmd_timers, "触发一次所有到期的定时器")
     p.add_argument("--limit", type=int, default=1000)
     p = command("worker", cmd_worker, "定时器工作进程：按时触发到期定时器，直到收到 SIGTERM")
-    p.add_argument("--poll", type=float, default=0.5, help="最长轮询间隔（秒）")
+    p.add_argument(
+        "--poll", type=float, default=None, help="最长轮询间隔（秒；默认 FANGTIAO_WORKER_POLL 或 0.5）"
+    )
     p = command("calendar", cmd_calendar, "工作日日历：查看、设置某日、载入某年正式安排")
     cal = p.add_subparsers(dest="action", required=True)
     c = cal.add_parser("show")
@@ -312,7 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.database_given = args.database is not None
-    args.database = args.database or database_url()
+    overrides = {"database_url": args.database, "worker_poll_seconds": getattr(args, "poll", None)}
+    try:
+        args.settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return USAGE_ERROR
+    logs.configure(args.settings, default_level="INFO" if args.command in LONG_RUNNING else "WARNING")
+    args.database = args.settings.database_url
     try:
         result = args.func(args)
     except CommandError as exc:

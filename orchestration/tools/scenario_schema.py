@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from orchestration.store.db import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT
 
 SCHEMA_FILE = PROJECT_ROOT / "processes" / "scenarios" / "scenario.schema.json"
 

@@ -23,8 +23,9 @@ from orchestration.domain import petition_clock
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import FangtiaoError
+from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
-from orchestration.store.db import PROJECT_ROOT, make_engine, make_session_factory
+from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import (
     AuditEvent,
     Base,

@@ -1,26 +1,43 @@
-"""Timers fire on time and exactly once, with several workers, after crashes, and around the calendar."""
+"""Timers fire on time and exactly once, with several workers, after crashes, and around the calendar; the
+worker outlives the database going away and keeps a heartbeat."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from handlers import api
 from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
-from orchestration.engine.runtime import MAX_TIMER_ATTEMPTS, Runtime
+from orchestration.engine.runtime import MAX_TIMER_ATTEMPTS, FireResult, Runtime
 from orchestration.engine.worker import TimerWorker
 from orchestration.errors import Conflict
 from orchestration.services import calendar_admin
+from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
-from orchestration.store.models import AuditEvent, Case, Incident, Notification, Timer
-from tests.conftest import BACKENDS
+from orchestration.store.models import (
+    AuditEvent,
+    Case,
+    Incident,
+    Notification,
+    OpenTask,
+    Timer,
+    WorkerHeartbeat,
+)
+from orchestration.tools import demo
+from tests.conftest import BACKENDS, POSTGRES_URL, START
 from tests.helpers import actor, advance_to, open_task, start
 
 AFTER_DEADLINES = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
@@ -285,3 +302,165 @@ def test_a_case_locked_by_another_transaction_does_not_hold_up_other_cases_timer
     # once the lock is gone the first case's timers fire too
     assert runtime.run_due_timers() == 2
     assert sorted(timer_audits(runtime)) == sorted([first, second])
+
+
+# ---- outliving the database -------------------------------------------------------------------------
+
+
+class RecordedWaits(threading.Event):
+    """The worker's stop event, recording each pause instead of sleeping; set after `limit` pauses."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.limit = limit
+
+    def wait(self, timeout: float | None = None) -> bool:
+        assert timeout is not None
+        self.waits.append(timeout)
+        if len(self.waits) >= self.limit:
+            self.set()
+        return self.is_set()
+
+
+def test_after_an_error_the_worker_backs_off_doubling_to_a_bound_and_resets_after_success(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, log_entries: Callable[[], list[dict[str, Any]]]
+) -> None:
+    lost = OperationalError("SELECT …", {}, sqlite3.OperationalError("database is locked"))
+    outcomes: list[Exception | None] = [*[lost] * 8, None, RuntimeError("意外的错误")]
+
+    def fire_next() -> FireResult | None:
+        outcome = outcomes.pop(0) if outcomes else None
+        if outcome is not None:
+            raise outcome
+        return None
+
+    monkeypatch.setattr(runtime, "fire_next", fire_next)
+    worker = TimerWorker(runtime, poll_seconds=0.25)
+    worker.stop = RecordedWaits(limit=10)
+    log_entries()
+    worker.run()
+    # eight database errors, a round that works (then the poll interval), and any other error
+    assert worker.stop.waits == [0.5, 1, 2, 4, 8, 16, 30, 30, 0.25, 0.5]
+    assert worker.stats.errors == 9 and worker.stats.last_error == "RuntimeError: 意外的错误"
+    entries = [e for e in log_entries() if e["logger"] == "fangtiao.worker"]
+    errors = [e for e in entries if e["level"] in ("ERROR", "WARNING")]
+    assert [(e["level"], "traceback" in e) for e in errors] == [
+        ("ERROR", True),  # the first of a run of errors with its traceback
+        *[("WARNING", False)] * 7,  # the same trouble going on: one line each
+        ("ERROR", True),
+    ]
+    assert "database is locked" in errors[0]["message"] and "意外的错误" in errors[-1]["message"]
+    assert all(e["worker"] == worker.id for e in entries)
+    assert any(e["message"] == "已恢复，继续触发定时器" for e in entries)
+
+
+def prepared_case(url: str) -> tuple[Engine, int, datetime]:
+    """A migrated, seeded database with one case waiting at review_referral; its timer's due time."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    setup = Runtime(make_session_factory(engine), FrozenClock(START))
+    with setup.sessions() as session, session.begin():
+        demo.seed(session)
+    setup.deploy()
+    case_id = start(setup)
+    advance_to(setup, case_id, "review_referral")
+    with setup.sessions() as session:
+        due = session.scalar(select(Timer.due_at).where(Timer.case_id == case_id))
+    assert due is not None
+    return engine, case_id, due
+
+
+def outlive_an_outage(url: str, close: Callable[[], None], reopen: Callable[[], None]) -> None:
+    """Runs a worker (in a thread, with its own engine) on a case whose timer comes due while the
+    database is closed for three seconds, and checks that it fires once the database is back."""
+    engine, case_id, due = prepared_case(url)
+    # the timer far off at first; due 1.5 s into the outage once it begins
+    clock = OffsetClock(due - timedelta(hours=1) - datetime.now(UTC))
+    worker_engine = make_engine(url)
+    worker = TimerWorker(Runtime(make_session_factory(worker_engine), clock), 0.2, heartbeat_seconds=0.5)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        limit = time.monotonic() + 20
+        while time.monotonic() < limit and not heartbeat(engine, worker.id):
+            time.sleep(0.05)
+        assert heartbeat(engine, worker.id) is not None  # running, connected
+        close()
+        clock.offset = due - timedelta(seconds=1.5) - datetime.now(UTC)
+        time.sleep(3)
+        assert clock.now() > due and worker.stats.fired == 0
+        assert worker.stats.errors > 0 and thread.is_alive()
+        reopen()
+        reopened = datetime.now(UTC)
+        limit = time.monotonic() + 40  # the backoff reaches 4 s by then; plenty of room on a busy machine
+        while time.monotonic() < limit and worker.stats.fired == 0:
+            time.sleep(0.05)
+        assert worker.stats.fired == 1 and thread.is_alive()
+        with Session(engine) as session:
+            opened = session.scalars(select(OpenTask.task_name).where(OpenTask.case_id == case_id))
+            assert list(opened) == ["joint_consultation"]  # the review deadline's path was taken
+        # the first round after the outage wrote the heartbeat, telling of the error survived
+        row = heartbeat(engine, worker.id)
+        assert row is not None
+        beat, error = row
+        assert beat >= reopened and error is not None and error.startswith("OperationalError: ")
+    finally:
+        reopen()
+        worker.stop.set()
+        thread.join()
+        worker_engine.dispose()
+        engine.dispose()
+
+
+def heartbeat(engine: Engine, worker_id: str) -> tuple[datetime, str | None] | None:
+    with Session(engine) as session:
+        row = session.get(WorkerHeartbeat, worker_id)
+        return (row.last_beat, row.last_error) if row is not None else None
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="FANGTIAO_TEST_POSTGRES=off")
+def test_the_worker_outlives_postgresql_refusing_connections() -> None:
+    """As the issue describes it: the worker's database closed to connections and its sessions killed
+    for three seconds; afterwards the next due timer fires, with no restart."""
+    name = f"fangtiao_worker_{os.getpid()}"
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+
+    def run(sql: str) -> None:
+        with admin.connect() as connection:
+            connection.execute(text(sql))
+
+    def close() -> None:
+        run(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        run(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+
+    run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    run(f"CREATE DATABASE {name}")
+    try:
+        outlive_an_outage(url, close, lambda: run(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+    finally:
+        run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def test_the_worker_outlives_sqlite_failing_its_statements(tmp_path: Path) -> None:
+    """SQLite has no server to stop, and connections already open keep the file open whatever happens to
+    it; what a running worker meets is its statements failing in the driver. Here the timer table is
+    taken away (renamed) for three seconds: the worker's look at the timers raises OperationalError
+    ("no such table"), as a database gone away does."""
+    url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
+    admin = make_engine(url)
+
+    def rename(old: str, new: str) -> Callable[[], None]:
+        def do() -> None:
+            with admin.begin() as connection:
+                if connection.scalar(text(f"SELECT count(*) FROM sqlite_master WHERE name = '{old}'")):
+                    connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+        return do
+
+    try:
+        outlive_an_outage(url, rename("timers", "timers_away"), rename("timers_away", "timers"))
+    finally:
+        admin.dispose()
