@@ -212,9 +212,9 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def cmd_layout(args: argparse.Namespace) -> int:
-    from orchestration.tools import bpmn_layout
+    from orchestration.tools import layout
 
-    return bpmn_layout.main(args.files)
+    return layout.main(args.files)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Diagram layout (BPMN DI) written by orchestration.tools.bpmn_layout."""
+"""Diagram layout (BPMN DI) written by orchestration.tools.layout."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from orchestration.tools.bpmn_layout import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, Rect, add_layout, main
+from orchestration.domain.bpmn import BPMN_NS, BPMNDI_NS, DC_NS, DI_NS
+from orchestration.tools.layout import Rect, add_layout, main
 
 ROOT = Path(__file__).resolve().parents[3]
 REFERRAL = ROOT / "processes" / "referral.bpmn"
