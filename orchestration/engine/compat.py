@@ -44,7 +44,7 @@ class EngineDatetime(datetime, metaclass=_EngineDatetimeMeta):
         return moment.astimezone(tz) if tz is not None else moment
 
 
-timer_module.datetime = EngineDatetime  # type: ignore[attr-defined]
+timer_module.datetime = EngineDatetime
 
 
 @contextmanager

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import Script
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -25,9 +27,18 @@ def upgrade(engine: Engine) -> None:
         connection.commit()
 
 
-def revision(engine: Engine, message: str) -> None:
-    """For developers: autogenerates a migration from the difference between models and database."""
+def revision(engine: Engine, message: str) -> Path | None:
+    """For developers: writes the next migration from the difference between the models and a database
+    upgraded to the latest migration; writes nothing (and returns None) when there is no difference."""
     config = _config(engine)
+
+    def skip_empty(context: Any, revision: Any, directives: list[Any]) -> None:
+        if directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+
     with engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)
+        script = command.revision(
+            config, message=message, autogenerate=True, process_revision_directives=skip_empty
+        )
+    return Path(script.path) if isinstance(script, Script) else None

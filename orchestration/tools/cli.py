@@ -81,6 +81,11 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("数据库已升级到最新版本")
 
 
+def cmd_db(args: argparse.Namespace) -> None:
+    path = migrate.revision(make_engine(args.database), args.message)
+    print(f"已生成迁移：{path}" if path else "模型与数据库一致，无需新迁移")
+
+
 def cmd_deploy(args: argparse.Namespace) -> None:
     version, created = _services(args).admin.deploy()
     print(
@@ -259,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     command("migrate", cmd_migrate, "创建或升级数据库")
+    p = command("db", cmd_db, "开发者用：数据库迁移")
+    db_sub = p.add_subparsers(dest="db_command", required=True)
+    revision = db_sub.add_parser("revision", help="按模型与（已升级到最新的）数据库之差生成下一个迁移文件")
+    revision.add_argument("-m", "--message", required=True, help="迁移说明（英文，用作文件名）")
     command("deploy", cmd_deploy, "部署 processes/ 中的流程文件")
     command("seed-demo", cmd_seed_demo, "写入演示数据")
     p = command("start", cmd_start, "登记信访事项并启动流程")

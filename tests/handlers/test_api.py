@@ -12,7 +12,7 @@ import pytest
 
 from handlers import api
 from orchestration.engine.handler_context import CaseContext
-from orchestration.store.db import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT
 from tests.handlers.fakes import NOW, FakeContext
 
 PROPERTIES = sorted(name for name, value in vars(api.HandlerContext).items() if isinstance(value, property))

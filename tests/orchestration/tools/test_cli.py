@@ -543,3 +543,10 @@ def test_scenario_run_on_a_named_server_database_needs_wipe(engine: Engine, cli:
         return
     result = cli("scenario", "run", str(SUCCESS_SCENARIO))
     assert result.status == 2 and "--wipe" in result.err
+
+
+def test_db_revision_writes_nothing_when_models_and_migrations_agree(cli: Cli, project_root: Path) -> None:
+    versions = project_root / "orchestration" / "store" / "migrations" / "versions"
+    before = sorted(versions.glob("*.py"))
+    assert cli.ok("db", "revision", "-m", "nothing to do").strip() == "模型与数据库一致，无需新迁移"
+    assert sorted(versions.glob("*.py")) == before
