@@ -146,12 +146,14 @@ class _Step:
     case_id: int | None = None  # kept apart: the row is expired once the transaction rolls back
 
     def lock_task(self, task_id: str) -> tuple[Case, OpenTask]:
-        """The task and its case in one statement, the case row locked as every step locks it."""
+        """The task and its case in one statement. Both rows are locked, the case's first as every step
+        and claim locks it: a statement that waited on the lock then sees the task as the transaction
+        before it left it (completed and gone, or claimed), not as it was when the statement began."""
         row = self.session.execute(
             select(Case, OpenTask)
             .join(OpenTask, OpenTask.case_id == Case.id)
             .where(OpenTask.id == task_id)
-            .with_for_update(of=Case)
+            .with_for_update(of=(Case, OpenTask))
             .options(lazyload(OpenTask.case))
         ).first()
         if row is None:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from orchestration import logs
 from orchestration.engine.runtime import Runtime
 from tests.helpers import SUCCESS_PATH, open_task, start
-from tests.webapp.helpers import login
+from tests.webapp.helpers import case_revision, login
 
 
 def test_each_request_gets_its_own_id(client: FlaskClient) -> None:
@@ -29,7 +29,8 @@ def test_a_step_done_in_a_request_is_logged_with_its_id(
     task = open_task(runtime, case_id, "screen_case")
     login(client, "clerk")
     log_entries()
-    response = client.post(f"/api/tasks/{task.id}/complete", json={"data": SUCCESS_PATH[0][2]})
+    body = {"data": SUCCESS_PATH[0][2], "expected_revision": case_revision(runtime, case_id)}
+    response = client.post(f"/api/tasks/{task.id}/complete", json=body)
     assert response.status_code == 200
     rid = response.headers["X-Request-Id"]
     mine = [e for e in log_entries() if e.get("request") == rid]
