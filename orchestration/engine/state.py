@@ -47,7 +47,8 @@ class _StateConverter(BpmnWorkflowConverter):
 
 
 class _CompactEncoder(json.JSONEncoder):
-    """Chinese as itself and no blanks: the state text is half the size of json.dumps's defaults."""
+    """Chinese as itself and no blanks, as version 1 wrote it: readable in the database, and a tenth
+    smaller than with json.dumps's defaults."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**{**kwargs, "ensure_ascii": False, "separators": (",", ":")})
