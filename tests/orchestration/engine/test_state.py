@@ -21,7 +21,8 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.util.task import TaskState
 
 from orchestration.engine import state_migrations
-from orchestration.engine.clock import SHANGHAI, FrozenClock, engine_clock
+from orchestration.engine.clock import SHANGHAI, FrozenClock
+from orchestration.engine.compat import engine_clock
 from orchestration.engine.runtime import Runtime
 from orchestration.engine.specs import parse_files
 from orchestration.engine.state import StateCodec
@@ -136,7 +137,7 @@ def test_the_runtime_reads_and_steps_on_a_version_1_case(runtime: Runtime) -> No
     with restarted.sessions() as session:
         assert restarted.case_data(session, _case(restarted, case_id))["acceptance"]["mediation_days"] == 15
     mediate = next(data for name, _, data in SUCCESS_PATH if name == "mediate")
-    restarted.complete_task(case_id, task.id, mediate, actor(restarted, "mediator"))
+    restarted.complete_task(task.id, mediate, actor(restarted, "mediator"))
     assert open_task(restarted, case_id, "feedback_success").role == "mediator"
     assert json.loads(_case(restarted, case_id).state)["version"] == state_migrations.VERSION
 
