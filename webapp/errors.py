@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from orchestration.errors import FangtiaoError, InvalidData
+from orchestration.services.health import database_outage
 
 MESSAGES = {
     400: "请求有误",
@@ -22,6 +23,7 @@ MESSAGES = {
     415: "请以 JSON 格式提交",
     422: "提交的内容有误",
     500: "系统内部错误，请稍后重试或联系管理员",
+    503: "数据库暂时无法连接，本次操作未保存，请稍后重试",
 }
 
 
@@ -51,11 +53,14 @@ def register(app: Flask) -> None:
             return respond(405, MESSAGES[405])
         return respond(status, MESSAGES.get(status, exc.name))
 
-    if app.testing:
-        return  # tests want the traceback of an unexpected error, not a friendly page
-
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Any, int]:
+        if database_outage(exc):
+            # Nothing of the request was committed; the pool has dropped the dead connections.
+            app.logger.warning("数据库无法连接：%s（%s）", request.path, type(exc).__name__)
+            return respond(503, MESSAGES[503])
+        if app.testing:
+            raise exc  # tests want the traceback of an unexpected error, not a friendly page
         # Logged with the traceback; the user sees a plain message, never the stack.
         app.logger.exception("未处理的错误：%s", request.path)
         return respond(500, MESSAGES[500])

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -60,6 +60,7 @@ RISK_FORM = "report_risk"
 RISK_SIGNAL = "risk_report"
 RISK_TASK = "mediate"  # risk reports are taken while this task is open (the signal's boundary event)
 CALENDAR_COUNTER = "calendar"
+CALENDAR_IN_SESSION = "fangtiao_calendar"  # session.info key: the calendar this transaction reads
 # What a caller passes as the expected revision when its request carried none it could read: the step is
 # refused (after the access checks) rather than applied over whatever happened since the page was drawn.
 UNKNOWN_REVISION = -1
@@ -209,12 +210,17 @@ class Runtime:
     # ---- calendar ---------------------------------------------------------------------------
 
     def calendar(self, session: Session) -> WorkingCalendar:
-        """The administrator's table over the libraries; rebuilt only when an edit bumped its counter."""
+        """The administrator's table over the libraries; rebuilt only when an edit bumped its counter,
+        which is read once per transaction (an edit in another process is seen by the next one)."""
+        known = session.info.get(CALENDAR_IN_SESSION)
+        if known is not None:
+            return cast(WorkingCalendar, known)
         revision = session.scalar(select(Counter.last).where(Counter.key == CALENDAR_COUNTER)) or 0
         if self._calendar is None or self._calendar[0] != revision:
             overrides = {row.day: row.is_working for row in session.scalars(select(CalendarDay))}
             official = list(session.scalars(select(OfficialYear.year)))
             self._calendar = (revision, WorkingCalendar(overrides, official))
+        session.info[CALENDAR_IN_SESSION] = self._calendar[1]
         return self._calendar[1]
 
     # ---- form options -----------------------------------------------------------------------
@@ -488,32 +494,28 @@ class Runtime:
         now = self.clock.now()
         try:
             with self.transaction() as session:
+                # The timer row is locked with its case: a row another worker has fired (and deleted)
+                # since this statement began is skipped, not fired again.
                 query = (
                     select(Case)
                     .join(Timer, Timer.case_id == Case.id)
                     .where(Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS, _RUNNING)
                     .order_by(Timer.due_at)
                     .limit(1)
-                    .with_for_update(of=Case, skip_locked=True)
+                    .with_for_update(of=(Case, Timer), skip_locked=True)
                 )
                 case = session.scalar(query)
                 if case is None:
                     return None
                 case_id = case.id
                 logs.case_no.set(case.case_no)
-                due = list(
-                    session.scalars(
-                        select(Timer).where(
-                            Timer.case_id == case.id, Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS
-                        )
-                    )
-                )
+                workflow, before = self._load(session, case, now, SYSTEM)
+                due = [(name, at) for name, at in before.timers.values() if at <= now]
                 if not due:
                     # another worker fired them between our look at the timers and taking the lock
                     return FireResult(case_id, [], 0.0)
-                lateness = max((now - t.due_at).total_seconds() for t in due)
-                names = [t.name for t in due]
-                workflow, before = self._load(session, case, now, SYSTEM)
+                lateness = max((now - at).total_seconds() for _, at in due)
+                names = [name for name, _ in due]
                 steps = self._run(workflow, lambda: None)
                 self._save(session, case, workflow, now, before)
                 self._audit(session, case, SYSTEM, AuditAction.TIMER, None, {"fired": names, "steps": steps})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from orchestration.services.base import Service
 from orchestration.store.db import error_summary
@@ -39,6 +39,13 @@ class Health:
     @property
     def freshest_age(self) -> float | None:
         return self.workers[0].age_seconds if self.workers else None
+
+
+def database_outage(exc: BaseException) -> bool:
+    """The database cannot be reached (or dropped the connection): a 503 to retry, not a fault."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 class HealthService(Service):

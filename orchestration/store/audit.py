@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from orchestration.store.models import AuditEvent
@@ -21,8 +22,9 @@ def record(
     task_name: str | None = None,
     **detail: Any,
 ) -> None:
-    session.add(
-        AuditEvent(
+    # A plain INSERT: the row is never read back in the transaction, so it needs no ORM identity.
+    session.execute(
+        insert(AuditEvent).values(
             case_id=case_id, at=at, actor=actor, action=str(action), task_name=task_name, detail=detail
         )
     )

@@ -23,9 +23,11 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # No pre-ping: a round trip per checkout on every request and step. A connection that died with
+    # its server fails its first statement instead; the pool then drops every connection of that
+    # generation, the worker retries, and a web request answers 503 (orchestration.errors.Unavailable).
     return create_engine(
         url,
-        pool_pre_ping=True,
         hide_parameters=HIDE_PARAMETERS,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )

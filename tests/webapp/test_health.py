@@ -153,3 +153,9 @@ def test_503_when_the_database_answers_but_was_never_migrated(
         assert "fangtiao migrate" in response.get_json()["error"]
     finally:
         app.extensions[SERVICES_KEY].close()
+
+
+def test_any_page_needing_an_unreachable_database_answers_503_in_chinese(unreachable_app: Flask) -> None:
+    client = unreachable_app.test_client()
+    page = client.post("/login", data={"username": "clerk", "password": "x"})
+    assert page.status_code == 503 and "数据库暂时无法连接" in page.get_data(as_text=True)

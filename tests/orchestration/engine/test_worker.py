@@ -392,6 +392,7 @@ def outlive_an_outage(url: str, close: Callable[[], None], reopen: Callable[[], 
         assert clock.now() > due and worker.stats.fired == 0
         assert worker.stats.errors > 0 and thread.is_alive()
         reopen()
+        engine.dispose()  # the test's own pooled connection died with the backends the outage killed
         reopened = datetime.now(UTC)
         limit = time.monotonic() + 40  # the backoff reaches 4 s by then; plenty of room on a busy machine
         while time.monotonic() < limit and worker.stats.fired == 0:
