@@ -19,7 +19,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from handlers.api import HandlerError
@@ -61,6 +61,13 @@ RISK_SIGNAL = "risk_report"
 RISK_TASK = "mediate"  # risk reports are taken while this task is open (the signal's boundary event)
 CALENDAR_COUNTER = "calendar"
 CALENDAR_IN_SESSION = "fangtiao_calendar"  # session.info key: the calendar this transaction reads
+CALENDAR_REVISION = "fangtiao_calendar_revision"  # session.info key: its revision, if already read
+
+
+def calendar_revision() -> ScalarSelect[int]:
+    """How many times administrators changed the calendar (a counter bumped with every edit)."""
+    return select(Counter.last).where(Counter.key == CALENDAR_COUNTER).scalar_subquery()
+
 # What a caller passes as the expected revision when its request carried none it could read: the step is
 # refused (after the access checks) rather than applied over whatever happened since the page was drawn.
 UNKNOWN_REVISION = -1
@@ -151,7 +158,7 @@ class _Step:
         and claim locks it: a statement that waited on the lock then sees the task as the transaction
         before it left it (completed and gone, or claimed), not as it was when the statement began."""
         row = self.session.execute(
-            select(Case, OpenTask)
+            select(Case, OpenTask, calendar_revision())
             .join(OpenTask, OpenTask.case_id == Case.id)
             .where(OpenTask.id == task_id)
             .with_for_update(of=(Case, OpenTask))
@@ -159,6 +166,8 @@ class _Step:
         ).first()
         if row is None:
             raise Gone()
+        # read in the same round trip: the calendar this step counts deadlines with
+        self.session.info[CALENDAR_REVISION] = row[2] or 0
         self.case, self.case_id = row[0], row[0].id
         logs.case_no.set(row[0].case_no)
         return row[0], row[1]
@@ -215,7 +224,9 @@ class Runtime:
         known = session.info.get(CALENDAR_IN_SESSION)
         if known is not None:
             return cast(WorkingCalendar, known)
-        revision = session.scalar(select(Counter.last).where(Counter.key == CALENDAR_COUNTER)) or 0
+        revision = session.info.get(CALENDAR_REVISION)
+        if revision is None:
+            revision = session.scalar(select(calendar_revision())) or 0
         if self._calendar is None or self._calendar[0] != revision:
             overrides = {row.day: row.is_working for row in session.scalars(select(CalendarDay))}
             official = list(session.scalars(select(OfficialYear.year)))
@@ -497,16 +508,18 @@ class Runtime:
                 # The timer row is locked with its case: a row another worker has fired (and deleted)
                 # since this statement began is skipped, not fired again.
                 query = (
-                    select(Case)
+                    select(Case, calendar_revision())
                     .join(Timer, Timer.case_id == Case.id)
                     .where(Timer.due_at <= now, Timer.attempts < MAX_TIMER_ATTEMPTS, _RUNNING)
                     .order_by(Timer.due_at)
                     .limit(1)
                     .with_for_update(of=(Case, Timer), skip_locked=True)
                 )
-                case = session.scalar(query)
-                if case is None:
+                row = session.execute(query).first()
+                if row is None:
                     return None
+                case = row[0]
+                session.info[CALENDAR_REVISION] = row[1] or 0
                 case_id = case.id
                 logs.case_no.set(case.case_no)
                 workflow, before = self._load(session, case, now, SYSTEM)
