@@ -68,6 +68,7 @@ def calendar_revision() -> ScalarSelect[int]:
     """How many times administrators changed the calendar (a counter bumped with every edit)."""
     return select(Counter.last).where(Counter.key == CALENDAR_COUNTER).scalar_subquery()
 
+
 # What a caller passes as the expected revision when its request carried none it could read: the step is
 # refused (after the access checks) rather than applied over whatever happened since the page was drawn.
 UNKNOWN_REVISION = -1
