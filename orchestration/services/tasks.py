@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on
+from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on, form_data
 from orchestration.domain.forms import FormDefinition, Submission, Upload
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
 from orchestration.errors import Forbidden, Gone
@@ -45,7 +45,7 @@ class TaskPage:
     task: OpenTask
     form: FormDefinition
     options: Options
-    data: Mapping[str, Any]  # the case data the form's initial values come from
+    data: Mapping[str, Any]  # the case data the form's initial values come from (what the viewer may have)
     summary: CaseSummary
     documents: list[Document]
     state: str | None
@@ -115,7 +115,7 @@ class TaskService(Service):
                 task=task,
                 form=form,
                 options=self.form_options(session, form),
-                data=data,
+                data=form_data(viewer, data),
                 summary=case_view.summarise(session, case, viewer, data),
                 documents=case_view.documents_of(session, case.id),
                 state=queries.due_state(task.due_at, now, calendar),

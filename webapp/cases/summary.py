@@ -32,7 +32,8 @@ class SummaryView:
     scope_ground: str | None
 
     def __getattr__(self, name: str) -> Any:
-        # case, data, revealed, can_reveal, organisations, locality, open_tasks, attachment_names
+        # case, data, disclosure, revealed, can_reveal, respondent_withheld, organisations, locality,
+        # open_tasks, attachment_names
         return getattr(self.source, name)
 
 

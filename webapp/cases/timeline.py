@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestration.domain.access import mask_pii
+from orchestration.domain.access import Disclosure, mask_pii
 from orchestration.services.cases import AuditEvent, History
 from orchestration.vocabulary import AuditAction
 from webapp.forms_ui import Label, describe
@@ -67,16 +67,16 @@ def build(
     titles: Mapping[str, str],
     known: Mapping[str, Label],
     attachment_names: Mapping[str, str],
-    reveal: bool,
+    disclosure: Disclosure,
 ) -> list[Entry]:
-    """Entries oldest first; submitted data is labelled as on the forms and masked unless revealed."""
+    """Entries oldest first; submitted data is labelled as on the forms and masked as the page is."""
     entries = []
     for event in history.events:
         detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
         raw_data, raw_steps = detail.get("data"), detail.get("steps")
         submitted: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
-        if submitted and not reveal:
-            submitted = mask_pii(submitted)
+        if submitted:
+            submitted = mask_pii(submitted, disclosure)
         steps: list[Any] = raw_steps if isinstance(raw_steps, list) else []
         entries.append(
             Entry(

@@ -60,7 +60,7 @@ def _render_case(
             deadlines=page.deadlines,
             clock=page.clock,
             timeline=timeline.build(
-                page.history, page.step_titles, info.known, info.attachment_names, info.revealed
+                page.history, page.step_titles, info.known, info.attachment_names, info.disclosure
             ),
             diagram=render_svg(*page.diagram, open_names, page.passed_steps),
             attachments=page.attachments,
