@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from orchestration.domain.forms import FormRegistry
+from orchestration.domain.privacy_notice import PrivacyNotices
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
@@ -55,6 +56,10 @@ class Services:
     @property
     def forms(self) -> FormRegistry:
         return self.runtime.forms
+
+    @property
+    def notices(self) -> PrivacyNotices:
+        return self.runtime.notices
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,7 @@ from orchestration.domain.access import RESPONDENT_CONSENT
 from orchestration.engine.runtime import Runtime
 from orchestration.services import Services
 from orchestration.store.models import Case, Document
-from tests.helpers import advance_to, open_task, start
+from tests.helpers import advance_to, open_task, set_case_data, start
 from tests.webapp.helpers import login, text
 from webapp.context import SERVICES_KEY
 
@@ -26,7 +26,7 @@ PETITIONER_ID = "540102199001011234"
 
 
 def record_respondent_consent(runtime: Runtime, case_id: int) -> None:
-    """What the respondent's consent step writes (part P's data key), set into the stored case data."""
+    """What the respondent's consent step records (part P's data key)."""
     consent: dict[str, Any] = {
         "decision": "agree",
         "informed_at": "2026-11-02T10:00:00+08:00",
@@ -34,14 +34,7 @@ def record_respondent_consent(runtime: Runtime, case_id: int) -> None:
         "privacy_notice_given": True,
         "documents": [],
     }
-    with runtime.transaction() as session:
-        case = session.get(Case, case_id)
-        assert case is not None
-        workflow = runtime.decode(session, case)
-        for task in workflow.get_tasks():
-            task.data[RESPONDENT_CONSENT] = consent
-        case.state = runtime.codec.dump(workflow)
-        case.revision += 1
+    set_case_data(runtime, case_id, **{RESPONDENT_CONSENT: consent})
 
 
 @pytest.fixture
