@@ -6,6 +6,10 @@ page, behind its access checks (个人信息保护法 arts 5, 6: no more than th
 users (a return's, a risk's) may carry them, so every message is redacted before it is stored: the case's
 own identifiers wherever they appear, and anything shaped like an ID number, a phone number or a house
 number.
+
+When a closed case's retention period is over (art 47), its personal data is anonymised (art 73(4)): the
+parties' names become 当事人甲, 当事人乙, … wherever they appear; their ID numbers, phones, addresses and
+other particulars are removed; free text keeps its substance with the same replacements and redactions.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 REDACTED = "［已隐去］"
+PSEUDONYMS = "甲乙丙丁戊己庚辛壬癸"
 
 # Keys whose values identify a party by themselves: top-level fields and a party object's (D's
 # {"role", "name", "id_number", "phone", "address", ...}).
@@ -31,6 +36,12 @@ IDENTIFYING_KEYS = frozenset(
         "address",
     }
 )
+
+# The parties' names: top-level fields, and a party object's "name".
+NAME_KEYS = ("petitioner_name", "respondent_name")
+PARTY_ROLES = frozenset({"petitioner", "respondent"})
+# A party object's particulars that, together, single a person out.
+PARTICULARS = frozenset({"sex", "ethnicity", "birth_date", "age", "occupation", "representative"})
 
 # A digit run must not continue a letter, digit or dash on either side: case numbers (FT2026-000001) and
 # the UUIDs in audit details are no phone numbers.
@@ -80,3 +91,65 @@ def redact(text: str, known: Iterable[str] = ()) -> str:
     for _, pattern in PATTERNS:
         text = pattern.sub(REDACTED, text)
     return text
+
+
+def _is_party(data: Mapping[str, Any]) -> bool:
+    return data.get("role") in PARTY_ROLES
+
+
+class Anonymiser:
+    """Anonymises everything stored about one case: built from all of it, so that a name or number found
+    in any row is replaced in every row."""
+
+    def __init__(self, sources: Iterable[Any]) -> None:
+        self.names: dict[str, str] = {}
+        self.identifiers: set[str] = set()
+        found: list[str] = []
+        for source in sources:
+            self._collect(source, found)
+            self.identifiers |= identifying_values(source)
+        for name in found:
+            if name not in self.names:
+                index = len(self.names)
+                mark = PSEUDONYMS[index] if index < len(PSEUDONYMS) else str(index + 1)
+                self.names[name] = f"当事人{mark}"
+
+    def _collect(self, data: Any, found: list[str]) -> None:
+        # top-level fields before party objects: the petitioner is 甲 and the respondent 乙
+        if isinstance(data, Mapping):
+            for key in NAME_KEYS:
+                if isinstance(data.get(key), str) and data[key].strip():
+                    found.append(data[key].strip())
+            if _is_party(data) and isinstance(data.get("name"), str) and data["name"].strip():
+                found.append(data["name"].strip())
+            for value in data.values():
+                self._collect(value, found)
+        elif isinstance(data, list | tuple):
+            for item in data:
+                self._collect(item, found)
+
+    def text(self, text: str) -> str:
+        # a one-character name would replace every occurrence of a common character
+        replacements = [(name, alias) for name, alias in self.names.items() if len(name) >= 2]
+        replacements += [(value, REDACTED) for value in self.identifiers]
+        for value, alias in sorted(replacements, key=lambda pair: len(pair[0]), reverse=True):
+            text = text.replace(value, alias)
+        return redact(text)
+
+    def value(self, data: Any, in_party: bool = False) -> Any:
+        if isinstance(data, Mapping):
+            party = in_party or _is_party(data)
+            kept: dict[str, Any] = {}
+            for key, value in data.items():
+                if key in IDENTIFYING_KEYS or (party and key in PARTICULARS):
+                    continue
+                if isinstance(value, str) and (key in NAME_KEYS or (_is_party(data) and key == "name")):
+                    kept[key] = self.names.get(value.strip(), "当事人")
+                else:
+                    kept[key] = self.value(value, party)
+            return kept
+        if isinstance(data, list | tuple):
+            return [self.value(item, in_party) for item in data]
+        if isinstance(data, str):
+            return self.text(data)
+        return data

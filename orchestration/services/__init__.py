@@ -18,6 +18,7 @@ from orchestration.services.admin import AdminService
 from orchestration.services.cases import CaseService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
+from orchestration.services.retention import RetentionService
 from orchestration.services.tasks import TaskService
 from orchestration.services.users import UserService
 from orchestration.settings import PROJECT_ROOT, Settings
@@ -40,6 +41,7 @@ class Services:
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
         self.health = HealthService(self.runtime)
+        self.retention = RetentionService(self.runtime)
 
     @classmethod
     def open(

@@ -56,6 +56,8 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
             return f"查看当事人完整个人信息（{where}）"
         case AuditAction.DOWNLOAD:
             return f"下载附件“{detail.get('filename', '')}”"
+        case AuditAction.ANONYMISE:
+            return f"保存期限（{detail.get('retention_years', '')}年）届满，当事人个人信息已匿名化"
         case AuditAction.ERROR:
             return f"办理出错：{detail.get('message', '')}"
         case _:
