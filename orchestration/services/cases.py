@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from orchestration.domain.access import (
     CASE_ROLES,
+    Disclosure,
     Viewer,
     can_view_case,
     disclosure,
@@ -204,11 +205,13 @@ class CaseService(Service):
                 raise NotFound("文书不存在")
             if not can_view_case(session, viewer, case):
                 raise Forbidden("您无权查看该文书")
+            shown = Disclosure.MASKED
             if full:
                 if not handles_case(viewer, case):
                     raise Forbidden("只有承办机构可以查看完整文书")
                 _audit_pii_view(session, viewer, case, self.now(), f"document:{row.id}")
-            shown = disclosure(viewer, case, self.runtime.case_data(session, case), full)
+                # whether the respondent was told is in the case data, decoded only for a full view
+                shown = disclosure(viewer, case, self.runtime.case_data(session, case), full)
             # A detached copy: the stored document is never changed.
             copy = Document(
                 id=row.id,
