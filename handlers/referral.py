@@ -31,7 +31,10 @@ def issue_referral(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
             "approved_comments": ctx.data.get("approval_comments", ""),
         },
     )
-    ctx.notify(org.id, Role.MEDIATOR, "referral", f"收到访调对接移送案件 {ctx.case_no}：{ctx.title}")
+    # the case number only: the matter is free text and may name more than the parties
+    ctx.notify(
+        org.id, Role.MEDIATOR, "referral", f"收到访调对接移送案件 {ctx.case_no}，请在3日内决定受理或者退回"
+    )
     return {
         "referred_at": ctx.now.isoformat(),
         "mediation_org": org.code,

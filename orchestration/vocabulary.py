@@ -41,6 +41,8 @@ class AuditAction(StrEnum):
     CALENDAR = "calendar"
     VIEW_PII = "view_pii"
     DOWNLOAD = "download"
+    ANONYMISE = "anonymise"  # the retention period is over: the case's personal data anonymised
+    PURGE = "purge"  # the retention period is over: the case deleted (the event keeps its number only)
 
 
 class DueState(StrEnum):

@@ -126,6 +126,19 @@ def advance_to(runtime: Runtime, case_id: int, task_name: str) -> OpenTask:
     raise AssertionError(f"{task_name} is not on the success path")
 
 
+def set_case_data(runtime: Runtime, case_id: int, **values: Any) -> None:
+    """Writes values into the stored case data, as a step of another part of the procedure would (e.g. a
+    consent record), for tests of what reads them."""
+    with runtime.transaction() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        workflow = runtime.decode(session, case)
+        for task in workflow.get_tasks():
+            task.data.update(values)
+        case.state = runtime.codec.dump(workflow)
+        case.revision += 1
+
+
 def case_snapshot(runtime: Runtime, case_id: int) -> dict[str, Any]:
     """Everything a step of the case writes, to show that a refused step wrote none of it."""
     with runtime.sessions() as session:

@@ -26,6 +26,7 @@ FULL = {
     "FANGTIAO_LOG_LEVEL": "debug",
     "FANGTIAO_LOG_FORMAT": "JSON",
     "FANGTIAO_WORKER_POLL": "2.5",
+    "FANGTIAO_RETENTION_YEARS": "30",
 }
 
 
@@ -41,6 +42,7 @@ def test_defaults_are_the_embedded_demo() -> None:
         log_level=None,
         log_format="text",
         worker_poll_seconds=0.5,
+        retention_years=10,
     )
 
 
@@ -57,6 +59,7 @@ def test_every_variable_is_read() -> None:
         log_level="DEBUG",
         log_format="json",
         worker_poll_seconds=2.5,
+        retention_years=30,
     )
     assert "s3cret" not in repr(settings)
 
@@ -85,6 +88,9 @@ def test_overrides_win_and_empty_variables_count_as_unset() -> None:
         ("FANGTIAO_LOG_FORMAT", "xml"),
         ("FANGTIAO_WORKER_POLL", "fast"),
         ("FANGTIAO_WORKER_POLL", "0"),
+        ("FANGTIAO_RETENTION_YEARS", "十年"),
+        ("FANGTIAO_RETENTION_YEARS", "0"),
+        ("FANGTIAO_RETENTION_YEARS", "2.5"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable: str, value: str) -> None:

@@ -16,6 +16,11 @@ Rules (属地管理, 分级负责):
 ID numbers and phone numbers are sensitive personal information (PIPL art 28): shown masked everywhere,
 and in full only to a user whose organisation handles the case who asks for it; each such view is
 written to the audit log.
+
+The respondent's ID number and phone reach the mediation side (mediation organisation, justice
+administration) only once the respondent has been told how their personal information is processed
+(PIPL arts 17, 23): until `respondent_consent.informed_at` is recorded, they stay masked there even on a
+reveal, and task forms are not prefilled with them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
@@ -39,15 +45,31 @@ SUPERVISING_KINDS = frozenset({"petition_office", "guidance_centre", "justice_bu
 JURISDICTION_ROLES = frozenset(
     {Role.PETITION_CLERK, Role.PETITION_LEADER, Role.MEDIATOR, Role.JUSTICE_OFFICER}
 )
+# The 调 side of 访调对接: the mediation organisations and the justice administration guiding them.
+MEDIATION_SIDE_ROLES = frozenset({Role.MEDIATOR, Role.JUSTICE_OFFICER})
 # Roles that see a case only after it was referred to mediation.
-AFTER_REFERRAL_ROLES = frozenset({Role.MEDIATOR, Role.JUSTICE_OFFICER})
+AFTER_REFERRAL_ROLES = MEDIATION_SIDE_ROLES
 CASE_ROLES = frozenset({*JURISDICTION_ROLES, Role.ADMIN})
 LEADER_ROLES = frozenset({Role.PETITION_LEADER})
 
-# Fields of the case data (and of documents) holding sensitive personal information, by kind.
-ID_FIELDS = frozenset({"petitioner_id_number", "respondent_id_number"})
-PHONE_FIELDS = frozenset({"petitioner_phone", "respondent_phone"})
+# Fields of the case data (and of documents) holding sensitive personal information, by kind; `id_number`
+# and `phone` are those of a party object ({"role": "petitioner" | "respondent", "name", ...}).
+ID_FIELDS = frozenset({"petitioner_id_number", "respondent_id_number", "id_number"})
+PHONE_FIELDS = frozenset({"petitioner_phone", "respondent_phone", "phone"})
 PII_FIELDS = ID_FIELDS | PHONE_FIELDS
+# The respondent's own: these top-level fields, and the PII fields of a party object whose role is respondent.
+RESPONDENT_FIELDS = frozenset({"respondent_id_number", "respondent_phone"})
+RESPONDENT_ROLE = "respondent"
+# Where the respondent's consent records that they were told (written by the consent step).
+RESPONDENT_CONSENT = "respondent_consent"
+
+
+class Disclosure(StrEnum):
+    """How much of the parties' ID numbers and phones a reader sees."""
+
+    MASKED = "masked"
+    FULL = "full"
+    FULL_BUT_RESPONDENT = "full_but_respondent"  # the respondent has not been told yet
 
 
 @dataclass(frozen=True)
@@ -201,13 +223,75 @@ def mask_value(field: str, value: Any) -> Any:
     return value
 
 
-def mask_pii(data: Any) -> Any:
-    """A copy of case data (nested dicts and lists too) with every PII field masked."""
+def mask_pii(data: Any, disclosure: Disclosure = Disclosure.MASKED) -> Any:
+    """A copy of case data (nested dicts and lists too) with the PII fields the disclosure hides masked."""
+    if disclosure == Disclosure.FULL:
+        return data
+    return _masked(data, disclosure == Disclosure.MASKED, False)
+
+
+def _masked(data: Any, everyone: bool, respondents: bool) -> Any:
     if isinstance(data, Mapping):
-        return {key: mask_value(key, mask_pii(value)) for key, value in data.items()}
+        # everything below a respondent's party object is theirs (a representative's phone too)
+        respondents = respondents or data.get("role") == RESPONDENT_ROLE
+        masked = {}
+        for key, value in data.items():
+            inner = _masked(value, everyone, respondents)
+            hidden = everyone or respondents or key in RESPONDENT_FIELDS
+            masked[key] = mask_value(key, inner) if hidden else inner
+        return masked
     if isinstance(data, list | tuple):
-        return [mask_pii(item) for item in data]
+        return [_masked(item, everyone, respondents) for item in data]
     return data
+
+
+def respondent_informed(data: Mapping[str, Any]) -> bool:
+    """The respondent was told how their personal information is processed (their consent step says when)."""
+    consent = data.get(RESPONDENT_CONSENT)
+    return isinstance(consent, Mapping) and bool(consent.get("informed_at"))
+
+
+def withholds_respondent(viewer: Viewer, data: Mapping[str, Any]) -> bool:
+    """The respondent's ID number and phone are kept from this viewer for now."""
+    return viewer.role in MEDIATION_SIDE_ROLES and not respondent_informed(data)
+
+
+def respondent_pii_withheld(viewer: Viewer, data: Mapping[str, Any]) -> bool:
+    """The data holds the respondent's ID number or phone, and they are kept from this viewer for now."""
+    return withholds_respondent(viewer, data) and _without_respondent_pii(data, False) != dict(data)
+
+
+def disclosure(viewer: Viewer, case: Case, data: Mapping[str, Any], reveal: bool) -> Disclosure:
+    """What the viewer sees of the case's data (and documents): masked unless a handler of the case asks
+    (and the caller audits it), and the respondent's kept from the mediation side until they were told."""
+    if not (reveal and handles_case(viewer, case)):
+        return Disclosure.MASKED
+    return Disclosure.FULL_BUT_RESPONDENT if withholds_respondent(viewer, data) else Disclosure.FULL
+
+
+def form_data(viewer: Viewer, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The case data a task form of the viewer is prefilled from: without the respondent's ID number and
+    phone while they are withheld (a masked value in a form would be sent back as if typed)."""
+    if not withholds_respondent(viewer, data):
+        return dict(data)
+    return _without_respondent_pii(data, False)
+
+
+def _without_respondent_pii(data: Mapping[str, Any], respondents: bool) -> dict[str, Any]:
+    respondents = respondents or data.get("role") == RESPONDENT_ROLE
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in RESPONDENT_FIELDS or (respondents and key in PII_FIELDS):
+            continue
+        if isinstance(value, Mapping):
+            value = _without_respondent_pii(value, respondents)
+        elif isinstance(value, list | tuple):
+            value = [
+                _without_respondent_pii(item, respondents) if isinstance(item, Mapping) else item
+                for item in value
+            ]
+        kept[key] = value
+    return kept
 
 
 def contains_pii(data: Mapping[str, Any], fields: Iterable[str] = PII_FIELDS) -> bool:

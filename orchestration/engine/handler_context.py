@@ -13,6 +13,7 @@ from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisa
 from handlers.documents import KINDS
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.domain.personal_data import identifying_values, redact
 from orchestration.store.models import Case, Document, Notification
 from orchestration.store.models import Organisation as OrganisationRow
 from orchestration.store.numbering import next_value
@@ -68,13 +69,14 @@ class CaseContext:
         return self._case.outcome
 
     def notify(self, org_id: int | None, role: str, kind: str, message: str) -> None:
+        # A reason a user typed may hold an ID number, a phone or an address; a notification holds none.
         self._session.add(
             Notification(
                 case_id=self._case.id,
                 org_id=org_id,
                 role=role,
                 kind=kind,
-                message=message,
+                message=redact(message, identifying_values(self.data)),
                 created_at=self.now,
             )
         )

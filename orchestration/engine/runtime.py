@@ -28,6 +28,7 @@ from orchestration import logs
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
+from orchestration.domain.privacy_notice import NOTICES_FOLDER, PrivacyNotices, stamp
 from orchestration.engine import attachments
 from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
@@ -192,6 +193,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.processes_dir = processes_dir
         self.forms = FormRegistry(forms_dir)
+        self.notices = PrivacyNotices(forms_dir / NOTICES_FOLDER)
         self.specs = SpecCache()
         self.codec = StateCodec()
         self.workflows = WorkflowCache()
@@ -456,6 +458,8 @@ class Runtime:
                 stored = attachments.store(session, case.id, files, actor.username, now)
                 data = attachments.merge(data, stored)
             cleaned = self._validate(session, open_task.form_name or "", data)
+            # a consent given with the privacy notice records which text the party was shown
+            cleaned = stamp(cleaned, self.notices.current(now.astimezone(SHANGHAI).date()))
             workflow, before = self._load(session, case, now, actor)
             task = workflow.get_task_from_id(UUID(task_id))
 

@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from orchestration.domain.access import Viewer, handles_case, mask_pii
+from orchestration.domain.access import (
+    Disclosure,
+    Viewer,
+    disclosure,
+    handles_case,
+    mask_pii,
+    respondent_pii_withheld,
+)
 from orchestration.read import queries
 from orchestration.store.models import (
     Attachment,
@@ -28,21 +35,26 @@ from orchestration.store.models import (
 @dataclass(frozen=True)
 class CaseSummary:
     case: Case
-    data: Mapping[str, Any]  # masked unless revealed
-    revealed: bool
+    data: Mapping[str, Any]  # masked as `disclosure` says
+    disclosure: Disclosure
     can_reveal: bool  # the viewer's organisation handles the case
+    respondent_withheld: bool  # the respondent's ID number and phone stay masked for this viewer
     organisations: list[tuple[str, str]]  # (side, organisation name)
     locality: str
     open_tasks: list[OpenTask]
     attachment_names: Mapping[str, str]  # attachment id -> file name
 
+    @property
+    def revealed(self) -> bool:
+        return self.disclosure != Disclosure.MASKED
+
 
 def summarise(
     session: Session, case: Case, viewer: Viewer, data: Mapping[str, Any], reveal: bool = False
 ) -> CaseSummary:
-    """`reveal` is honoured only for a viewer whose organisation handles the case (the caller audits it)."""
-    can_reveal = handles_case(viewer, case)
-    revealed = reveal and can_reveal
+    """`reveal` is honoured only for a viewer whose organisation handles the case (the caller audits it),
+    and never for the respondent's particulars the viewer may not have yet."""
+    shown = disclosure(viewer, case, data, reveal)
     ids = [i for i in (case.petition_office_id, case.mediation_org_id, case.justice_org_id) if i]
     rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
     names = {org_id: name for org_id, name in rows}
@@ -57,9 +69,10 @@ def summarise(
     region = session.get(Region, case.locality_code)
     return CaseSummary(
         case=case,
-        data=data if revealed else mask_pii(data),
-        revealed=revealed,
-        can_reveal=can_reveal,
+        data=mask_pii(data, shown),
+        disclosure=shown,
+        can_reveal=handles_case(viewer, case),
+        respondent_withheld=respondent_pii_withheld(viewer, data),
         organisations=organisations,
         locality=region.name if region else case.locality_code,
         open_tasks=queries.open_tasks_of(session, case.id),

@@ -11,12 +11,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from orchestration.domain.forms import FormRegistry
+from orchestration.domain.privacy_notice import PrivacyNotices
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
 from orchestration.services.cases import CaseService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
+from orchestration.services.retention import RetentionService
 from orchestration.services.tasks import TaskService
 from orchestration.services.users import UserService
 from orchestration.settings import PROJECT_ROOT, Settings
@@ -39,6 +41,7 @@ class Services:
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
         self.health = HealthService(self.runtime)
+        self.retention = RetentionService(self.runtime)
 
     @classmethod
     def open(
@@ -55,6 +58,10 @@ class Services:
     @property
     def forms(self) -> FormRegistry:
         return self.runtime.forms
+
+    @property
+    def notices(self) -> PrivacyNotices:
+        return self.runtime.notices
 
     def close(self) -> None:
         self.engine.dispose()

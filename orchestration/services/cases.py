@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from orchestration.domain.access import (
     CASE_ROLES,
+    Disclosure,
     Viewer,
     can_view_case,
+    disclosure,
     handles_case,
     mask_pii,
     may_register,
@@ -61,7 +63,7 @@ class CasePage:
 
 @dataclass(frozen=True)
 class DocumentView:
-    document: Document  # detached; its content masked unless shown in full
+    document: Document  # detached; its content masked unless shown in full to a handler
     case: Case
     organisations_by_id: Mapping[int, str]
     organisations_by_code: Mapping[str, str]
@@ -192,7 +194,8 @@ class CaseService(Service):
     # ---- documents and attachments ----------------------------------------------------------
 
     def document(self, viewer: Viewer, document_id: int, full: bool = False) -> DocumentView:
-        """A document, masked unless a handler of the case asks for the full text (which is audited)."""
+        """A document, masked unless a handler of the case asks for the full text (which is audited); the
+        respondent's particulars stay masked for the mediation side until the respondent was told."""
         # Only a full view writes (its audit event); a masked view reads without taking the write lock.
         opened = self.runtime.transaction() if full else self.reading()
         with opened as session:
@@ -202,27 +205,28 @@ class CaseService(Service):
                 raise NotFound("文书不存在")
             if not can_view_case(session, viewer, case):
                 raise Forbidden("您无权查看该文书")
+            shown = Disclosure.MASKED
             if full:
                 if not handles_case(viewer, case):
                     raise Forbidden("只有承办机构可以查看完整文书")
                 _audit_pii_view(session, viewer, case, self.now(), f"document:{row.id}")
-                shown = row
-            else:
-                # A detached copy with masked content: the stored document is never changed.
-                shown = Document(
-                    id=row.id,
-                    case_id=row.case_id,
-                    kind=row.kind,
-                    title=row.title,
-                    number=row.number,
-                    created_at=row.created_at,
-                    content=mask_pii(row.content),
-                )
+                # whether the respondent was told is in the case data, decoded only for a full view
+                shown = disclosure(viewer, case, self.runtime.case_data(session, case), full)
+            # A detached copy: the stored document is never changed.
+            copy = Document(
+                id=row.id,
+                case_id=row.case_id,
+                kind=row.kind,
+                title=row.title,
+                number=row.number,
+                created_at=row.created_at,
+                content=mask_pii(row.content, shown),
+            )
             organisations = list(
                 session.execute(select(Organisation.id, Organisation.code, Organisation.name))
             )
             return DocumentView(
-                document=shown,
+                document=copy,
                 case=case,
                 organisations_by_id={org_id: name for org_id, _, name in organisations},
                 organisations_by_code={code: name for _, code, name in organisations},

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on
+from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on, form_data
+from orchestration.domain.calendar import SHANGHAI
 from orchestration.domain.forms import FormDefinition, Submission, Upload
+from orchestration.domain.privacy_notice import GIVEN_FIELD, PrivacyNotice
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
 from orchestration.errors import Forbidden, Gone
 from orchestration.read import case_view, queries
@@ -45,7 +47,7 @@ class TaskPage:
     task: OpenTask
     form: FormDefinition
     options: Options
-    data: Mapping[str, Any]  # the case data the form's initial values come from
+    data: Mapping[str, Any]  # the case data the form's initial values come from (what the viewer may have)
     summary: CaseSummary
     documents: list[Document]
     state: str | None
@@ -54,6 +56,7 @@ class TaskPage:
     mine: bool
     revision: int
     now: datetime
+    notice: PrivacyNotice | None  # the privacy notice to give, on a form that records it was given
 
 
 class TaskService(Service):
@@ -115,7 +118,7 @@ class TaskService(Service):
                 task=task,
                 form=form,
                 options=self.form_options(session, form),
-                data=data,
+                data=form_data(viewer, data),
                 summary=case_view.summarise(session, case, viewer, data),
                 documents=case_view.documents_of(session, case.id),
                 state=queries.due_state(task.due_at, now, calendar),
@@ -124,6 +127,9 @@ class TaskService(Service):
                 mine=task.claimed_by == viewer.user_id,
                 revision=case.revision,
                 now=now,
+                notice=self.runtime.notices.current(now.astimezone(SHANGHAI).date())
+                if any(f.name == GIVEN_FIELD for f in form.fields)
+                else None,
             )
 
     def complete(

@@ -202,6 +202,51 @@ def cmd_suspend(args: argparse.Namespace) -> None:
     print(f"案件 {args.case} 已{'暂停' if suspend else '恢复'}")
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    from orchestration.services.retention import RetentionMode
+
+    services = _services(args)
+    years = args.settings.retention_years
+    if args.apply is not None and args.as_user is None:
+        raise CommandError("匿名化或删除须以系统管理员身份执行：请加 --as 管理员用户名")
+    user = _user(services, args.as_user) if args.as_user is not None else None
+    report = services.retention.report(years, user)
+    cutoff = report.cutoff.astimezone(SHANGHAI)
+    print(
+        f"保存期限：结案后{years}年（FANGTIAO_RETENTION_YEARS）；"
+        f"{cutoff.year}年{cutoff.month}月{cutoff.day}日及以前结案的案件已届满"
+    )
+    notice = services.notices.current(services.clock.now().astimezone(SHANGHAI).date())
+    if notice.retention_years != years:
+        print(
+            f"注意：现行个人信息处理告知书（{notice.label}）告知的保存期限为{notice.retention_years}年，"
+            "与设定不一致；请发布新版告知书或调整设定"
+        )
+    if report.oldest_case_no is None or report.oldest_closed_at is None:
+        print("已届满、尚未处理的案件：0 件")
+        return 0
+    closed = report.oldest_closed_at.astimezone(SHANGHAI)
+    print(
+        f"已届满、尚未处理的案件：{report.count} 件；最早：{report.oldest_case_no}"
+        f"（{closed.year}年{closed.month}月{closed.day}日结案）"
+    )
+    if args.apply is None:
+        print("加 --apply anonymise（匿名化）或 --apply purge（删除）并以 --as 管理员 执行处理")
+        return 0
+    assert user is not None
+    outcomes = services.retention.apply(user, years, RetentionMode(args.apply))
+    verb = "已匿名化" if args.apply == RetentionMode.ANONYMISE else "已删除"
+    for outcome in outcomes:
+        print(
+            f"{verb}：{outcome.case_no}"
+            if outcome.done
+            else f"处理失败：{outcome.case_no}（{outcome.error}）"
+        )
+    failed = sum(not o.done for o in outcomes)
+    print(f"共处理 {len(outcomes) - failed} 件，失败 {failed} 件")
+    return 1 if failed else 0
+
+
 def cmd_scenario(args: argparse.Namespace) -> int:
     from orchestration.tools.scenarios import default_files, run_files
 
@@ -314,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--as", dest="as_user", required=True)
         p.add_argument("case")
+    p = command("retention", cmd_retention, "报告超过保存期限的已结案案件；--apply 匿名化或删除")
+    p.add_argument(
+        "--apply", choices=["anonymise", "purge"], default=None, help="anonymise 匿名化，purge 删除"
+    )
+    p.add_argument("--as", dest="as_user", default=None, help="系统管理员（--apply 时必填）")
     p = command("scenario", cmd_scenario, "运行流程场景")
     p.add_argument("action", choices=["run"])
     p.add_argument("files", nargs="*")

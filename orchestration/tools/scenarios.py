@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from orchestration.domain import petition_clock
+from orchestration.domain.personal_data import findings, identifying_values
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import FangtiaoError
@@ -167,6 +168,23 @@ class ScenarioRun:
             case = session.get(Case, self.case_id(step))
             assert case is not None
             Expectations(self.runtime, session, case).check(step)
+
+    # -- after the last step --
+
+    def check_notifications_hold_no_personal_data(self) -> None:
+        """Every scenario, whatever it expects: a notification names the case and at most the parties."""
+        with self.runtime.sessions() as session:
+            for case_id in self.cases:
+                case = session.get(Case, case_id)
+                assert case is not None
+                known = identifying_values(self.runtime.case_data(session, case))
+                rows = session.scalars(select(Notification).where(Notification.case_id == case_id))
+                for row in rows:
+                    found = findings(row.message, known)
+                    if found:
+                        raise Mismatch(
+                            f"案件 {case.case_no} 的通知含有个人信息（{'、'.join(found)}）：{row.message}"
+                        )
 
 
 class Expectations:
@@ -324,6 +342,10 @@ def run_scenario(path: Path, url: str | None = None) -> ScenarioResult:
                     return ScenarioResult(
                         path, scenario["name"], False, f"第{index}步（{step['do']}）：{exc}"
                     )
+            try:
+                run.check_notifications_hold_no_personal_data()
+            except Mismatch as exc:
+                return ScenarioResult(path, scenario["name"], False, str(exc))
         finally:
             engine.dispose()
     return ScenarioResult(path, scenario["name"], True)

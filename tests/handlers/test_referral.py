@@ -56,7 +56,10 @@ def test_a_referral_goes_to_the_chosen_organisation_with_its_letter() -> None:
     assert letter.content["case_no"] == "FT2026-000001" and letter.content["matter"] == "宅基地院墙纠纷"
     assert ctx.notices == [
         Notice(
-            OTHER_COMMITTEE.id, "mediator", "referral", "收到访调对接移送案件 FT2026-000001：宅基地院墙纠纷"
+            OTHER_COMMITTEE.id,
+            "mediator",
+            "referral",
+            "收到访调对接移送案件 FT2026-000001，请在3日内决定受理或者退回",
         )
     ]
 

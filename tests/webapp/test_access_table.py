@@ -42,6 +42,7 @@ PAGES: dict[str, set[str]] = {
     "/tasks/{a_task}": {"mediator"},
     "/documents/{a_document}": CASE_A,
     "/notifications": EVERYONE,
+    "/privacy-notices/2026-01": EVERYONE,
     "/api/tasks": EVERYONE,
     "/api/cases/{a}": CASE_A,
     "/api/cases/{b}": CASE_B,

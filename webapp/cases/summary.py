@@ -19,7 +19,18 @@ PETITIONER_FIELDS = (
     "petitioner_count",
 )
 RESPONDENT_FIELDS = ("respondent_name", "respondent_type", "respondent_id_number", "respondent_phone")
+# Each party's consent to mediation, as the consent steps record it (with the privacy notice given).
+CONSENTS = (("petitioner_consent", "信访人"), ("respondent_consent", "对方当事人"))
 BASIC_FIELDS = ("petition_channel", "received_on", "matter", "facts", "dispute_category")
+
+
+@dataclass(frozen=True)
+class Consent:
+    party: str  # 信访人 | 对方当事人
+    decision: str | None  # agree | refuse
+    notice_given: bool
+    notice_version: str | None
+    informed_at: str | None
 
 
 @dataclass(frozen=True)
@@ -30,9 +41,11 @@ class SummaryView:
     basics: list[tuple[str, str, str]]
     known: Mapping[str, Label]
     scope_ground: str | None
+    consents: list[Consent]
 
     def __getattr__(self, name: str) -> Any:
-        # case, data, revealed, can_reveal, organisations, locality, open_tasks, attachment_names
+        # case, data, disclosure, revealed, can_reveal, respondent_withheld, organisations, locality,
+        # open_tasks, attachment_names
         return getattr(self.source, name)
 
 
@@ -47,7 +60,28 @@ def build(summary: CaseSummary, forms: FormRegistry) -> SummaryView:
         basics=describe(data, BASIC_FIELDS, known, files),
         known=known,
         scope_ground=ground if isinstance(ground, str) else None,
+        consents=consents(data),
     )
+
+
+def consents(data: Mapping[str, Any]) -> list[Consent]:
+    """The parties' recorded consents, and whether and which privacy notice each was given."""
+    found = []
+    for key, party in CONSENTS:
+        record = data.get(key)
+        if isinstance(record, Mapping):
+            version = record.get("privacy_notice_version")
+            informed = record.get("informed_at")
+            found.append(
+                Consent(
+                    party=party,
+                    decision=record.get("decision") if isinstance(record.get("decision"), str) else None,
+                    notice_given=record.get("privacy_notice_given") is True,
+                    notice_version=version if isinstance(version, str) else None,
+                    informed_at=informed if isinstance(informed, str) else None,
+                )
+            )
+    return found
 
 
 def as_json(view: SummaryView) -> dict[str, Any]:

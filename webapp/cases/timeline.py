@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestration.domain.access import mask_pii
+from orchestration.domain.access import Disclosure, mask_pii
 from orchestration.services.cases import AuditEvent, History
 from orchestration.vocabulary import AuditAction
 from webapp.forms_ui import Label, describe
@@ -56,6 +56,8 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
             return f"查看当事人完整个人信息（{where}）"
         case AuditAction.DOWNLOAD:
             return f"下载附件“{detail.get('filename', '')}”"
+        case AuditAction.ANONYMISE:
+            return f"保存期限（{detail.get('retention_years', '')}年）届满，当事人个人信息已匿名化"
         case AuditAction.ERROR:
             return f"办理出错：{detail.get('message', '')}"
         case _:
@@ -67,16 +69,16 @@ def build(
     titles: Mapping[str, str],
     known: Mapping[str, Label],
     attachment_names: Mapping[str, str],
-    reveal: bool,
+    disclosure: Disclosure,
 ) -> list[Entry]:
-    """Entries oldest first; submitted data is labelled as on the forms and masked unless revealed."""
+    """Entries oldest first; submitted data is labelled as on the forms and masked as the page is."""
     entries = []
     for event in history.events:
         detail: dict[str, Any] = event.detail if isinstance(event.detail, dict) else {}
         raw_data, raw_steps = detail.get("data"), detail.get("steps")
         submitted: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
-        if submitted and not reveal:
-            submitted = mask_pii(submitted)
+        if submitted:
+            submitted = mask_pii(submitted, disclosure)
         steps: list[Any] = raw_steps if isinstance(raw_steps, list) else []
         entries.append(
             Entry(

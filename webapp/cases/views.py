@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
@@ -60,7 +60,7 @@ def _render_case(
             deadlines=page.deadlines,
             clock=page.clock,
             timeline=timeline.build(
-                page.history, page.step_titles, info.known, info.attachment_names, info.revealed
+                page.history, page.step_titles, info.known, info.attachment_names, info.disclosure
             ),
             diagram=render_svg(*page.diagram, open_names, page.passed_steps),
             attachments=page.attachments,
@@ -130,3 +130,13 @@ def document(document_id: int) -> Response:
     """A printable document; masked unless a handler asks for the full text (?full=1), which is audited."""
     shown = services().cases.document(viewer(), document_id, full=request.args.get("full") == "1")
     return Response(render_document(shown), mimetype="text/html")
+
+
+@bp.get("/privacy-notices/<version>")
+@login_required
+def privacy_notice(version: str) -> Page:
+    """A version of the privacy notice as parties were given it, to print and hand over."""
+    notice = services().notices.get(version)
+    if notice is None:
+        abort(404)
+    return render_template("cases/privacy_notice.html", notice=notice)

@@ -146,3 +146,83 @@ def test_roles_without_case_access_see_nothing(runtime: Runtime, role: str) -> N
     )
     with runtime.sessions() as session:
         assert list(session.scalars(select(Case.id).where(access.visible_cases(session, other)))) == []
+
+
+# ---- the respondent's particulars and the mediation side --------------------------------------------
+
+PARTIES = {
+    "petitioner_id_number": "540102199001011234",
+    "respondent_id_number": "540102198505055678",
+    "respondent_phone": "13900139000",
+    "parties": [
+        {"role": "petitioner", "name": "张三", "id_number": "540102199001011234", "phone": "13800138000"},
+        {
+            "role": "respondent",
+            "name": "李四",
+            "id_number": "540102198505055678",
+            "phone": "13900139000",
+            "representative": {"name": "王五", "phone": "13700137000"},
+        },
+    ],
+}
+
+
+def test_party_objects_are_masked_like_the_top_level_fields() -> None:
+    masked = access.mask_pii(PARTIES)
+    petitioner, respondent = masked["parties"]
+    assert petitioner["id_number"] == "5401**********1234" and petitioner["phone"] == "138****8000"
+    assert respondent["representative"]["phone"] == "137****7000"
+    assert access.mask_pii(PARTIES, access.Disclosure.FULL) == PARTIES
+
+
+def test_full_but_respondent_keeps_only_the_respondents_masked() -> None:
+    shown = access.mask_pii(PARTIES, access.Disclosure.FULL_BUT_RESPONDENT)
+    assert shown["petitioner_id_number"] == "540102199001011234"
+    assert shown["respondent_id_number"] == "5401**********5678"
+    assert shown["respondent_phone"] == "139****9000"
+    petitioner, respondent = shown["parties"]
+    assert petitioner["id_number"] == "540102199001011234" and petitioner["phone"] == "13800138000"
+    assert respondent["id_number"] == "5401**********5678" and respondent["phone"] == "139****9000"
+    assert respondent["representative"]["phone"] == "137****7000"
+    assert respondent["name"] == "李四"
+
+
+@pytest.mark.parametrize(
+    ("username", "informed", "withheld"),
+    [
+        ("mediator", False, True),
+        ("justice", False, True),
+        ("clerk", False, False),
+        ("leader", False, False),
+        ("mediator", True, False),
+        ("justice", True, False),
+    ],
+)
+def test_the_mediation_side_is_kept_from_the_respondent_until_they_were_told(
+    runtime: Runtime, username: str, informed: bool, withheld: bool
+) -> None:
+    data = dict(PARTIES)
+    if informed:
+        data[access.RESPONDENT_CONSENT] = {"decision": "agree", "informed_at": "2026-11-02T10:00:00+08:00"}
+    who = viewer(runtime, username)
+    assert access.withholds_respondent(who, data) is withheld
+    assert access.respondent_pii_withheld(who, data) is withheld
+    prefill = access.form_data(who, data)
+    if withheld:
+        assert "respondent_id_number" not in prefill and "respondent_phone" not in prefill
+        assert prefill["parties"][1] == {
+            "role": "respondent",
+            "name": "李四",
+            "representative": {"name": "王五"},
+        }
+        assert prefill["parties"][0] == PARTIES["parties"][0]
+    else:
+        assert prefill == data
+
+
+def test_a_consent_without_the_moment_of_telling_does_not_count(runtime: Runtime) -> None:
+    mediator = viewer(runtime, "mediator")
+    for consent in ({"decision": "agree"}, {"informed_at": ""}, "agree", None):
+        assert access.withholds_respondent(mediator, {**PARTIES, access.RESPONDENT_CONSENT: consent})
+    # nothing of the respondent's to withhold
+    assert not access.respondent_pii_withheld(mediator, {"respondent_name": "李四"})
