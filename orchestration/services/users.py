@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from orchestration.domain.access import Viewer
 from orchestration.services.base import Service
-from orchestration.store.models import User
+from orchestration.store.models import Organisation, Region, User
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,12 @@ class SignedIn:
     session_id: str  # "<user id>.<token>": what the session cookie carries
 
 
-def _token(user: User) -> str:
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:16]
+def _token(user_id: int, password_hash: str) -> str:
+    return hashlib.sha256(f"{user_id}:{password_hash}".encode()).hexdigest()[:16]
 
 
 def _signed_in(user: User) -> SignedIn:
-    return SignedIn(Viewer.of(user), f"{user.id}.{_token(user)}")
+    return SignedIn(Viewer.of(user), f"{user.id}.{_token(user.id, user.password_hash)}")
 
 
 @cache
@@ -52,11 +52,32 @@ class UserService(Service):
         raw_id, _, token = session_id.partition(".")
         if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
             return None
+        # Every request asks this: plain columns in one statement, no ORM objects to build.
+        query = (
+            select(
+                User.password_hash,
+                User.username,
+                User.display_name,
+                User.role,
+                User.org_id,
+                Organisation.name,
+                Organisation.kind,
+                Organisation.region_code,
+                Region.level,
+            )
+            .outerjoin(Organisation, Organisation.id == User.org_id)
+            .outerjoin(Region, Region.code == Organisation.region_code)
+            .where(User.id == int(raw_id), User.active.is_(True))
+        )
         with self.reading() as session:
-            user = session.get(User, int(raw_id))
-            if user is None or not user.active or _token(user) != token:
-                return None
-            return _signed_in(user)
+            row = session.execute(query).first()
+        if row is None or _token(int(raw_id), row[0]) != token:
+            return None
+        _, username, display_name, role, org_id, org_name, kind, region, level = row
+        viewer = Viewer(
+            int(raw_id), username, display_name, role, org_id, org_name or "", kind, region, level
+        )
+        return SignedIn(viewer, session_id)
 
     def viewer(self, username: str) -> Viewer | None:
         """An active user by name (the command line acts as a named user)."""
