@@ -25,6 +25,7 @@ in ``bench/results/mutations/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import json
 import os
@@ -462,13 +463,19 @@ class Copy:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its worker processes are ended with it on a timeout
             )
+            code: int | None = None
             try:
                 code = process.wait(timeout=self.timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                pass
+            finally:
+                # on a timeout or an interrupt, and any worker process left behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-                return Run(None, [], 0, 0, time.monotonic() - started)
         seconds = time.monotonic() - started
+        if code is None:
+            return Run(None, [], 0, 0, seconds)
         failed, run, skipped = read_report(report) if report.exists() else ([], 0, 0)
         return Run(code, failed, run, skipped, seconds)
 
@@ -548,7 +555,8 @@ def baseline(copy: Copy, mutations: Sequence[Mutation]) -> None:
         run = copy.pytest(selection, log)
         print(f"unmutated {number}/{len(selections)}: {run.run} tests, {run.seconds:.0f} s", flush=True)
         if run.code != 0 or run.run == 0:
-            raise SystemExit(f"the tests {' '.join(selection)} do not pass unmutated; see {log}")
+            what = "timed out" if run.code is None else "do not pass"
+            raise SystemExit(f"the tests {' '.join(selection)} {what} unmutated; see {log}")
 
 
 def check(copy: Copy, mutation: Mutation) -> Outcome:
@@ -642,8 +650,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     not_run = [o for o in outcomes if o.result == "not run"]
     caught = len(outcomes) - len(survived) - len(broken) - len(not_run)
     print(
-        f"\n{caught} caught, {len(survived)} survived, {len(broken)} went wrong, {len(not_run)} not run "
-        f"(PostgreSQL off) of {len(outcomes)}; {time.monotonic() - started:.0f} s in all; logs in {RESULTS}"
+        f"\n{caught} caught, {len(survived)} survived, {len(broken)} went wrong, "
+        f"{len(not_run)} not run (PostgreSQL only, and it is off) of {len(outcomes)}; "
+        f"{time.monotonic() - started:.0f} s in all; logs in {RESULTS}"
     )
     return 2 if broken else 1 if survived else 0
 
