@@ -649,9 +649,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     broken = [o for o in outcomes if o.broken]
     not_run = [o for o in outcomes if o.result == "not run"]
     caught = len(outcomes) - len(survived) - len(broken) - len(not_run)
+    skipped = f", {len(not_run)} not run (they need PostgreSQL)" if not_run else ""
     print(
-        f"\n{caught} caught, {len(survived)} survived, {len(broken)} went wrong, "
-        f"{len(not_run)} not run (PostgreSQL only, and it is off) of {len(outcomes)}; "
+        f"\n{caught} caught, {len(survived)} survived, {len(broken)} went wrong{skipped} of {len(outcomes)}; "
         f"{time.monotonic() - started:.0f} s in all; logs in {RESULTS}"
     )
     return 2 if broken else 1 if survived else 0
