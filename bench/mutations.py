@@ -133,6 +133,10 @@ ACCESS = "orchestration/domain/access.py"
 RUNTIME = "orchestration/engine/runtime.py"
 DERIVED = "orchestration/engine/derived.py"
 TIMER_CLAIM = ".with_for_update(of=Case, skip_locked=True)"
+STEP_LOCK = ".with_for_update(of=(Case, OpenTask))"
+CONCURRENT_COMPLETIONS = (
+    "tests/orchestration/engine/test_runtime.py::test_concurrent_completions_of_one_task_store_exactly_one"
+)
 
 CALENDAR_TESTS = (
     "tests/orchestration/domain/test_calendar.py",
@@ -246,12 +250,17 @@ MUTATIONS: list[Mutation] = [
         postgres_only=True,
     ),
     Mutation(
-        "locking:step-unlocked",
+        "locking:completion-unlocked",
         "two users completing one task at once both get through",
-        (Replace(RUNTIME, ".with_for_update(of=Case)\n", "\n"),),
-        (
-            "tests/orchestration/engine/test_runtime.py::test_concurrent_completions_of_one_task_store_exactly_one",
-        ),
+        (Replace(RUNTIME, STEP_LOCK, ""),),
+        (CONCURRENT_COMPLETIONS,),
+        postgres_only=True,
+    ),
+    Mutation(
+        "locking:completion-task-row-unlocked",
+        "a completion that waited for the case's lock still sees the task the holder completed or claimed",
+        (Replace(RUNTIME, STEP_LOCK, ".with_for_update(of=Case)"),),
+        (CONCURRENT_COMPLETIONS,),
         postgres_only=True,
     ),
     Mutation(
