@@ -372,7 +372,7 @@ MUTATIONS: list[Mutation] = [
         "timers:fired-twice",
         "a fired timer's row is kept, so it is fired (and audited, and counted) again and again",
         (Replace(DERIVED, "Timer.task_id.in_(gone)", "Timer.task_id.in_(set())"),),
-        ("tests/orchestration/engine/test_runtime.py::test_timers_fire_by_the_injected_clock",),
+        ("tests/orchestration/engine/test_worker.py::test_a_fired_timer_is_due_no_more",),
     ),
 ]
 

@@ -104,6 +104,21 @@ def test_each_timer_fires_exactly_once_with_four_workers(runtime: Runtime, datab
     assert {open_task(runtime, i, "feedback_failure").role for i in ids[:5]} == {"mediator"}
 
 
+def test_a_fired_timer_is_due_no_more(runtime: Runtime, clock: FrozenClock) -> None:
+    """Each firing takes its timers out of the index: the worker finds nothing more after a handful."""
+    cases_in_mediation(runtime, 1)
+    clock.set(AFTER_DEADLINES)
+    results = []
+    for _ in range(10):
+        result = runtime.fire_next()
+        if result is None:
+            break
+        results.append(result)
+    else:
+        pytest.fail("fire_next kept finding due timers")
+    assert results and all(r.fired and r.error is None for r in results)
+
+
 def test_a_worker_killed_midway_leaves_nothing_lost_or_doubled(
     runtime: Runtime, clock: FrozenClock, database_url: str
 ) -> None:
