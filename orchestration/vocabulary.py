@@ -41,6 +41,8 @@ class AuditAction(StrEnum):
     CALENDAR = "calendar"
     VIEW_PII = "view_pii"
     DOWNLOAD = "download"
+    CORRECT_DOCUMENT = "correct_document"
+    ORGANISATION = "organisation"
 
 
 class DueState(StrEnum):

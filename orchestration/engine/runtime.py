@@ -28,7 +28,7 @@ from orchestration import logs
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
-from orchestration.engine import attachments
+from orchestration.engine import attachments, documents
 from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
@@ -79,13 +79,14 @@ class Actor:
     role: str
     org_id: int | None = None
     user_id: int | None = None
+    display_name: str = ""  # what documents print for the person (the leader who approved a letter)
 
     @classmethod
     def of(cls, user: Any) -> Actor:
-        return cls(user.username, user.role, user.org_id, user.id)
+        return cls(user.username, user.role, user.org_id, user.id, user.display_name)
 
 
-SYSTEM = Actor("system", "system")
+SYSTEM = Actor("system", "system", display_name="系统")
 
 MAX_TIMER_ATTEMPTS = 5
 TIMER_BACKOFF = timedelta(seconds=30)
@@ -290,7 +291,16 @@ class Runtime:
         calendar = self.calendar(session)
 
         def context(task: Task) -> CaseContext:
-            return CaseContext(session, case, now, calendar, task.data, actor.username, task.task_spec.name)
+            return CaseContext(
+                session,
+                case,
+                now,
+                calendar,
+                task.data,
+                actor.username,
+                task.task_spec.name,
+                actor.display_name,
+            )
 
         return FangtiaoScriptEngine(calendar, context)
 
@@ -446,6 +456,9 @@ class Runtime:
                 task.run()
 
             steps = self._run(workflow, run)
+            documents.record_acts(
+                session, case, open_task.task_name, cleaned, now, actor.username, actor.display_name
+            )
             after = self._save(session, case, workflow, now, before)
             self._audit(
                 session,

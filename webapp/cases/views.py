@@ -128,5 +128,5 @@ def attachment(attachment_id: int) -> Response:
 @login_required
 def document(document_id: int) -> Response:
     """A printable document; masked unless a handler asks for the full text (?full=1), which is audited."""
-    shown = services().cases.document(viewer(), document_id, full=request.args.get("full") == "1")
+    shown = services().documents.document(viewer(), document_id, full=request.args.get("full") == "1")
     return Response(render_document(shown), mimetype="text/html")
