@@ -202,8 +202,19 @@ CONTENT_TITLES = {
     "from": "承办调解员",
     "mediator": "人民调解员",
     "reason": "原因",
-    "terms": "协议内容、履行方式和期限",
+    "facts": "纠纷的主要事实",
+    "disputed_matters": "争议事项",
+    "responsibilities": "各方当事人的责任",
+    "terms": "协议内容",
+    "performance_manner": "履行方式",
+    "performance_deadline": "履行期限",
     "effective_on": "协议生效日期",
+    "accepted_on": "受理日期",
+    "approved_by": "审签人",
+    "approved_on": "审签日期",
+    "terminated_on": "终止调解日期",
+    "given_on": "告知日期",
+    "method": "告知方式",
     "judicial_confirmation_deadline": "申请司法确认期限",
     "other_routes": "其他解决途径",
     "accepted_at": "受理时间",
@@ -213,6 +224,13 @@ CONTENT_TITLES = {
 
 def _field_title(labels: _FormLabels, field_name: str) -> str:
     return CONTENT_TITLES.get(field_name) or labels.titles.get(field_name, field_name)
+
+
+def field_title(field_name: str, forms: FormRegistry | None = None) -> str:
+    """What a content key is called on a form (or on documents), for the correction form."""
+    return CONTENT_TITLES.get(field_name) or (
+        _form_labels(forms).titles.get(field_name, field_name) if forms is not None else field_name
+    )
 
 
 class _Snapshot:
@@ -277,9 +295,11 @@ def template_name(kind: str) -> str:
     return own if (TEMPLATE_DIR / own).is_file() and not own.startswith("_") else "generic.html"
 
 
-def render_document(view: DocumentView) -> str:
-    """The document as a complete HTML page, A4 when printed."""
-    return _environment(view.forms).get_template(template_name(view.document.kind)).render(context(view))
+def render_document(view: DocumentView, embedded: bool = False) -> str:
+    """The document as a complete HTML page, A4 when printed; `embedded`: its sheet alone, to bind into
+    the case file."""
+    template = _environment(view.forms).get_template(template_name(view.document.kind))
+    return template.render(context(view), embedded=embedded)
 
 
 def context(view: DocumentView) -> dict[str, Any]:

@@ -30,6 +30,7 @@ __all__ = [
     "FormField",
     "FormRegistry",
     "FormValidationError",
+    "Note",
     "OptionsProvider",
     "Submission",
     "Upload",
@@ -113,7 +114,8 @@ _ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 _TOP_KEYS = frozenset({"title", "description", "schema", "ui", "$comment"})
 _SCHEMA_KEYS = frozenset({"type", "required", "properties", "$comment"})
-_UI_KEYS = frozenset({"order", "fields", "required_when", "$comment"})
+_UI_KEYS = frozenset({"order", "fields", "required_when", "notes", "$comment"})
+_NOTE_KEYS = frozenset({"key", "title", "when", "notify", "$comment"})
 _UI_FIELD_KEYS = frozenset({"widget", "help", "$comment"})
 _PROPERTY_KEYS = frozenset(
     {
@@ -212,11 +214,30 @@ class FormField:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something earlier steps wrote that whoever fills in the form must read first (a leader's reason
+    for sending a letter back): the case data's `key`, shown under `title` when the data matches
+    `when`; `notify`: the people the task is for are also told in a notification."""
+
+    key: str
+    title: str
+    when: Mapping[str, tuple[str, ...]]
+    notify: bool
+
+    def text(self, data: Mapping[str, Any]) -> str | None:
+        if any(data.get(other) not in values for other, values in self.when.items()):
+            return None
+        value = data.get(self.key)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True)
 class FormDefinition:
     name: str
     title: str
     description: str | None
     fields: tuple[FormField, ...]
+    notes: tuple[Note, ...] = ()
     # Filled on first validate() (or eagerly by FormRegistry); not part of the form's identity.
     _compiled: _CompiledForm | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -225,6 +246,11 @@ class FormDefinition:
             if form_field.name == name:
                 return form_field
         raise KeyError(f"表单“{self.name}”没有字段“{name}”")
+
+    def notes_for(self, data: Mapping[str, Any]) -> list[tuple[Note, str]]:
+        """The notes that apply to the case data, with their text."""
+        found = [(note, note.text(data)) for note in self.notes]
+        return [(note, text) for note, text in found if text is not None]
 
 
 class FormRegistry:
@@ -365,7 +391,34 @@ class _FormParser:
             )
             for name in order
         )
-        return FormDefinition(name=self.name, title=title, description=description, fields=form_fields)
+        notes = self.notes(ui.get("notes", []))
+        return FormDefinition(
+            name=self.name, title=title, description=description, fields=form_fields, notes=notes
+        )
+
+    def notes(self, notes: Any) -> tuple[Note, ...]:
+        if not isinstance(notes, list):
+            raise self.fail("ui.notes 应为列表")
+        parsed = []
+        for note in notes:
+            if not isinstance(note, dict):
+                raise self.fail("ui.notes 中的每一项应为对象")
+            self.no_unknown_keys(note, _NOTE_KEYS, "ui.notes")
+            key = note.get("key")
+            if not isinstance(key, str) or not _NAME_RE.match(key):
+                raise self.fail("ui.notes 的 key 应为案件数据的字段名")
+            title = self.text(note.get("title"), "ui.notes 的 title")
+            when = note.get("when", {})
+            if not isinstance(when, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+                for k, v in when.items()
+            ):
+                raise self.fail('ui.notes 的 when 应为 {"字段": [取值, …]}')
+            notify = note.get("notify", False)
+            if not isinstance(notify, bool):
+                raise self.fail("ui.notes 的 notify 应为 true 或 false")
+            parsed.append(Note(key, title, MappingProxyType({k: tuple(v) for k, v in when.items()}), notify))
+        return tuple(parsed)
 
     def text(self, value: Any, what: str, field_name: str | None = None) -> str:
         if not isinstance(value, str) or not value.strip():

@@ -358,12 +358,41 @@ class Runtime:
         with session.no_autoflush:
             write_open_tasks(session, case, before, after, now)
             write_timers(session, case, before, after)
+        self._notify_notes(session, case, workflow, before, after, now)
         if case.id in session.info.get(petition_clock.CHANGED, ()):
             clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
             case.petition_deadline = clock.deadline if clock else None
             case.petition_warning = 0
         session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow, after))
         return after
+
+    def _notify_notes(
+        self,
+        session: Session,
+        case: Case,
+        workflow: BpmnWorkflow,
+        before: Derived,
+        after: Derived,
+        now: datetime,
+    ) -> None:
+        """Whoever a new task is for hears what its form's notes ask them to read first (a leader's
+        reason for sending the letter back), so that they need not open the case to learn why."""
+        for task_id, row in after.tasks.items():
+            if task_id in before.tasks or row.form_name not in self.forms:
+                continue
+            data = workflow.get_task_from_id(UUID(task_id)).data
+            for note, text in self.forms.get(row.form_name or "").notes_for(data):
+                if note.notify:
+                    session.add(
+                        Notification(
+                            case_id=case.id,
+                            org_id=row.org_id,
+                            role=row.role,
+                            kind="note",
+                            message=f"案件 {case.case_no}“{row.title}”：{note.title}：{text}",
+                            created_at=now,
+                        )
+                    )
 
     def _audit(
         self,

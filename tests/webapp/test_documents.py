@@ -4,250 +4,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 from lxml import html as lxml_html
 
 from handlers.documents import KINDS
-from orchestration.domain.forms import FormRegistry
-from orchestration.services.documents import ActView, Document, DocumentView
+from orchestration.services.documents import ActView
+from tests.document_samples import (
+    CREATED,
+    EVIL,
+    PARTIES,
+    SAMPLES,
+    SNAPSHOT,
+    document,
+    render,
+    view,
+)
 from webapp.documents import cn_date, render_document, sex_from_id, show
-
-FORMS = FormRegistry(Path(__file__).resolve().parents[2] / "forms")
-CREATED = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 2026-11-28 01:30 in Shanghai
-EVIL = "<script>alert(1)</script>"
-
-PARTIES: dict[str, Any] = {
-    "petitioner_name": "张三",
-    "petitioner_id_number": "11010519491231002X",
-    "petitioner_phone": "13800138000",
-    "petitioner_address": "拉萨市城关区北京中路12号",
-    "respondent_name": "李四",
-    "respondent_type": "citizen",
-    "respondent_id_number": "540102199001011234",
-    "respondent_phone": "13900139000",
-}
-
-PARTY_LIST: list[dict[str, Any]] = [
-    {
-        "role": "petitioner",
-        "kind": "citizen",
-        "name": "张三",
-        "ethnicity": "藏族",
-        "occupation": "个体工商户",
-        "id_number": "11010519491231002X",
-        "phone": "13800138000",
-        "address": "拉萨市城关区北京中路12号",
-    },
-    {
-        "role": "respondent",
-        "kind": "citizen",
-        "name": "李四",
-        "sex": "男",
-        "ethnicity": "汉族",
-        "age": 45,
-        "id_number": "540102199001011234",
-        "address": "拉萨市城关区八廓街3号",
-    },
-    {
-        "role": "respondent",
-        "kind": "organisation",
-        "name": "拉萨某物业服务有限公司",
-        "id_number": "91540100MA6T000000",
-        "representative": "王五（总经理）",
-        "address": "拉萨市城关区江苏路8号",
-    },
-]
-
-SAMPLES: dict[str, dict[str, Any]] = {
-    "referral_letter": {
-        **PARTIES,
-        "facts": "双方因院墙归属发生争执。",
-        "summary": f"宅基地纠纷{EVIL}",
-        "request": "请尽快组织调解。",
-        "to": "八廓街道人民调解委员会",
-        "consent_documents": ["同意书.pdf"],
-        "legal_documents": [],
-        "contact_person": "王芳",
-        "contact_phone": "0891-6321234",
-        "approved_comments": "同意移送。",
-    },
-    "acceptance_receipt": {
-        "mediator": f"次仁{EVIL}",
-        "accepted_at": "2026-11-05T10:30:00+08:00",
-        "accepted_on": "2026-11-05",
-    },
-    "return_letter": {"reason": f"已由人民法院立案受理{EVIL}", "from": "次仁"},
-    "agreement": {
-        "parties": PARTY_LIST,
-        "mediator": "次仁",
-        "facts": f"李四翻修院墙越界约0.5米。{EVIL}",
-        "disputed_matters": "院墙越界部分是否拆除及补偿金额。",
-        "responsibilities": "李四负主要责任，张三负次要责任。",
-        "terms": "一、李四拆除越界部分院墙。\n二、李四补偿张三人民币伍佰元整。",
-        "performance_manner": "拆除后恢复原状；补偿款以银行转账支付。",
-        "performance_deadline": "2026-12-15",
-        "effective_on": "2026-11-28",
-        "judicial_confirmation_deadline": "2026-12-28T00:00:00+08:00",
-        "judicial_confirmation_advised": True,
-    },
-    "oral_agreement_record": {
-        "parties": PARTY_LIST[:2],
-        "mediator": "次仁",
-        "facts": "双方因装修噪音发生争执。",
-        "terms": f"李四保证晚上十点后不再施工。{EVIL}",
-        "performance_manner": "即时履行",
-        "effective_on": "2026-11-20",
-        "judicial_confirmation_deadline": "2026-12-21T00:00:00+08:00",
-        "judicial_confirmation_advised": False,
-    },
-    "termination_notice": {
-        "parties": PARTY_LIST[:2],
-        "reason": f"调解期限届满，未达成调解协议{EVIL}",
-        "other_routes": ["仲裁", "行政", "司法", "信访"],
-    },
-    "feedback_receipt": {
-        "outcome": "failure",
-        "fed_back_on": "2026-12-01",
-        "failure_reasons": f"双方对补偿金额分歧较大。{EVIL}",
-        "materials_returned": "移送函、调解记录、调解终止告知书",
-    },
-    "follow_up_record": {
-        "visited_on": "2026-12-20",
-        "visit_method": "in_person",
-        "performance": "partly",
-        "social_effect": f"纠纷基本平息。{EVIL}",
-        "party_opinions": "希望尽快履行完毕。",
-        "further_guidance": "已督促履行。",
-    },
-    "intake_register": {
-        "dispute_type": "citizen_property",
-        "source": "信访移送",
-        "parties": PARTY_LIST[:2],
-        "facts": f"双方因院墙归属发生争执。{EVIL}",
-        "accepted_on": "2026-11-05",
-        "mediator": "次仁",
-        "parties_confirmed": True,
-    },
-    "rights_notice": {"parties": ["张三", "李四"], "given_on": "2026-11-05", "method": f"当面送达{EVIL}"},
-    "session_record": {
-        "session_no": 2,
-        "date": "2026-11-10",
-        "place": "八廓街道人民调解委员会调解室",
-        "attendees": ["张三", "李四"],
-        "mediator": "次仁",
-        "record": f"双方陈述意见，调解员释法说理。{EVIL}",
-        "signatures_confirmed": True,
-    },
-    "extension_notice": {
-        "petitioner_name": "张三",
-        "reason": f"案情复杂，需进一步核实。{EVIL}",
-        "old_deadline": "2027-01-04",
-        "new_deadline": "2027-02-03",
-        "decided_by": "李建国",
-        "decided_on": "2026-12-28",
-    },
-    "consultation_minutes": {
-        "petition_opinion": "属于人民调解范围，应予受理。",
-        "justice_opinion": f"同意信访部门意见。{EVIL}",
-        "agreed_by": ["八廓街道信访办 李建国", "八廓街道司法所 张伟"],
-        "outcome": "mediation_accepts",
-        "escalated_to": None,
-        "held_on": "2026-11-08",
-        "participants": "八廓街道信访办 李建国；八廓街道司法所 张伟",
-    },
-    "risk_report": {
-        "risk_type": "mass_incident",
-        "description": f"业主可能聚集维权。{EVIL}",
-        "recipients": ["八廓派出所", "八廓街道党工委、办事处", "八廓街道信访办"],
-        "reported_at": "2026-11-09T15:00:00+08:00",
-        "receipt": "派出所值班民警已接收",
-    },
-    "success_feedback": {
-        "fed_back_on": "2026-11-30",
-        "agreement_number": "(2026)城八人调字第7号",
-        "attachments": ["7"],
-    },
-    "conclusion_notice": {
-        "petitioner_name": "张三",
-        "concluded_on": "2026-12-02",
-        "outcome": f"经人民调解达成调解协议{EVIL}",
-        "agreement_number": "(2026)城八人调字第7号",
-    },
-}
-
-
-ISSUER = {
-    "code": "540102001-tw",
-    "name": "八廓街道人民调解委员会“访调对接”工作室",
-    "kind": "mediation_committee",
-    "seal_name": "八廓街道人民调解委员会",
-    "court_name": "拉萨市城关区人民法院",
-}
-OFFICE = {
-    "code": "540102001-xf",
-    "name": "八廓街道信访办",
-    "kind": "petition_office",
-    "seal_name": "八廓街道信访办",
-}
-JUSTICE = {
-    "code": "540102001-sf",
-    "name": "八廓街道司法所",
-    "kind": "justice_office",
-    "seal_name": "八廓街道司法所",
-}
-ISSUERS = {"petition_office": OFFICE, "mediation_org": ISSUER, "justice_org": JUSTICE}
-SNAPSHOT: dict[str, Any] = {
-    "issuer": ISSUER,
-    "organisations": {
-        "petition_office": "八廓街道信访办",
-        "mediation_org": ISSUER["name"],
-        "justice_org": "八廓街道司法所",
-    },
-    "case": {"case_no": "XF-2026-000123", "title": "邻里宅基地院墙归属纠纷"},
-    "attachments": {"7": "调解同意书.pdf"},
-}
-
-
-def _document(
-    kind: str,
-    content: dict[str, Any] | None = None,
-    number: str = "(2026)人调字第7号",
-    snapshot: dict[str, Any] | None = None,
-) -> Document:
-    title = KINDS[kind].title if kind in KINDS else "其他文书"
-    body = {
-        "case_no": "XF-2026-000123",
-        "matter": "邻里宅基地院墙归属纠纷",
-        **(SAMPLES.get(kind, {}) if content is None else content),
-    }
-    return Document(
-        id=1,
-        case_id=1,
-        kind=kind,
-        title=title,
-        number=number,
-        created_at=CREATED,
-        content=body,
-        snapshot=snapshot
-        or {**SNAPSHOT, "issuer": ISSUERS[KINDS[kind].issuer if kind in KINDS else "mediation_org"]},
-        digest="ab" * 32,
-    )
-
-
-def _view(document: Document, **changes: Any) -> DocumentView:
-    """The document as the document service hands it over."""
-    view = DocumentView(
-        document=document, acts=[], supersedes=None, superseded_by=None, intact=True, forms=FORMS
-    )
-    return replace(view, **changes)
-
-
-def _render(kind: str, content: dict[str, Any] | None = None, **changes: Any) -> str:
-    return render_document(_view(_document(kind, content), **changes))
 
 
 def _text(page: str) -> str:
@@ -264,7 +37,7 @@ def test_every_handler_kind_has_a_sample() -> None:
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_kind_renders_a_printable_a4_page(kind: str) -> None:
-    page = _render(kind)
+    page = render(kind)
     text = _text(page)
     assert page.startswith("<!doctype html>")
     assert "@page" in page and "size: A4" in page and "margin: 2cm" in page
@@ -283,7 +56,7 @@ def test_each_kind_renders_a_printable_a4_page(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_user_text_is_escaped(kind: str) -> None:
-    page = _render(kind)
+    page = render(kind)
     if EVIL in str(SAMPLES[kind].values()):
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert" not in page
@@ -291,14 +64,14 @@ def test_user_text_is_escaped(kind: str) -> None:
 
 
 def test_number_sits_at_the_top_right() -> None:
-    tree = lxml_html.fromstring(_render("agreement"))
+    tree = lxml_html.fromstring(render("agreement"))
     number = tree.xpath("//main/*[1]")[0]
     assert number.get("class") == "doc-number" and number.text_content() == "(2026)人调字第7号"
-    assert ".doc-number" in _render("agreement") and "text-align: right" in _render("agreement")
+    assert ".doc-number" in render("agreement") and "text-align: right" in render("agreement")
 
 
 def test_agreement_has_the_contents_of_article_29_and_33() -> None:
-    text = _text(_render("agreement"))
+    text = _text(render("agreement"))
     # Every party with name, sex (given, or from the ID number), ethnicity, age or birth date, occupation,
     # ID, address; an organisation with its representative.
     for item in ("张三", "女", "藏族", "1949年12月31日", "个体工商户", "11010519491231002X", "北京中路12号"):
@@ -334,7 +107,7 @@ def test_agreement_has_the_contents_of_article_29_and_33() -> None:
 
 def test_a_guidance_centre_seals_as_what_it_is() -> None:
     centre = {"name": "城关区人民调解工作指导中心“访调对接”工作室", "seal_name": "城关区人民调解工作指导中心"}
-    page = render_document(_view(_document("agreement", snapshot={**SNAPSHOT, "issuer": centre})))
+    page = render_document(view(document("agreement", snapshot={**SNAPSHOT, "issuer": centre})))
     text = _text(page)
     assert "加盖城关区人民调解工作指导中心印章" in text
     assert "人民调解委员会" not in text
@@ -342,21 +115,21 @@ def test_a_guidance_centre_seals_as_what_it_is() -> None:
 
 def test_agreement_of_content_before_party_lists() -> None:
     content = {**PARTIES, "respondent_type": "legal_person", "respondent_name": "某物业公司"}
-    text = _text(_render("agreement", content))
+    text = _text(render("agreement", content))
     assert "张三" in text and "某物业公司" in text
     assert "法定代表人或代理人" in text and "住所" in text
     assert "一式3份" in text
 
 
 def test_the_signed_scan_is_shown_once_attached() -> None:
-    assert "已签署" not in _text(_render("agreement"))
+    assert "已签署" not in _text(render("agreement"))
     signed = ActView("signed", {"files": ["协议书签署件.pdf"]}, CREATED, "次仁卓玛")
-    text = _text(_render("agreement", acts=[signed]))
+    text = _text(render("agreement", acts=[signed]))
     assert "已签署" in text and "协议书签署件.pdf" in text and "次仁卓玛" in text
 
 
 def test_oral_agreement_record_does_not_promise_judicial_confirmation() -> None:
-    text = _text(_render("oral_agreement_record"))
+    text = _text(render("oral_agreement_record"))
     assert "第二十八条" in text and "人民调解员对口头协议的记录，不是调解协议书" in text
     assert "应当先由调解组织制作书面调解协议书" in text
     assert "申请司法确认期限" not in text and "2026年12月21日" not in text
@@ -364,7 +137,7 @@ def test_oral_agreement_record_does_not_promise_judicial_confirmation() -> None:
 
 
 def test_termination_notice_names_the_other_routes() -> None:
-    text = _text(_render("termination_notice"))
+    text = _text(render("termination_notice"))
     assert "第二十六条" in text and "终止调解" in text
     assert "调解期限届满，未达成调解协议" in text
     for route in ("仲裁", "行政", "司法", "信访"):
@@ -376,44 +149,44 @@ def test_termination_notice_names_the_other_routes() -> None:
 
 def test_termination_notice_without_stored_routes_names_all_four() -> None:
     content = {k: v for k, v in SAMPLES["termination_notice"].items() if k != "other_routes"}
-    text = _text(_render("termination_notice", content))
+    text = _text(render("termination_notice", content))
     for route in ("仲裁", "行政", "司法", "信访"):
         assert f"{route}：" in text
 
 
 def test_referral_letter() -> None:
-    text = _text(_render("referral_letter"))
+    text = _text(render("referral_letter"))
     assert "访调对接" in text and "移送函" in text
     assert "八廓街道人民调解委员会：" in text
     assert "公民" in text  # respondent_type code shown with its label
-    assert "3日内" in text and "15日内" in text and "5个工作日内" in text
+    assert "3日内" in text and "15日内" in text and "5个工作日内" in text and "3个工作日内" in text
     assert "同意书.pdf" in text and "王芳" in text and "0891-6321234" in text
     assert "分管领导审签" in text
 
 
 def test_codes_are_shown_with_their_labels() -> None:
-    text = _text(_render("follow_up_record"))
+    text = _text(render("follow_up_record"))
     assert "上门回访" in text and "部分履行" in text
     assert "in_person" not in text and "partly" not in text
     assert "2026年12月20日" in text
 
 
 def test_feedback_receipt_success_and_failure() -> None:
-    failure = _text(_render("feedback_receipt"))
+    failure = _text(render("feedback_receipt"))
     assert "调解不成功" in failure and "按信访程序办理" in failure and "双方对补偿金额分歧较大" in failure
-    success = _text(_render("feedback_receipt", {"outcome": "success", "fed_back_on": "2026-12-01"}))
+    success = _text(render("feedback_receipt", {"outcome": "success", "fed_back_on": "2026-12-01"}))
     assert "调解成功，达成调解协议" in success and "人民调解协议书复印件" in success
 
 
 def test_missing_content_prints_blanks_to_fill_in() -> None:
-    page = _render("agreement", {})
+    page = render("agreement", {})
     assert 'class="blank"' in page
     assert "年　　月　　日" in page
 
 
 def test_unknown_kind_lists_its_content() -> None:
     content = {"petitioner_name": "张三", "visit_method": "phone", "odd_key": f"值{EVIL}"}
-    page = _render("mystery", content)
+    page = render("mystery", content)
     text = _text(page)
     for key in ("petitioner_name", "visit_method", "odd_key", "case_no"):
         assert key in text
@@ -422,24 +195,24 @@ def test_unknown_kind_lists_its_content() -> None:
 
 
 def test_names_come_from_the_snapshot_taken_at_issue() -> None:
-    letter = _text(_render("referral_letter", {**SAMPLES["referral_letter"], "consent_documents": ["7"]}))
+    letter = _text(render("referral_letter", {**SAMPLES["referral_letter"], "consent_documents": ["7"]}))
     assert "八廓街道信访办" in letter and "调解同意书.pdf" in letter
     moved = {**SNAPSHOT, "organisations": {**SNAPSHOT["organisations"], "mediation_org": "拉萨市指导中心"}}
-    returned = _text(render_document(_view(_document("return_letter", snapshot=moved))))
+    returned = _text(render_document(view(document("return_letter", snapshot=moved))))
     # the letter is headed and sealed by who issued it, whoever holds the case later
     assert "八廓街道人民调解委员会“访调对接”工作室" in returned and "拉萨市指导中心" not in returned
 
 
 def test_the_referral_letter_carries_the_leaders_name_and_date() -> None:
     content = {**SAMPLES["referral_letter"], "approved_by": "李建国", "approved_on": "2026-11-03"}
-    text = _text(_render("referral_letter", content))
+    text = _text(render("referral_letter", content))
     assert "分管领导审签：李建国" in text and "审签日期：2026年11月3日" in text
-    draft = _text(_render("referral_letter", draft=True))
+    draft = _text(render("referral_letter", draft=True))
     assert "草稿" in draft and "审签后出具" in draft
 
 
 def test_a_receipt_shows_once_signed() -> None:
-    blank = _text(_render("feedback_receipt"))
+    blank = _text(render("feedback_receipt"))
     assert "王芳" not in blank
     act = ActView(
         "received",
@@ -447,21 +220,21 @@ def test_a_receipt_shows_once_signed() -> None:
         CREATED,
         "王芳",
     )
-    signed = _text(_render("feedback_receipt", acts=[act]))
+    signed = _text(render("feedback_receipt", acts=[act]))
     assert "签收人王芳" in signed and "2026年12月2日" in signed and "按信访程序办理" in signed
-    success = _text(_render("success_feedback", acts=[replace(act, content={"received_by": "王芳"})]))
+    success = _text(render("success_feedback", acts=[replace(act, content={"received_by": "王芳"})]))
     assert "签收人王芳" in success and "2026年11月28日" in success  # the act's day when none was typed
 
 
 def test_supersession_and_integrity_are_printed() -> None:
-    old = _text(_render("agreement", superseded_by="(2026)城八人调字第8号"))
+    old = _text(render("agreement", superseded_by="(2026)城八人调字第8号"))
     assert "本文书已被(2026)城八人调字第8号更正取代" in old
-    new_document = _document("agreement")
+    new_document = document("agreement")
     new_document.correction_reason = "乙方姓名有误"
-    new = _text(render_document(_view(new_document, supersedes="(2026)城八人调字第7号")))
+    new = _text(render_document(view(new_document, supersedes="(2026)城八人调字第7号")))
     assert "更正并取代(2026)城八人调字第7号" in new and "乙方姓名有误" in new
     assert "文书摘要：abababababababab" in new
-    assert "警告" in _text(_render("agreement", intact=False))
+    assert "警告" in _text(render("agreement", intact=False))
 
 
 def test_new_kinds_print_what_they_record() -> None:
@@ -476,7 +249,7 @@ def test_new_kinds_print_what_they_record() -> None:
         "conclusion_notice": ("本信访事项办结", "2026年12月2日"),
     }
     for kind, phrases in expected.items():
-        text = _text(_render(kind))
+        text = _text(render(kind))
         for phrase in phrases:
             assert phrase in text, (kind, phrase)
 
