@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,10 @@ from webapp.documents import TEMPLATE_DIR, cn_date, render_document, show, style
 from webapp.formatting import OUTCOMES
 
 DOSSIER_CSS = Path(__file__).resolve().parent / "static" / "documents" / "dossier.css"
+# The documents' stylesheet is the browsers' too: WeasyPrint warns, on every export, of the screen-only
+# rules and the vertical table headers it skips. Those are not faults of the case file.
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 A4 = (595.28, 841.89)  # points
 MARGIN = 56.69  # 2 cm: the documents' own margin, inside which an attachment page is drawn
