@@ -139,6 +139,7 @@ _PROPERTY_KEYS = frozenset(
         "minItems",
         "maxItems",
         "x-item-title",
+        "x-only-when",
         "$comment",
     }
 )
@@ -193,6 +194,9 @@ class FormField:
     # a repeated group ("group" widget): the fields of one row, and what one row is called (当事人)
     item_fields: tuple[FormField, ...] = ()
     item_title: str = "项"
+    # the answers for which the field is asked at all; for others its value is dropped unchecked (the
+    # parties of an agreement are not checked when mediation is only extended)
+    only_when: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def item_field(self, name: str) -> FormField:
         for item in self.item_fields:
@@ -379,6 +383,11 @@ class _FormParser:
                 raise self.fail("ui.fields 中的设置应为对象", name)
             self.no_unknown_keys(hints, _UI_FIELD_KEYS, "ui.fields", name)
         required_when = self.required_when(ui.get("required_when", {}), properties, set(required))
+        # x-only-when names answers the way required_when does, and is checked the same way
+        asked = {
+            n: p["x-only-when"] for n, p in properties.items() if isinstance(p, dict) and "x-only-when" in p
+        }
+        only_when = self.required_when(asked, properties, set())
         order = self.order(ui.get("order"), properties)
 
         form_fields = tuple(
@@ -388,6 +397,7 @@ class _FormParser:
                 ui_fields.get(name, {}),
                 required=name in required,
                 required_when=required_when.get(name, {}),
+                only_when=only_when.get(name, {}),
             )
             for name in order
         )
@@ -489,6 +499,7 @@ class _FormParser:
         *,
         required: bool,
         required_when: Mapping[str, tuple[str, ...]],
+        only_when: Mapping[str, tuple[str, ...]] | None = None,
     ) -> FormField:
         if not _NAME_RE.match(name) or keyword.iskeyword(name):
             raise self.fail("字段名只能由小写字母、数字和下划线组成，并以字母开头", name)
@@ -560,6 +571,7 @@ class _FormParser:
             schema=_freeze(prop),
             item_fields=item_fields,
             item_title=item_title,
+            only_when=MappingProxyType(dict(only_when or {})),
         )
 
     def group(self, name: str, items: Mapping[str, Any]) -> tuple[FormField, ...]:
@@ -866,6 +878,7 @@ class _CompiledForm:
     order: tuple[str, ...]
     labels: Mapping[str, str]
     groups: Mapping[str, FormField]
+    only_when: tuple[tuple[str, Mapping[str, tuple[str, ...]]], ...]
 
 
 def _compiled(form: FormDefinition, source: str | None = None) -> _CompiledForm:
@@ -898,6 +911,7 @@ def _compiled(form: FormDefinition, source: str | None = None) -> _CompiledForm:
         order=tuple(f.name for f in form.fields),
         labels=MappingProxyType({f.name: f.label for f in form.fields}),
         groups=MappingProxyType({f.name: f for f in form.fields if f.widget == "group"}),
+        only_when=tuple((f.name, f.only_when) for f in form.fields if f.only_when),
     )
     # Benign race: two threads may both compile; the results are equivalent and either may win.
     object.__setattr__(form, "_compiled", compiled)
@@ -969,6 +983,9 @@ def validate(
         raise FormValidationError({"_schema": "提交的数据应为字段名到取值的映射"})
 
     prepared = _prepare(data, compiled.kinds)
+    for name, conditions in compiled.only_when:
+        if not any(prepared.get(other) in values for other, values in conditions.items()):
+            prepared.pop(name, None)
     errors: dict[str, str] = {}
     try:
         cleaned: dict[str, Any] = compiled.schema.load(prepared)

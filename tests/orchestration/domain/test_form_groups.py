@@ -193,3 +193,26 @@ def test_bad_notes_are_refused(notes: Any) -> None:
     document["ui"] = {"notes": notes}
     with pytest.raises(FormError, match="notes"):
         parse_form("noted", json.loads(json.dumps(document)))
+
+
+def test_the_parties_are_checked_only_for_an_agreement() -> None:
+    form = FORMS.get("mediate")
+    incomplete = [{"role": "petitioner", "kind": "citizen", "name": "张三"}]  # no sex, no ethnicity
+    extend = {
+        "session_record": "等待鉴定",
+        "mediation_outcome": "extend",
+        "extension_days": 5,
+        "extension_reason": "鉴定",
+    }
+    assert "parties" not in validate(form, {**extend, "parties": incomplete})
+    agreement = {
+        "session_record": "达成一致",
+        "mediation_outcome": "agreement",
+        "agreement_form": "written",
+        "agreement_facts": "院墙",
+        "agreement_terms": "维持现状",
+        "agreement_effective_on": "2026-11-02",
+    }
+    assert _errors(form, {**agreement, "parties": incomplete + incomplete}) == {
+        "parties": "当事人第1行：请选择性别"
+    }
