@@ -3,9 +3,9 @@
 :func:`render_document` needs no Flask app context: it has its own Jinja2 environment with
 autoescaping on, and inlines its print stylesheet, so a page saved or opened from a file prints
 the same as one served by the app.  Codes stored in the content (``respondent_type``,
-``visit_method`` …) are shown with the Chinese labels of ``forms/*.json``.  Names of
-organisations and uploaded files are looked up through the case's session when it has one;
-without it the page still renders, with the stored codes.
+``visit_method`` …) are shown with the Chinese labels of ``forms/*.json``.  Everything else a
+page prints — the issuing body, its seal and court, the organisations and file names — comes from
+the snapshot the document froze when it was issued, never from the case as it is now.
 """
 
 from __future__ import annotations
