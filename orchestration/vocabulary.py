@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     DOWNLOAD = "download"
     ANONYMISE = "anonymise"  # the retention period is over: the case's personal data anonymised
     PURGE = "purge"  # the retention period is over: the case deleted (the event keeps its number only)
+    CORRECT_DOCUMENT = "correct_document"
+    ORGANISATION = "organisation"
 
 
 class DueState(StrEnum):

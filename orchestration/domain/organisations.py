@@ -20,6 +20,17 @@ KIND_NAMES = {
 }
 
 
+JUSTICE_KINDS = ("justice_bureau", "justice_office")
+
+
+def side_kinds(kind: str) -> tuple[str, ...]:
+    """The kinds that issue the same documents as an organisation of this kind (one side of a case)."""
+    for group in (MEDIATION_KINDS, JUSTICE_KINDS):
+        if kind in group:
+            return group
+    return (kind,)
+
+
 class OrganisationError(ValueError):
     """No organisation fits; the message is Chinese."""
 

@@ -16,6 +16,7 @@ from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
 from orchestration.services.cases import CaseService
+from orchestration.services.documents import DocumentService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
 from orchestration.services.retention import RetentionService
@@ -37,6 +38,7 @@ class Services:
         self.runtime = Runtime(make_session_factory(engine), clock, processes_dir, forms_dir)
         self.tasks = TaskService(self.runtime)
         self.cases = CaseService(self.runtime)
+        self.documents = DocumentService(self.runtime)
         self.notifications = NotificationService(self.runtime)
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)

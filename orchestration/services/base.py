@@ -30,7 +30,7 @@ class FormPage:
 
 
 def actor_of(viewer: Viewer) -> Actor:
-    return Actor(viewer.username, viewer.role, viewer.org_id, viewer.user_id)
+    return Actor(viewer.username, viewer.role, viewer.org_id, viewer.user_id, viewer.display_name)
 
 
 class Service:

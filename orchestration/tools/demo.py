@@ -42,6 +42,30 @@ for _code, _name, _level, _parent in REGIONS[3:]:
         (f"{_code}-sf", f"{_name}司法所", "justice_office", _code),
     ]
 
+# The prefix of document numbers per place ((2026)城八人调字第N号); organisations of one place share it,
+# apart from a second mediation organisation of the city, and their kinds issue different words.
+PREFIXES = {"540100": "拉", "540102": "城", "540103": "堆", "540102001": "城八", "540102002": "城吉"}
+PREFIXES |= {"540103001": "堆东", "540103002": "堆乃", "540100-yl": "拉医"}
+# The basic people's court where the organisations of a county (and the city's, which sit in 城关区) are.
+COURTS = {
+    "540100": "拉萨市城关区人民法院",
+    "540102": "拉萨市城关区人民法院",
+    "540103": "拉萨市堆龙德庆区人民法院",
+}
+
+
+def document_settings(code: str, name: str, kind: str, region: str) -> dict[str, str]:
+    """An organisation's document prefix, seal and court as an administrator would set them: a
+    committee's 工作室 seals with its committee's seal; a guidance centre's with the centre's own."""
+    seal = name.removesuffix("“访调对接”工作室")
+    county = region if len(region) == 6 else region[:6]
+    return {
+        "document_prefix": PREFIXES.get(code) or PREFIXES[region],
+        "seal_name": seal,
+        "court_name": COURTS[county],
+    }
+
+
 # (username, display name, role, organisation code)
 USERS = [
     ("clerk", "王芳", "petition_clerk", "540102001-xf"),
@@ -75,7 +99,9 @@ def seed(session: Session, password: str = DEMO_PASSWORD) -> bool:
     session.flush()
     orgs = {}
     for code, name, kind, region in ORGANISATIONS:
-        orgs[code] = Organisation(code=code, name=name, kind=kind, region_code=region)
+        orgs[code] = Organisation(
+            code=code, name=name, kind=kind, region_code=region, **document_settings(code, name, kind, region)
+        )
         session.add(orgs[code])
     session.flush()
     hashed = _hashed(password)
