@@ -53,10 +53,10 @@ from orchestration.engine.compat import ServiceTaskEngine, engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
 from orchestration.engine.specs import PROCESS_ID, parse_files, read_process_files
 from orchestration.engine.state import StateCodec
+from orchestration.services import demo
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
-from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task
 
 # names of the throwaway databases and schemas this bench makes

@@ -16,12 +16,11 @@ from orchestration.engine.clock import SHANGHAI
 from orchestration.engine.specs import DeployError
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.read.queries import MAX_PER_PAGE, TaskFilter
-from orchestration.services import Services
+from orchestration.services import Services, demo
 from orchestration.settings import Settings, SettingsError
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import OpenTask
-from orchestration.tools import demo
 
 USAGE_ERROR = 2
 # Commands that run until stopped log at INFO by default; the others print their result and log only
@@ -203,7 +202,7 @@ def cmd_suspend(args: argparse.Namespace) -> None:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from orchestration.tools.scenarios import default_files, run_files
+    from orchestration.services.scenarios import default_files, run_files
 
     files = [Path(f) for f in args.files] or default_files()
     if args.database_given and not args.database.startswith("sqlite") and not args.wipe:

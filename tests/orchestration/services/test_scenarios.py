@@ -10,8 +10,14 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from orchestration.tools import scenario_schema
-from orchestration.tools.scenarios import SCENARIO_DIR, Expectations, ScenarioRun, default_files, run_scenario
+from orchestration.services import scenario_schema
+from orchestration.services.scenarios import (
+    SCENARIO_DIR,
+    Expectations,
+    ScenarioRun,
+    default_files,
+    run_scenario,
+)
 
 FILES = default_files()
 Scenario = dict[str, Any]

@@ -23,6 +23,7 @@ from orchestration.domain import petition_clock
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import FangtiaoError
+from orchestration.services import demo, scenario_schema
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
@@ -37,7 +38,6 @@ from orchestration.store.models import (
     Timer,
     User,
 )
-from orchestration.tools import demo, scenario_schema
 
 SCENARIO_DIR = PROJECT_ROOT / "processes" / "scenarios"
 # A step with one of these must fail: "error" and "field_errors" exactly, "error_contains" by substring.
