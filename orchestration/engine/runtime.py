@@ -28,13 +28,21 @@ from orchestration import logs
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
-from orchestration.engine import attachments
+from orchestration.domain.procedure import (
+    RISK_FORM,
+    START_FORM,
+    DeployError,
+    check_files,
+    content_hash,
+    read_directories,
+)
+from orchestration.engine import attachments, checks
 from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
 from orchestration.engine.handler_context import CaseContext
 from orchestration.engine.script_engine import FangtiaoScriptEngine
-from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
+from orchestration.engine.specs import PROCESS_ID, ParsedVersion, SpecCache, latest_version, store_version
 from orchestration.engine.state import StateCodec
 from orchestration.engine.workflow_cache import WorkflowCache
 from orchestration.errors import Conflict, Forbidden, Gone, InvalidData, NotFound, ProcedureError
@@ -55,8 +63,6 @@ from orchestration.store.models import (
 from orchestration.store.numbering import case_number
 from orchestration.vocabulary import AuditAction, CaseStatus, Role
 
-START_FORM = "register"
-RISK_FORM = "report_risk"
 RISK_SIGNAL = "risk_report"
 RISK_TASK = "mediate"  # risk reports are taken while this task is open (the signal's boundary event)
 CALENDAR_COUNTER = "calendar"
@@ -191,7 +197,7 @@ class Runtime:
         self.sessions = session_factory
         self.clock = clock or SystemClock()
         self.processes_dir = processes_dir
-        self.forms = FormRegistry(forms_dir)
+        self.forms_dir = forms_dir
         self.specs = SpecCache()
         self.codec = StateCodec()
         self.workflows = WorkflowCache()
@@ -200,11 +206,25 @@ class Runtime:
     # ---- deployment -------------------------------------------------------------------------
 
     def deploy(self, actor: Actor = SYSTEM) -> tuple[ProcessVersion, bool]:
-        files = read_process_files(self.processes_dir)
+        """Deploys the files of the processes and forms folders (`fangtiao deploy`)."""
+        return self.deploy_files(read_directories(self.processes_dir, self.forms_dir), actor)
+
+    def deploy_files(
+        self, files: Mapping[str, str], actor: Actor = SYSTEM, process_id: str = PROCESS_ID, **detail: Any
+    ) -> tuple[ProcessVersion, bool]:
+        """A new version of the process from these files, unless they are the latest version's (then that
+        version, created False). The files go through every check first; any error refuses the deployment
+        with the findings. Audited with `detail`."""
+        check_files(files)
         with self.transaction() as session:
-            version, created = deploy(
-                session, files, set(self.forms.names()), actor.username, self.clock.now()
-            )
+            latest = latest_version(session, process_id)
+            if latest is None or latest.content_hash != content_hash(files):
+                findings = checks.check(files, process_id, self.calendar(session), self.clock.now())
+                errors = [f for f in findings if f.severity == "error"]
+                if errors:
+                    summary = "；".join(f.line() for f in errors[:3])
+                    raise DeployError(f"流程检查发现 {len(errors)} 处错误，未部署：{summary}", findings)
+            version, created = store_version(session, files, process_id, actor.username, self.clock.now())
             if created:
                 audit.record(
                     session,
@@ -212,10 +232,24 @@ class Runtime:
                     actor.username,
                     AuditAction.DEPLOY,
                     version=version.id,
+                    number=version.number,
                     hash=version.content_hash,
                     files=sorted(files),
+                    **detail,
                 )
         return version, created
+
+    def forms_of(self, session: Session, version_id: int) -> FormRegistry:
+        """The forms a version was deployed with: its cases' tasks are validated and drawn with them."""
+        return self._parsed(session, version_id).forms
+
+    def current_forms(self) -> FormRegistry:
+        """The forms of the latest version (new cases start on it); before any deployment, the folder's."""
+        with self.sessions() as session:
+            version = latest_version(session)
+            if version is None:
+                return FormRegistry.load(self.forms_dir)
+            return self.specs.get(version).forms
 
     # ---- calendar ---------------------------------------------------------------------------
 
@@ -250,9 +284,11 @@ class Runtime:
 
         return provide
 
-    def _validate(self, session: Session, form_name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    def _validate(
+        self, session: Session, forms: FormRegistry, form_name: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
         try:
-            return validate(self.forms.get(form_name), data, self.options(session))
+            return validate(forms.get(form_name), data, self.options(session))
         except FormValidationError as exc:
             raise InvalidData("提交的内容有误，请按提示修改", exc.errors) from exc
 
@@ -395,11 +431,11 @@ class Runtime:
         now = self.clock.now()
         with self._step() as step:
             session = step.session
-            cleaned = self._validate(session, START_FORM, data)
             version = latest_version(session)
             if version is None:
                 raise ProcedureError("流程尚未部署，请先执行 fangtiao deploy")
             parsed = self.specs.get(version)
+            cleaned = self._validate(session, parsed.forms, START_FORM, data)
             case = Case(
                 case_no=case_number(session, now.astimezone(SHANGHAI).year),
                 version_id=version.id,
@@ -450,12 +486,13 @@ class Runtime:
                 )
             if expected_revision is not None and expected_revision != case.revision:
                 raise Conflict("案件已被他人更新，请刷新后重新提交")
+            forms = self.forms_of(session, case.version_id)
             if isinstance(data, Submission):
-                data, files = data.interpret(self.forms.get(open_task.form_name or ""))
+                data, files = data.interpret(forms.get(open_task.form_name or ""))
             if files:
                 stored = attachments.store(session, case.id, files, actor.username, now)
                 data = attachments.merge(data, stored)
-            cleaned = self._validate(session, open_task.form_name or "", data)
+            cleaned = self._validate(session, forms, open_task.form_name or "", data)
             workflow, before = self._load(session, case, now, actor)
             task = workflow.get_task_from_id(UUID(task_id))
 
@@ -482,7 +519,7 @@ class Runtime:
             _require_running(case)
             if actor.role != Role.MEDIATOR or actor.org_id != case.mediation_org_id:
                 raise Forbidden("只有承办案件的人民调解组织可以报告风险")
-            cleaned = self._validate(session, RISK_FORM, data)
+            cleaned = self._validate(session, self.forms_of(session, case.version_id), RISK_FORM, data)
             workflow, before = self._load(session, case, now, actor)
             if not any(e.name == RISK_SIGNAL for e in workflow.waiting_events()):
                 raise Conflict("案件当前不在调解阶段，不能报告风险")

@@ -54,7 +54,8 @@ class Services:
 
     @property
     def forms(self) -> FormRegistry:
-        return self.runtime.forms
+        """The forms of the current version of the procedure (see Runtime.current_forms)."""
+        return self.runtime.current_forms()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from orchestration.domain import petition_clock
+from orchestration.domain import petition_clock, scenario_schema
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import FangtiaoError
-from orchestration.services import demo, scenario_schema
+from orchestration.services import demo
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on
-from orchestration.domain.forms import FormDefinition, Submission, Upload
+from orchestration.domain.forms import FormDefinition, FormRegistry, Submission, Upload
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
 from orchestration.errors import Forbidden, Gone
 from orchestration.read import case_view, queries
@@ -44,6 +44,7 @@ class TaskListView:
 class TaskPage:
     task: OpenTask
     form: FormDefinition
+    forms: FormRegistry  # the forms of the case's version: they label its data
     options: Options
     data: Mapping[str, Any]  # the case data the form's initial values come from
     summary: CaseSummary
@@ -93,7 +94,7 @@ class TaskService(Service):
 
     def step_title(self, name: str) -> str:
         """A user task is named after its form, so the form's title names the step (登记 is "register")."""
-        forms = self.runtime.forms
+        forms = self.runtime.current_forms()
         return forms.get(name).title if name in forms else name
 
     def page(self, viewer: Viewer, task_id: str) -> TaskPage:
@@ -105,7 +106,8 @@ class TaskService(Service):
             if viewer.role != task.role or viewer.org_id != task.org_id:
                 raise Forbidden("您无权办理该任务")
             case = task.case
-            form = self.runtime.forms.get(task.form_name or "")
+            forms = self.runtime.forms_of(session, case.version_id)
+            form = forms.get(task.form_name or "")
             data = self.runtime.case_data(session, case)
             calendar = self.calendar(session)
             claimer = None
@@ -114,6 +116,7 @@ class TaskService(Service):
             return TaskPage(
                 task=task,
                 form=form,
+                forms=forms,
                 options=self.form_options(session, form),
                 data=data,
                 summary=case_view.summarise(session, case, viewer, data),

@@ -13,7 +13,6 @@ from typing import Any
 from orchestration import logs
 from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI
-from orchestration.engine.specs import DeployError
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.read.queries import MAX_PER_PAGE, TaskFilter
 from orchestration.services import Services, demo
@@ -350,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         details = "；".join(f"{k}：{v}" for k, v in exc.errors.items())
         print(f"错误：{exc.message}{'（' + details + '）' if details else ''}", file=sys.stderr)
         return USAGE_ERROR
-    except (FangtiaoError, DeployError) as exc:
+    except FangtiaoError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return USAGE_ERROR
     return result if isinstance(result, int) else 0

@@ -16,7 +16,7 @@ from orchestration.services.cases import DocumentView
 from orchestration.store.models import Case, Document
 from webapp.documents import cn_date, render_document, sex_from_id, show
 
-FORMS = FormRegistry(Path(__file__).resolve().parents[2] / "forms")
+FORMS = FormRegistry.load(Path(__file__).resolve().parents[2] / "forms")
 CREATED = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 2026-11-28 01:30 in Shanghai
 EVIL = "<script>alert(1)</script>"
 

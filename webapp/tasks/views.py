@@ -100,7 +100,7 @@ def _render_task(
             case=page.task.case,
             form=page.form,
             field_list=field_views(page.form, initial, errors or {}, page.options),
-            summary=case_summary.build(page.summary, services().forms),
+            summary=case_summary.build(page.summary, page.forms),
             message=message,
             state=page.state,
             now=page.now,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from orchestration.services import scenario_schema
+from orchestration.domain import scenario_schema
 from orchestration.services.scenarios import (
     SCENARIO_DIR,
     Expectations,
