@@ -41,6 +41,7 @@ class AuditAction(StrEnum):
     CALENDAR = "calendar"
     VIEW_PII = "view_pii"
     DOWNLOAD = "download"
+    MIGRATE = "migrate"  # a running case moved to another version of its process
 
 
 class DueState(StrEnum):

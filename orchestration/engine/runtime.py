@@ -32,6 +32,7 @@ from orchestration.domain.procedure import (
     RISK_FORM,
     START_FORM,
     DeployError,
+    Finding,
     check_files,
     content_hash,
     read_directories,
@@ -41,6 +42,7 @@ from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
 from orchestration.engine.handler_context import CaseContext
+from orchestration.engine.migration import Migration, MigrationRefused, Verdict, current_steps
 from orchestration.engine.script_engine import FangtiaoScriptEngine
 from orchestration.engine.specs import PROCESS_ID, ParsedVersion, SpecCache, latest_version, store_version
 from orchestration.engine.state import StateCodec
@@ -193,14 +195,16 @@ class Runtime:
         clock: Clock | None = None,
         processes_dir: Path = PROJECT_ROOT / "processes",
         forms_dir: Path = PROJECT_ROOT / "forms",
+        specs: SpecCache | None = None,
     ) -> None:
         self.sessions = session_factory
         self.clock = clock or SystemClock()
         self.processes_dir = processes_dir
         self.forms_dir = forms_dir
-        self.specs = SpecCache()
+        self.specs = specs or SpecCache()
         self.codec = StateCodec()
         self.workflows = WorkflowCache()
+        self._migrations: dict[tuple[int, int], Migration] = {}
         self._calendar: tuple[int, WorkingCalendar] | None = None
 
     # ---- deployment -------------------------------------------------------------------------
@@ -210,34 +214,51 @@ class Runtime:
         return self.deploy_files(read_directories(self.processes_dir, self.forms_dir), actor)
 
     def deploy_files(
-        self, files: Mapping[str, str], actor: Actor = SYSTEM, process_id: str = PROCESS_ID, **detail: Any
+        self, files: Mapping[str, str], actor: Actor = SYSTEM, process_id: str = PROCESS_ID
     ) -> tuple[ProcessVersion, bool]:
-        """A new version of the process from these files, unless they are the latest version's (then that
-        version, created False). The files go through every check first; any error refuses the deployment
-        with the findings. Audited with `detail`."""
+        """A new version of the process from these files, in a transaction of its own (see `deploy_in`)."""
         check_files(files)
         with self.transaction() as session:
-            latest = latest_version(session, process_id)
-            if latest is None or latest.content_hash != content_hash(files):
-                findings = checks.check(files, process_id, self.calendar(session), self.clock.now())
-                errors = [f for f in findings if f.severity == "error"]
-                if errors:
-                    summary = "；".join(f.line() for f in errors[:3])
-                    raise DeployError(f"流程检查发现 {len(errors)} 处错误，未部署：{summary}", findings)
-            version, created = store_version(session, files, process_id, actor.username, self.clock.now())
-            if created:
-                audit.record(
-                    session,
-                    self.clock.now(),
-                    actor.username,
-                    AuditAction.DEPLOY,
-                    version=version.id,
-                    number=version.number,
-                    hash=version.content_hash,
-                    files=sorted(files),
-                    **detail,
-                )
+            return self.deploy_in(session, files, actor, process_id)
+
+    def deploy_in(
+        self,
+        session: Session,
+        files: Mapping[str, str],
+        actor: Actor = SYSTEM,
+        process_id: str = PROCESS_ID,
+        **detail: Any,
+    ) -> tuple[ProcessVersion, bool]:
+        """A new version of the process from these files, unless they are the latest version's (then that
+        version, created False), in the caller's transaction. The files go through every check first; any
+        error refuses the deployment with the findings. Audited, with `detail`."""
+        check_files(files)
+        latest = latest_version(session, process_id)
+        if latest is None or latest.content_hash != content_hash(files):
+            findings = checks.check(files, process_id, self.calendar(session), self.clock.now())
+            errors = [f for f in findings if f.severity == "error"]
+            if errors:
+                summary = "；".join(f.line() for f in errors[:3])
+                raise DeployError(f"流程检查发现 {len(errors)} 处错误，未部署：{summary}", findings)
+        version, created = store_version(session, files, process_id, actor.username, self.clock.now())
+        if created:
+            audit.record(
+                session,
+                self.clock.now(),
+                actor.username,
+                AuditAction.DEPLOY,
+                version=version.id,
+                number=version.number,
+                hash=version.content_hash,
+                files=sorted(files),
+                **detail,
+            )
         return version, created
+
+    def check(self, files: Mapping[str, str], process_id: str = PROCESS_ID) -> list[Finding]:
+        """What the deployment of these files would find (see engine/checks.py)."""
+        with self.sessions() as session:
+            return checks.check(files, process_id, self.calendar(session), self.clock.now())
 
     def forms_of(self, session: Session, version_id: int) -> FormRegistry:
         """The forms a version was deployed with: its cases' tasks are validated and drawn with them."""
@@ -717,6 +738,70 @@ class Runtime:
                 self._audit(session, case, actor, AuditAction.RECOMPUTE, None, {"moved": moved})
         return moved
 
+    # ---- migrating cases to another version -------------------------------------------------------
+
+    def migration(self, session: Session, source_id: int, target_id: int) -> Migration:
+        """The comparison of two versions' specs, made once per pair (versions never change)."""
+        migration = self._migrations.get((source_id, target_id))
+        if migration is None:
+            source, target = self._parsed(session, source_id), self._parsed(session, target_id)
+            migration = Migration(self.codec.registry, source, target)
+            self._migrations[source_id, target_id] = migration
+        return migration
+
+    def preview_migration(self, session: Session, case: Case, target_id: int) -> MovePreview:
+        """Whether the case could move to the version now, and how its deadlines would move: the migration
+        done on a copy decoded from its state, nothing stored and no service task run."""
+        workflow = self.decode(session, case)
+        steps = current_steps(workflow)
+        migration = self.migration(session, case.version_id, target_id)
+        verdict = migration.verdict(workflow)
+        if not verdict.movable:
+            return MovePreview(steps, verdict, [])
+        before = derive(workflow, case)
+        workflow.script_engine = FangtiaoScriptEngine(self.calendar(session), _no_services)
+        with engine_clock(self.clock):
+            migration.apply(workflow)
+        stray = migration.stray_steps(workflow)
+        if stray:
+            return MovePreview(steps, Verdict(False, _stray_message(stray)), [])
+        return MovePreview(steps, verdict, due_changes(before, derive(workflow, case)))
+
+    def migrate_case(self, case_id: int, target_id: int, actor: Actor) -> list[dict[str, str]]:
+        """Moves a running case to another version of its process in one locked transaction: SpiffWorkflow's
+        migration resets its current tasks onto the new spec (timers evaluated again), the engine steps run,
+        and its open tasks, timers and deadlines are written as the new state implies, audited. A case that
+        cannot move raises MigrationRefused and is left exactly as it was. Returns the deadlines moved."""
+        now = self.clock.now()
+        with self._step(case_id) as step:
+            session, case = step.session, step.locked
+            if case.status == CaseStatus.COMPLETED:
+                raise MigrationRefused("案件已办结，无需迁移")
+            source_id = case.version_id
+            if source_id == target_id:
+                raise MigrationRefused("案件已在该版本上")
+            source, target = session.get(ProcessVersion, source_id), session.get(ProcessVersion, target_id)
+            if target is None or source is None or target.process_id != source.process_id:
+                raise MigrationRefused("目标版本不存在或不是同一流程的版本")
+            migration = self.migration(session, source_id, target_id)
+            workflow, before = self._load(session, case, now, actor)
+            verdict = migration.verdict(workflow)
+            if not verdict.movable:
+                raise MigrationRefused(verdict.reason)
+            try:
+                steps = self._run(workflow, lambda: migration.apply(workflow))
+            except ProcedureError as exc:
+                raise MigrationRefused(f"迁移后继续办理时出错：{exc.message}") from exc
+            stray = migration.stray_steps(workflow)
+            if stray:
+                raise MigrationRefused(_stray_message(stray))
+            case.version_id = target_id
+            after = self._save(session, case, workflow, now, before)
+            moved = due_changes(before, after)
+            detail = {"from": source.number, "to": target.number, "moved": moved, "steps": steps}
+            self._audit(session, case, actor, AuditAction.MIGRATE, None, detail)
+        return moved
+
     # ---- reading ----------------------------------------------------------------------------
 
     def decode(self, session: Session, case: Case) -> BpmnWorkflow:
@@ -736,6 +821,37 @@ class Runtime:
                 if task_spec.bpmn_name:
                     titles[task_spec.bpmn_id or name] = task_spec.bpmn_name
         return titles
+
+
+@dataclass(frozen=True)
+class MovePreview:
+    current_steps: list[str]
+    verdict: Verdict
+    moved: list[dict[str, str]]  # the deadlines the migration would move
+
+
+def due_changes(before: Derived, after: Derived) -> list[dict[str, str]]:
+    """Timers whose due time differs between two derivations of a case ("" for none), in Beijing time, as
+    the audit trail records them."""
+
+    def local(timers: Mapping[str, tuple[str, datetime]], task_id: str) -> str:
+        return timers[task_id][1].astimezone(SHANGHAI).isoformat() if task_id in timers else ""
+
+    moved = []
+    for task_id in [*before.timers, *(t for t in after.timers if t not in before.timers)]:
+        old, new = local(before.timers, task_id), local(after.timers, task_id)
+        if old != new:
+            name = (before.timers.get(task_id) or after.timers[task_id])[0]
+            moved.append({"timer": name, "from": old, "to": new})
+    return moved
+
+
+def _stray_message(stray: list[str]) -> str:
+    return f"迁移后仍有步骤无法对应新版本：{'、'.join(stray)}"
+
+
+def _no_services(task: Task) -> Any:
+    raise AssertionError("a migration preview runs no service task")
 
 
 def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
