@@ -56,11 +56,12 @@ class Finding:
     element_name: str | None
     message: str
 
+    def where(self) -> str:
+        element = f" {self.element_name or ''}（{self.element_id}）" if self.element_id else ""
+        return f"{self.file or '流程文件'}{element}"
+
     def line(self) -> str:
-        where = self.file
-        if self.element_id:
-            where += f" {self.element_name or ''}（{self.element_id}）"
-        return f"{'错误' if self.severity == 'error' else '提示'}：{where}：{self.message}"
+        return f"{'错误' if self.severity == 'error' else '提示'}：{self.where()}：{self.message}"
 
 
 class DeployError(FangtiaoError):
@@ -189,6 +190,28 @@ def _read(path: Path) -> str:
 def layout(name: str) -> str:
     """Where a version's file lives in the project (and in an export): processes/… or forms/…."""
     return name if name.startswith(FORMS) else f"processes/{name}"
+
+
+def write_directories(files: Mapping[str, str], root: Path) -> tuple[list[str], list[str]]:
+    """Writes a version's files under `root` as the project holds them (processes/…, forms/…) and removes
+    the procedure files there that the version does not have, so that `read_directories` of root/processes
+    and root/forms gives exactly `files`. Returns (written, removed), as paths under root."""
+    check_files(files)
+    wanted = {layout(name) for name in files}
+    present = [
+        *(root / "processes").glob(f"*{BPMN}"),
+        *(root / "processes").glob(f"*{DMN}"),
+        *(p for p in (root / "processes" / "scenarios").glob(f"*{JSON}") if p.name not in SCENARIO_TOOLING),
+        *(root / "forms").glob(f"*{JSON}"),
+    ]
+    removed = sorted(str(p.relative_to(root)) for p in present if str(p.relative_to(root)) not in wanted)
+    for path in removed:
+        (root / path).unlink()
+    for name, text in files.items():
+        target = root / layout(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return sorted(wanted), removed
 
 
 def content_hash(files: Mapping[str, str]) -> str:

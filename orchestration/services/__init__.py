@@ -17,6 +17,7 @@ from orchestration.services.admin import AdminService
 from orchestration.services.cases import CaseService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
+from orchestration.services.repository import RepositoryService
 from orchestration.services.tasks import TaskService
 from orchestration.services.users import UserService
 from orchestration.settings import PROJECT_ROOT, Settings
@@ -39,6 +40,7 @@ class Services:
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
         self.health = HealthService(self.runtime)
+        self.repository = RepositoryService(self.runtime)
 
     @classmethod
     def open(
