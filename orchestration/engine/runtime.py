@@ -754,6 +754,8 @@ class Runtime:
         done on a copy decoded from its state, nothing stored and no service task run."""
         workflow = self.decode(session, case)
         steps = current_steps(workflow)
+        if case.status == CaseStatus.SUSPENDED:
+            return MovePreview(steps, Verdict(False, SUSPENDED_NOT_MOVED), [])
         migration = self.migration(session, case.version_id, target_id)
         verdict = migration.verdict(workflow)
         if not verdict.movable:
@@ -777,10 +779,22 @@ class Runtime:
             session, case = step.session, step.locked
             if case.status == CaseStatus.COMPLETED:
                 raise MigrationRefused("案件已办结，无需迁移")
+            if case.status == CaseStatus.SUSPENDED:
+                # its engine steps would fire a deadline the migration brought forward, while it is paused
+                raise MigrationRefused(SUSPENDED_NOT_MOVED)
             source_id = case.version_id
             if source_id == target_id:
                 raise MigrationRefused("案件已在该版本上")
-            source, target = session.get(ProcessVersion, source_id), session.get(ProcessVersion, target_id)
+            # the two versions' process and number, not their files (hundreds of kilobytes of JSON)
+            versions = {
+                row.id: row
+                for row in session.execute(
+                    select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.number).where(
+                        ProcessVersion.id.in_((source_id, target_id))
+                    )
+                )
+            }
+            source, target = versions.get(source_id), versions.get(target_id)
             if target is None or source is None or target.process_id != source.process_id:
                 raise MigrationRefused("目标版本不存在或不是同一流程的版本")
             migration = self.migration(session, source_id, target_id)
@@ -844,6 +858,9 @@ def due_changes(before: Derived, after: Derived) -> list[dict[str, str]]:
             name = (before.timers.get(task_id) or after.timers[task_id])[0]
             moved.append({"timer": name, "from": old, "to": new})
     return moved
+
+
+SUSPENDED_NOT_MOVED = "案件已被管理员暂停，恢复后才能迁移"
 
 
 def _stray_message(stray: list[str]) -> str:

@@ -318,7 +318,9 @@ def test_migration_preview_and_bulk_migration_recompute_the_deadlines(
     mediating, screening = start(runtime), start(runtime)
     advance_to(runtime, mediating, "mediate")
     assert mediation_due(runtime, mediating) == "2026-11-17T23:59:59+08:00"
-    new_id = deploy_change(repository, policy, ten_day_mediation(FILES))
+    # the deadline 10 days, and the step named anew: a ready task takes up both
+    renamed = replaced(ten_day_mediation(FILES), "referral.bpmn", 'name="依法调解"', 'name="依法开展调解"')
+    new_id = deploy_change(repository, policy, renamed)
     newcomer = start(runtime)
     advance_to(runtime, newcomer, "mediate")
     assert mediation_due(runtime, newcomer) == "2026-11-12T23:59:59+08:00"
@@ -343,7 +345,8 @@ def test_migration_preview_and_bulk_migration_recompute_the_deadlines(
     assert report.moved == [numbers[mediating], numbers[screening]]
     assert report.refused == {"FT2026-999999": "不是第1版上未办结的案件"}
     migrated = open_task(runtime, mediating, "mediate")
-    assert (migrated.id, mediation_due(runtime, mediating)) == (task_id, "2026-11-12T23:59:59+08:00")
+    assert (migrated.id, migrated.title) == (task_id, "依法开展调解")
+    assert mediation_due(runtime, mediating) == "2026-11-12T23:59:59+08:00"
     assert case_row(runtime, mediating).version_id == new_id
     with runtime.sessions() as session:
         timers = session.scalars(
@@ -376,9 +379,10 @@ def test_cases_that_cannot_move_stay_untouched_and_are_listed(
     runtime: Runtime, repository: RepositoryService
 ) -> None:
     policy = viewer(runtime, "policy")
-    at_risk, mediating, screening = start(runtime), start(runtime), start(runtime)
+    at_risk, mediating, screening, paused = (start(runtime) for _ in range(4))
     for case_id in (at_risk, mediating):
         advance_to(runtime, case_id, "mediate")
+    runtime.set_suspended(paused, True, actor(runtime, "admin"))
     runtime.report_risk(at_risk, RISK, actor(runtime, "mediator"))
     open_task(runtime, at_risk, "handle_risk")
     new_id = deploy_change(repository, policy, with_mediation_check(without_risk_handling(FILES)))
@@ -390,12 +394,13 @@ def test_cases_that_cannot_move_stay_untouched_and_are_listed(
         moves[numbers[mediating]].reason == "当前步骤“依法调解”的边界事件在新版本中已修改，不能在办理中途迁移"
     )
     assert moves[numbers[screening]].movable
+    assert moves[numbers[paused]].reason == "案件已被管理员暂停，恢复后才能迁移"
 
-    before = {c: case_snapshot(runtime, c) for c in (at_risk, mediating)}
+    before = {c: case_snapshot(runtime, c) for c in (at_risk, mediating, paused)}
     report = repository.migrate(policy, 1, new_id, list(numbers.values()))
     assert report.moved == [numbers[screening]]
-    assert report.refused == {numbers[c]: moves[numbers[c]].reason for c in (at_risk, mediating)}
-    assert {c: case_snapshot(runtime, c) for c in (at_risk, mediating)} == before
+    assert report.refused == {numbers[c]: moves[numbers[c]].reason for c in (at_risk, mediating, paused)}
+    assert {c: case_snapshot(runtime, c) for c in (at_risk, mediating, paused)} == before
     assert (case_row(runtime, screening).version_id, case_row(runtime, at_risk).version_id) == (new_id, 1)
 
 
