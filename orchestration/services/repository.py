@@ -242,10 +242,13 @@ class RepositoryService(Service):
         now = self.now()
         with self.runtime.transaction() as session:
             version = _version(session, from_version_id)
+            latest = latest_version(session, version.process_id)
+            assert latest is not None
             draft = Draft(
                 process_id=version.process_id,
                 owner=viewer.username,
                 based_on_version_id=version.id,
+                current_version_id=latest.id,
                 revision=1,
                 files=dict(version.files),
                 created_at=now,
@@ -375,16 +378,18 @@ class RepositoryService(Service):
     def deploy(self, viewer: Viewer, draft_id: int) -> VersionInfo:
         """A new version from the draft, for new cases; running cases stay on theirs. Refused with the
         findings when the check finds an error, and as a conflict when another version was deployed since
-        the draft was made (its changes would be lost). The draft is used up."""
+        the draft was made (its changes would be lost; a draft of an older version made to return to it is
+        fine). The draft is used up."""
         _may_change(viewer)
         with self.runtime.transaction() as session:
             draft = _draft(session, draft_id, lock=True)
             latest = latest_version(session, draft.process_id)
-            if latest is not None and latest.id != draft.based_on_version_id:
-                based_on = _version(session, draft.based_on_version_id)
+            if latest is not None and latest.id != draft.current_version_id:
+                who = queries.user_names(session, usernames={latest.deployed_by}).get(latest.deployed_by)
                 raise Conflict(
-                    f"草稿基于第{based_on.number}版，而{_when(latest.deployed_at)}已部署了第{latest.number}版："
-                    "直接部署会丢失其中的修改。请基于最新版本新建草稿，把修改合并进去"
+                    f"草稿建立后，{who or latest.deployed_by}于{_when(latest.deployed_at)}"
+                    f"部署了第{latest.number}版：直接部署会丢失其中的修改。请基于第{latest.number}版新建草稿，"
+                    "把修改合并进去"
                 )
             version, _ = self.runtime.deploy_in(
                 session, draft.files, actor_of(viewer), draft.process_id, draft=draft.id, owner=draft.owner
@@ -409,14 +414,17 @@ class RepositoryService(Service):
         with self.reading() as session:
             _same_process(session, from_version_id, to_version_id)
             moves = []
-            for case in session.scalars(_unfinished_on(from_version_id)):
-                preview = self.runtime.preview_migration(session, case, to_version_id)
-                verdict = preview.verdict
-                moves.append(
-                    CaseMove(
-                        case.case_no, preview.current_steps, verdict.movable, verdict.reason, preview.moved
+            unfinished = _unfinished_on(from_version_id)
+            ids = list(session.scalars(unfinished.with_only_columns(Case.id)))
+            # a few hundred states at a time: ten thousand of them would not fit well in memory at once
+            for chunk in range(0, len(ids), 500):
+                for case in session.scalars(unfinished.where(Case.id.in_(ids[chunk : chunk + 500]))):
+                    preview = self.runtime.preview_migration(session, case, to_version_id)
+                    verdict, steps = preview.verdict, preview.current_steps
+                    moves.append(
+                        CaseMove(case.case_no, steps, verdict.movable, verdict.reason, preview.moved)
                     )
-                )
+                session.expunge_all()
             return moves
 
     def migrate(
@@ -429,10 +437,16 @@ class RepositoryService(Service):
         with self.reading() as session:
             source, target = _same_process(session, from_version_id, to_version_id)
             numbers = (source.number, target.number)
-            found = {
-                c.case_no: c.id
-                for c in session.scalars(_unfinished_on(from_version_id).where(Case.case_no.in_(case_nos)))
-            }
+            found: dict[str, int] = {}
+            for chunk in range(0, len(case_nos), 1000):  # bound parameters per statement stay few
+                rows = session.execute(
+                    select(Case.case_no, Case.id).where(
+                        Case.version_id == from_version_id,
+                        Case.status.in_(UNFINISHED),
+                        Case.case_no.in_(case_nos[chunk : chunk + 1000]),
+                    )
+                )
+                found.update({case_no: case_id for case_no, case_id in rows})
         moved, refused = [], {}
         for case_no in case_nos:
             if case_no not in found:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,10 +92,11 @@ class TaskService(Service):
         with self.reading() as session:
             return queries.done_tasks(session, viewer, page)
 
-    def step_title(self, name: str) -> str:
-        """A user task is named after its form, so the form's title names the step (登记 is "register")."""
+    def step_titles(self, names: Iterable[str]) -> dict[str, str]:
+        """A user task is named after its form, so the form's title names the step (登记 is "register"):
+        the titles of the current version's forms."""
         forms = self.runtime.current_forms()
-        return forms.get(name).title if name in forms else name
+        return {name: forms.get(name).title if name in forms else name for name in names}
 
     def page(self, viewer: Viewer, task_id: str) -> TaskPage:
         now = self.now()

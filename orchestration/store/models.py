@@ -110,6 +110,8 @@ class Draft(Base):
     process_id: Mapped[str] = mapped_column(String(100))
     owner: Mapped[str] = mapped_column(String(64))  # username
     based_on_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    # the latest version when the draft was made: once another is deployed, deploying the draft would lose it
+    current_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     revision: Mapped[int] = mapped_column(Integer)
     files: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]

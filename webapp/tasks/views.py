@@ -72,7 +72,7 @@ def _listing(listing: TaskListView) -> dict[str, Any]:
 def done() -> Page:
     tasks = services().tasks
     page = tasks.done(viewer(), _int_arg("page"))
-    titles = {i.event.task_name: tasks.step_title(i.event.task_name) for i in page.items if i.event.task_name}
+    titles = tasks.step_titles({i.event.task_name for i in page.items if i.event.task_name})
     return render_template("tasks/done.html", page=page, titles=titles)
 
 

@@ -284,8 +284,17 @@ def test_deploying_makes_a_version_for_new_cases_and_uses_the_draft_up(
             draft.id,
             "policy",
         )
-    with pytest.raises(Conflict, match=r"草稿基于第1版，而.*已部署了第2版"):
+    with pytest.raises(Conflict) as lost:
         repository.deploy(viewer(runtime, "policy2"), stale.id)
+    assert lost.value.message == (
+        "草稿建立后，周洁于2026年11月2日 09:00部署了第2版：直接部署会丢失其中的修改。"
+        "请基于第2版新建草稿，把修改合并进去"
+    )
+    # a draft of the first version made now returns to it: a third version, with version 1's files
+    back = repository.create_draft(policy, 1)
+    returned = repository.deploy(policy, back.id)
+    assert returned.number == 3
+    assert repository.version_files(policy, returned.id) == FILES
 
 
 def test_scenarios_run_against_the_draft_and_the_deployed_version(

@@ -58,12 +58,14 @@ def upgrade() -> None:
         sa.Column("process_id", sa.String(length=100), nullable=False),
         sa.Column("owner", sa.String(length=64), nullable=False),
         sa.Column("based_on_version_id", sa.Integer(), nullable=False),
+        sa.Column("current_version_id", sa.Integer(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("files", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_by", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(["based_on_version_id"], ["process_versions.id"]),
+        sa.ForeignKeyConstraint(["current_version_id"], ["process_versions.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("process_versions") as batch_op:
