@@ -154,8 +154,9 @@ class _Element:
         # DMN columns carry a label rather than a name
         return self.node.get("name") or self.node.get("label")
 
-    def finding(self, message: str, severity: str = "error") -> Finding:
-        return Finding("error" if severity == "error" else "warning", self.file, self.id, self.name, message)
+    def finding(self, message: str) -> Finding:
+        """An error about this element."""
+        return Finding("error", self.file, self.id, self.name, message)
 
 
 class _Procedure:
