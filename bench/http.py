@@ -63,11 +63,11 @@ from orchestration import logs
 from orchestration.domain.calendar import SHANGHAI
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
+from orchestration.services import demo
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import Base, Case, Counter, Notification, NotificationRead, OpenTask, User
-from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, open_task
 from webapp import create_app
 from webapp.context import SERVICES_KEY

@@ -48,15 +48,16 @@ from orchestration import logs
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, validate
 from orchestration.domain.organisations import MEDIATION_KINDS
+from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.compat import ServiceTaskEngine, engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
-from orchestration.engine.specs import PROCESS_ID, parse_files, read_process_files
+from orchestration.engine.specs import PROCESS_ID, parse_files
 from orchestration.engine.state import StateCodec
+from orchestration.services import demo
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
-from orchestration.tools import demo
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task
 
 # names of the throwaway databases and schemas this bench makes
@@ -124,7 +125,7 @@ class Measure:
 
 # ---- data: cleaned once, outside any timing, as the runtime's form validation cleans it --------------
 
-FORMS = FormRegistry(SETTINGS.forms_dir)
+FORMS = FormRegistry.load(SETTINGS.forms_dir)
 
 
 def _demo_options(name: str) -> list[tuple[str, str]]:
@@ -285,7 +286,8 @@ class InProcess:
 
     @classmethod
     def prepare(cls) -> InProcess:
-        spec, subprocess_specs = parse_files(read_process_files(SETTINGS.processes_dir), PROCESS_ID)
+        files = read_directories(SETTINGS.processes_dir, SETTINGS.forms_dir)
+        spec, subprocess_specs = parse_files(files, PROCESS_ID)
         registration, steps = _cleaned_path(spec)
         # The demo database has no admin calendar rows and no loaded official years: the same calendar.
         engine = StubScriptEngine(WorkingCalendar({}, []), START)

@@ -48,10 +48,10 @@ from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
 from orchestration.engine.runtime import Runtime
 from orchestration.engine.specs import latest_version
 from orchestration.engine.worker import TimerWorker
+from orchestration.services import demo
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, Timer
-from orchestration.tools import demo
 from tests.helpers import advance_to, start
 
 SETTINGS = bench_settings()

@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     PURGE = "purge"  # the retention period is over: the case deleted (the event keeps its number only)
     CORRECT_DOCUMENT = "correct_document"
     ORGANISATION = "organisation"
+    MIGRATE = "migrate"  # a running case moved to another version of its process
 
 
 class DueState(StrEnum):

@@ -14,7 +14,7 @@ from orchestration.domain.forms import FormRegistry
 from orchestration.services.documents import Document, DocumentView
 from webapp.documents import render_document
 
-FORMS = FormRegistry(Path(__file__).resolve().parents[1] / "forms")
+FORMS = FormRegistry.load(Path(__file__).resolve().parents[1] / "forms")
 CREATED = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 2026-11-28 01:30 in Shanghai
 EVIL = "<script>alert(1)</script>"
 

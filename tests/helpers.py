@@ -8,9 +8,9 @@ from sqlalchemy import Engine, select
 
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Actor, Runtime
+from orchestration.services import demo
 from orchestration.store.db import make_session_factory
 from orchestration.store.models import AuditEvent, Case, OpenTask, Timer, User
-from orchestration.tools import demo
 
 REGISTRATION: dict[str, Any] = {
     "petitioner_name": "张三",

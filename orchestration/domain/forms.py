@@ -37,6 +37,7 @@ __all__ = [
     "initial_values",
     "load_form",
     "parse_form",
+    "parse_form_text",
     "validate",
 ]
 
@@ -258,25 +259,35 @@ class FormDefinition:
 
 
 class FormRegistry:
-    """All forms of a directory, loaded and checked once; a bad file fails construction."""
+    """A set of forms (a directory's, or a deployed version's), each checked and compiled once; a bad form
+    fails construction."""
 
-    def __init__(self, directory: Path) -> None:
-        self._directory = Path(directory)
-        if not self._directory.is_dir():
-            raise FormError(f"表单目录不存在：{self._directory}")
-        forms: dict[str, FormDefinition] = {}
-        for path in sorted(self._directory.glob("*.json")):
-            form = load_form(path)
+    def __init__(self, forms: Mapping[str, FormDefinition], where: str) -> None:
+        for name, form in forms.items():
             # Compile now so a default that breaks its own rules is reported at start-up, not on submit.
-            _compiled(form, source=path.name)
-            forms[form.name] = form
-        self._forms = forms
+            _compiled(form, source=f"{name}.json")
+        self._forms = dict(forms)
+        self._where = where
+
+    @classmethod
+    def load(cls, directory: Path) -> FormRegistry:
+        """The forms of a directory (forms/*.json)."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FormError(f"表单目录不存在：{directory}")
+        forms = [load_form(path) for path in sorted(directory.glob("*.json"))]
+        return cls({form.name: form for form in forms}, f"表单目录 {directory}")
+
+    @classmethod
+    def from_texts(cls, texts: Mapping[str, str], where: str) -> FormRegistry:
+        """Forms from their JSON texts by name, as a version or a draft holds them."""
+        return cls({name: parse_form_text(name, text) for name, text in sorted(texts.items())}, where)
 
     def get(self, name: str) -> FormDefinition:
         try:
             return self._forms[name]
         except KeyError:
-            raise KeyError(f"未找到表单“{name}”（表单目录 {self._directory}）") from None
+            raise KeyError(f"未找到表单“{name}”（{self._where}）") from None
 
     def names(self) -> list[str]:
         return sorted(self._forms)
@@ -299,15 +310,21 @@ def load_form(path: Path) -> FormDefinition:
         raise FormError(f"表单文件 {path.name} 不是 UTF-8 编码：{exc.reason}") from exc
     except OSError as exc:
         raise FormError(f"无法读取表单文件 {path.name}：{exc.strerror or exc}") from exc
+    return parse_form_text(path.stem, text, source=path.name)
+
+
+def parse_form_text(name: str, text: str, source: str | None = None) -> FormDefinition:
+    """Check a form given as JSON text (a file's, or one a policy officer is editing)."""
+    source = source or f"{name}.json"
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        document = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_reject_duplicate_keys)
     except _DuplicateKeyError as exc:
-        raise FormError(f"表单文件 {path.name} 中键“{exc.key}”重复出现") from exc
+        raise FormError(f"表单文件 {source} 中键“{exc.key}”重复出现") from exc
     except json.JSONDecodeError as exc:
         raise FormError(
-            f"表单文件 {path.name} 不是有效的 JSON：第{exc.lineno}行第{exc.colno}列，{exc.msg}"
+            f"表单文件 {source} 不是有效的 JSON：第{exc.lineno}行第{exc.colno}列，{exc.msg}"
         ) from exc
-    return parse_form(path.stem, document, source=path.name)
+    return parse_form(name, document, source=source)
 
 
 def parse_form(name: str, document: Any, source: str | None = None) -> FormDefinition:

@@ -68,11 +68,13 @@ def write_open_tasks(session: Session, case: Case, before: Derived, after: Deriv
         session.execute(insert(OpenTask), new)
     for task_id in before.tasks.keys() & after.tasks.keys():
         old, current = before.tasks[task_id], after.tasks[task_id]
-        if (old.org_id, old.due_at) != (current.org_id, current.due_at):
+        if old != current:
+            # a step moves a deadline or the organisation; a migration may change anything of the task
+            changed = {k: v for k, v in current.__dict__.items() if getattr(old, k) != v}
             session.execute(
                 update(OpenTask)
                 .where(OpenTask.id == task_id)
-                .values(org_id=current.org_id, due_at=current.due_at)
+                .values(**changed)
                 .execution_options(synchronize_session=False)
             )
 

@@ -29,13 +29,23 @@ from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
 from orchestration.domain.privacy_notice import NOTICES_FOLDER, PrivacyNotices, stamp
-from orchestration.engine import attachments, documents
+from orchestration.domain.procedure import (
+    RISK_FORM,
+    START_FORM,
+    DeployError,
+    Finding,
+    check_files,
+    content_hash,
+    read_directories,
+)
+from orchestration.engine import attachments, checks, documents
 from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
 from orchestration.engine.handler_context import CaseContext
+from orchestration.engine.migration import Migration, MigrationRefused, Verdict, current_steps
 from orchestration.engine.script_engine import FangtiaoScriptEngine
-from orchestration.engine.specs import ParsedVersion, SpecCache, deploy, latest_version, read_process_files
+from orchestration.engine.specs import PROCESS_ID, ParsedVersion, SpecCache, latest_version, store_version
 from orchestration.engine.state import StateCodec
 from orchestration.engine.workflow_cache import WorkflowCache
 from orchestration.errors import Conflict, Forbidden, Gone, InvalidData, NotFound, ProcedureError
@@ -56,8 +66,6 @@ from orchestration.store.models import (
 from orchestration.store.numbering import case_number
 from orchestration.vocabulary import AuditAction, CaseStatus, Role
 
-START_FORM = "register"
-RISK_FORM = "report_risk"
 RISK_SIGNAL = "risk_report"
 RISK_TASK = "mediate"  # risk reports are taken while this task is open (the signal's boundary event)
 CALENDAR_COUNTER = "calendar"
@@ -189,36 +197,83 @@ class Runtime:
         clock: Clock | None = None,
         processes_dir: Path = PROJECT_ROOT / "processes",
         forms_dir: Path = PROJECT_ROOT / "forms",
+        specs: SpecCache | None = None,
     ) -> None:
         self.sessions = session_factory
         self.clock = clock or SystemClock()
         self.processes_dir = processes_dir
-        self.forms = FormRegistry(forms_dir)
+        self.forms_dir = forms_dir
         self.notices = PrivacyNotices(forms_dir / NOTICES_FOLDER)
-        self.specs = SpecCache()
+        self.specs = specs or SpecCache()
         self.codec = StateCodec()
         self.workflows = WorkflowCache()
+        self._migrations: dict[tuple[int, int], Migration] = {}
         self._calendar: tuple[int, WorkingCalendar] | None = None
 
     # ---- deployment -------------------------------------------------------------------------
 
     def deploy(self, actor: Actor = SYSTEM) -> tuple[ProcessVersion, bool]:
-        files = read_process_files(self.processes_dir)
+        """Deploys the files of the processes and forms folders (`fangtiao deploy`)."""
+        return self.deploy_files(read_directories(self.processes_dir, self.forms_dir), actor)
+
+    def deploy_files(
+        self, files: Mapping[str, str], actor: Actor = SYSTEM, process_id: str = PROCESS_ID
+    ) -> tuple[ProcessVersion, bool]:
+        """A new version of the process from these files, in a transaction of its own (see `deploy_in`)."""
+        check_files(files)
         with self.transaction() as session:
-            version, created = deploy(
-                session, files, set(self.forms.names()), actor.username, self.clock.now()
+            return self.deploy_in(session, files, actor, process_id)
+
+    def deploy_in(
+        self,
+        session: Session,
+        files: Mapping[str, str],
+        actor: Actor = SYSTEM,
+        process_id: str = PROCESS_ID,
+        **detail: Any,
+    ) -> tuple[ProcessVersion, bool]:
+        """A new version of the process from these files, unless they are the latest version's (then that
+        version, created False), in the caller's transaction. The files go through every check first; any
+        error refuses the deployment with the findings. Audited, with `detail`."""
+        check_files(files)
+        latest = latest_version(session, process_id)
+        if latest is None or latest.content_hash != content_hash(files):
+            findings = checks.check(files, process_id, self.calendar(session), self.clock.now())
+            errors = [f for f in findings if f.severity == "error"]
+            if errors:
+                summary = "；".join(f.line() for f in errors[:3])
+                raise DeployError(f"流程检查发现 {len(errors)} 处错误，未部署：{summary}", findings)
+        version, created = store_version(session, files, process_id, actor.username, self.clock.now())
+        if created:
+            audit.record(
+                session,
+                self.clock.now(),
+                actor.username,
+                AuditAction.DEPLOY,
+                version=version.id,
+                number=version.number,
+                hash=version.content_hash,
+                files=sorted(files),
+                **detail,
             )
-            if created:
-                audit.record(
-                    session,
-                    self.clock.now(),
-                    actor.username,
-                    AuditAction.DEPLOY,
-                    version=version.id,
-                    hash=version.content_hash,
-                    files=sorted(files),
-                )
         return version, created
+
+    def check(self, files: Mapping[str, str], process_id: str = PROCESS_ID) -> list[Finding]:
+        """What the deployment of these files would find (see engine/checks.py)."""
+        with self.sessions() as session:
+            return checks.check(files, process_id, self.calendar(session), self.clock.now())
+
+    def forms_of(self, session: Session, version_id: int) -> FormRegistry:
+        """The forms a version was deployed with: its cases' tasks are validated and drawn with them."""
+        return self._parsed(session, version_id).forms
+
+    def current_forms(self) -> FormRegistry:
+        """The forms of the latest version (new cases start on it); before any deployment, the folder's."""
+        with self.sessions() as session:
+            version = latest_version(session)
+            if version is None:
+                return FormRegistry.load(self.forms_dir)
+            return self.specs.get(version).forms
 
     # ---- calendar ---------------------------------------------------------------------------
 
@@ -253,9 +308,11 @@ class Runtime:
 
         return provide
 
-    def _validate(self, session: Session, form_name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    def _validate(
+        self, session: Session, forms: FormRegistry, form_name: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
         try:
-            return validate(self.forms.get(form_name), data, self.options(session))
+            return validate(forms.get(form_name), data, self.options(session))
         except FormValidationError as exc:
             raise InvalidData("提交的内容有误，请按提示修改", exc.errors) from exc
 
@@ -397,11 +454,12 @@ class Runtime:
     ) -> None:
         """Whoever a new task is for hears what its form's notes ask them to read first (a leader's
         reason for sending the letter back), so that they need not open the case to learn why."""
+        forms = self.forms_of(session, case.version_id)
         for task_id, row in after.tasks.items():
-            if task_id in before.tasks or row.form_name not in self.forms:
+            if task_id in before.tasks or row.form_name not in forms:
                 continue
             data = workflow.get_task_from_id(UUID(task_id)).data
-            for note, text in self.forms.get(row.form_name or "").notes_for(data):
+            for note, text in forms.get(row.form_name or "").notes_for(data):
                 if note.notify:
                     session.add(
                         Notification(
@@ -436,11 +494,11 @@ class Runtime:
         now = self.clock.now()
         with self._step() as step:
             session = step.session
-            cleaned = self._validate(session, START_FORM, data)
             version = latest_version(session)
             if version is None:
                 raise ProcedureError("流程尚未部署，请先执行 fangtiao deploy")
             parsed = self.specs.get(version)
+            cleaned = self._validate(session, parsed.forms, START_FORM, data)
             case = Case(
                 case_no=case_number(session, now.astimezone(SHANGHAI).year),
                 version_id=version.id,
@@ -491,12 +549,13 @@ class Runtime:
                 )
             if expected_revision is not None and expected_revision != case.revision:
                 raise Conflict("案件已被他人更新，请刷新后重新提交")
+            forms = self.forms_of(session, case.version_id)
             if isinstance(data, Submission):
-                data, files = data.interpret(self.forms.get(open_task.form_name or ""))
+                data, files = data.interpret(forms.get(open_task.form_name or ""))
             if files:
                 stored = attachments.store(session, case.id, files, actor.username, now)
                 data = attachments.merge(data, stored)
-            cleaned = self._validate(session, open_task.form_name or "", data)
+            cleaned = self._validate(session, forms, open_task.form_name or "", data)
             # a consent given with the privacy notice records which text the party was shown
             cleaned = stamp(cleaned, self.notices.current(now.astimezone(SHANGHAI).date()))
             workflow, before = self._load(session, case, now, actor)
@@ -528,7 +587,7 @@ class Runtime:
             _require_running(case)
             if actor.role != Role.MEDIATOR or actor.org_id != case.mediation_org_id:
                 raise Forbidden("只有承办案件的人民调解组织可以报告风险")
-            cleaned = self._validate(session, RISK_FORM, data)
+            cleaned = self._validate(session, self.forms_of(session, case.version_id), RISK_FORM, data)
             workflow, before = self._load(session, case, now, actor)
             if not any(e.name == RISK_SIGNAL for e in workflow.waiting_events()):
                 raise Conflict("案件当前不在调解阶段，不能报告风险")
@@ -726,6 +785,84 @@ class Runtime:
                 self._audit(session, case, actor, AuditAction.RECOMPUTE, None, {"moved": moved})
         return moved
 
+    # ---- migrating cases to another version -------------------------------------------------------
+
+    def migration(self, session: Session, source_id: int, target_id: int) -> Migration:
+        """The comparison of two versions' specs, made once per pair (versions never change)."""
+        migration = self._migrations.get((source_id, target_id))
+        if migration is None:
+            source, target = self._parsed(session, source_id), self._parsed(session, target_id)
+            migration = Migration(self.codec.registry, source, target)
+            self._migrations[source_id, target_id] = migration
+        return migration
+
+    def preview_migration(self, session: Session, case: Case, target_id: int) -> MovePreview:
+        """Whether the case could move to the version now, and how its deadlines would move: the migration
+        done on a copy decoded from its state, nothing stored and no service task run."""
+        workflow = self.decode(session, case)
+        steps = current_steps(workflow)
+        if case.status == CaseStatus.SUSPENDED:
+            return MovePreview(steps, Verdict(False, SUSPENDED_NOT_MOVED), [])
+        migration = self.migration(session, case.version_id, target_id)
+        verdict = migration.verdict(workflow)
+        if not verdict.movable:
+            return MovePreview(steps, verdict, [])
+        before = derive(workflow, case)
+        workflow.script_engine = FangtiaoScriptEngine(self.calendar(session), _no_services)
+        with engine_clock(self.clock):
+            migration.apply(workflow)
+        stray = migration.stray_steps(workflow)
+        if stray:
+            return MovePreview(steps, Verdict(False, _stray_message(stray)), [])
+        return MovePreview(steps, verdict, due_changes(before, derive(workflow, case)))
+
+    def migrate_case(self, case_id: int, target_id: int, actor: Actor) -> list[dict[str, str]]:
+        """Moves a running case to another version of its process in one locked transaction: SpiffWorkflow's
+        migration resets its current tasks onto the new spec (timers evaluated again), the engine steps run,
+        and its open tasks, timers and deadlines are written as the new state implies, audited. A case that
+        cannot move raises MigrationRefused and is left exactly as it was. Returns the deadlines moved."""
+        now = self.clock.now()
+        with self._step(case_id) as step:
+            session, case = step.session, step.locked
+            if case.status == CaseStatus.COMPLETED:
+                raise MigrationRefused("案件已办结，无需迁移")
+            if case.status == CaseStatus.SUSPENDED:
+                # its engine steps would fire a deadline the migration brought forward, while it is paused
+                raise MigrationRefused(SUSPENDED_NOT_MOVED)
+            source_id = case.version_id
+            if source_id == target_id:
+                raise MigrationRefused("案件已在该版本上")
+            # the two versions' process and number, not their files (hundreds of kilobytes of JSON)
+            versions = {
+                row.id: row
+                for row in session.execute(
+                    select(ProcessVersion.id, ProcessVersion.process_id, ProcessVersion.number).where(
+                        ProcessVersion.id.in_((source_id, target_id))
+                    )
+                )
+            }
+            source, target = versions.get(source_id), versions.get(target_id)
+            if target is None or source is None or target.process_id != source.process_id:
+                raise MigrationRefused("目标版本不存在或不是同一流程的版本")
+            migration = self.migration(session, source_id, target_id)
+            workflow, before = self._load(session, case, now, actor)
+            verdict = migration.verdict(workflow)
+            if not verdict.movable:
+                raise MigrationRefused(verdict.reason)
+            try:
+                steps = self._run(workflow, lambda: migration.apply(workflow))
+            except ProcedureError as exc:
+                raise MigrationRefused(f"迁移后继续办理时出错：{exc.message}") from exc
+            stray = migration.stray_steps(workflow)
+            if stray:
+                raise MigrationRefused(_stray_message(stray))
+            case.version_id = target_id
+            after = self._save(session, case, workflow, now, before)
+            moved = due_changes(before, after)
+            detail = {"from": source.number, "to": target.number, "moved": moved, "steps": steps}
+            self._audit(session, case, actor, AuditAction.MIGRATE, None, detail)
+        return moved
+
     # ---- reading ----------------------------------------------------------------------------
 
     def decode(self, session: Session, case: Case) -> BpmnWorkflow:
@@ -745,6 +882,40 @@ class Runtime:
                 if task_spec.bpmn_name:
                     titles[task_spec.bpmn_id or name] = task_spec.bpmn_name
         return titles
+
+
+@dataclass(frozen=True)
+class MovePreview:
+    current_steps: list[str]
+    verdict: Verdict
+    moved: list[dict[str, str]]  # the deadlines the migration would move
+
+
+def due_changes(before: Derived, after: Derived) -> list[dict[str, str]]:
+    """Timers whose due time differs between two derivations of a case ("" for none), in Beijing time, as
+    the audit trail records them."""
+
+    def local(timers: Mapping[str, tuple[str, datetime]], task_id: str) -> str:
+        return timers[task_id][1].astimezone(SHANGHAI).isoformat() if task_id in timers else ""
+
+    moved = []
+    for task_id in [*before.timers, *(t for t in after.timers if t not in before.timers)]:
+        old, new = local(before.timers, task_id), local(after.timers, task_id)
+        if old != new:
+            name = (before.timers.get(task_id) or after.timers[task_id])[0]
+            moved.append({"timer": name, "from": old, "to": new})
+    return moved
+
+
+SUSPENDED_NOT_MOVED = "案件已被管理员暂停，恢复后才能迁移"
+
+
+def _stray_message(stray: list[str]) -> str:
+    return f"迁移后仍有步骤无法对应新版本：{'、'.join(stray)}"
+
+
+def _no_services(task: Task) -> Any:
+    raise AssertionError("a migration preview runs no service task")
 
 
 def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:

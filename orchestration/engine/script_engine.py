@@ -1,26 +1,53 @@
-"""The script engine for SpiffWorkflow: deadline functions for expressions, handlers for service tasks."""
+"""The script engine for SpiffWorkflow: deadline functions for expressions, handlers for service tasks, and
+the expression rule (orchestration.domain.expressions) enforced on every evaluation."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 from SpiffWorkflow.task import Task
 
 import handlers.operations  # noqa: F401  (registers the operations)
 from handlers import api
 from handlers.deadlines import timer_functions
+from orchestration.domain import expressions
 from orchestration.domain.calendar import WorkingCalendar
 from orchestration.engine.compat import ServiceTaskEngine
 
 ContextFactory = Callable[[Task], api.HandlerContext]
 
+# The names timer expressions may call, whatever calendar they count with.
+FUNCTIONS = frozenset(timer_functions(WorkingCalendar()))
+# What eval sees as built-ins: the few an expression may call, so that even an expression that slipped past
+# the rule finds no open, eval or __import__.
+SAFE_BUILTINS = {name: getattr(builtins, name) for name in expressions.BUILTIN_FUNCTIONS}
+
+
+def environment(calendar: WorkingCalendar) -> dict[str, Any]:
+    """The globals of every expression: the calendar functions and the safe built-ins."""
+    return {**timer_functions(calendar), "__builtins__": SAFE_BUILTINS}
+
 
 class FangtiaoScriptEngine(ServiceTaskEngine):
     def __init__(self, calendar: WorkingCalendar, context_factory: ContextFactory) -> None:
-        super().__init__(environment=TaskDataEnvironment(timer_functions(calendar)))
+        super().__init__(environment=TaskDataEnvironment(environment(calendar)))
         self._context_factory = context_factory
+
+    def evaluate(self, task: Task, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        found = expressions.problems(expression, FUNCTIONS)
+        if found:
+            raise WorkflowTaskException(
+                f"表达式“{expression}”不符合表达式规则，未执行：{'；'.join(found)}", task=task
+            )
+        return super().evaluate(task, expression, external_context)
+
+    def execute(self, task: Task, script: str, external_context: dict[str, Any] | None = None) -> Any:
+        # the procedure needs no scripts, and a script could do anything Python can
+        raise WorkflowTaskException("流程中不允许脚本（脚本任务或前后置脚本），未执行", task=task)
 
     def run_service(self, task: Task, name: str, params: dict[str, Any]) -> Any:
         return api.call(name, self._context_factory(task), params)

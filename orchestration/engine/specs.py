@@ -1,29 +1,31 @@
-"""Deploying the procedure files as versions, and the in-memory cache of parsed specs per version."""
+"""Deployed versions: parsing a version's files, storing a new version, and the in-memory cache of each
+version's parsed spec and forms."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.domain.assignment import LANE_ROLES
+from orchestration.domain.forms import FormError, FormRegistry
+from orchestration.domain.procedure import (
+    DMN,
+    DeployError,
+    content_hash,
+    form_texts,
+    parse_xml,
+    process_files,
+)
 from orchestration.store.models import ProcessVersion
+from orchestration.store.numbering import next_value
 
 PROCESS_ID = "fangtiao_referral"
-
-
-class DeployError(ValueError):
-    """The procedure files cannot be deployed; the message says why, in Chinese."""
 
 
 @dataclass(frozen=True)
@@ -31,81 +33,41 @@ class ParsedVersion:
     version_id: int
     spec: BpmnProcessSpec
     subprocess_specs: Mapping[str, BpmnProcessSpec]
+    forms: FormRegistry
 
 
-def read_process_files(directory: Path) -> dict[str, str]:
-    files = sorted([*directory.glob("*.bpmn"), *directory.glob("*.dmn")])
-    if not files:
-        raise DeployError(f"目录 {directory} 中没有 BPMN 或 DMN 文件")
-    return {f.name: f.read_text(encoding="utf-8") for f in files}
-
-
-def content_hash(files: Mapping[str, str]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(files[name].encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+def parser_with(files: Mapping[str, str]) -> SpiffBpmnParser:
+    """A parser holding the version's BPMN and DMN documents, each parsed safely and checked against the
+    BPMN schema."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for name, text in process_files(files).items():
+        root = parse_xml(name, text)
+        if name.endswith(DMN):
+            parser.add_dmn_xml(root, name)
+        else:
+            parser.add_bpmn_xml(root, name)
+    return parser
 
 
 def parse_files(
     files: Mapping[str, str], process_id: str = PROCESS_ID
-) -> tuple[BpmnProcessSpec, dict[str, Any]]:
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
     try:
-        for name, text in files.items():
-            tree = etree.fromstring(text.encode("utf-8"))
-            if name.endswith(".bpmn"):
-                parser.add_bpmn_xml(tree, name)
-            else:
-                parser.add_dmn_xml(tree, name)
+        parser = parser_with(files)
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
         raise DeployError(f"流程文件校验失败：{exc}") from exc
-    except etree.XMLSyntaxError as exc:
-        raise DeployError(f"流程文件不是有效的 XML：{exc}") from exc
     except KeyError as exc:
         raise DeployError(f"找不到流程 {process_id}：{exc}") from exc
     return spec, subprocess_specs
 
 
-def check_spec(spec: BpmnProcessSpec, form_names: set[str]) -> None:
-    """Checks what the engine does not: every user task has a known lane and an existing form."""
-    problems = []
-    for task_spec in spec.task_specs.values():
-        if not getattr(task_spec, "manual", False):
-            continue
-        label = f"{task_spec.bpmn_name or task_spec.name}（{task_spec.name}）"
-        if task_spec.lane not in LANE_ROLES:
-            problems.append(f"用户任务 {label} 所在泳道“{task_spec.lane}”未对应任何角色")
-        form = task_spec.extensions.get("properties", {}).get("formName")
-        if not form:
-            problems.append(f"用户任务 {label} 未指定表单（formName）")
-        elif form not in form_names:
-            problems.append(f"用户任务 {label} 的表单 {form} 在 forms/ 中不存在")
-    if problems:
-        raise DeployError("；".join(problems))
-
-
-def deploy(
-    session: Session, files: Mapping[str, str], form_names: set[str], actor: str, now: datetime
-) -> tuple[ProcessVersion, bool]:
-    """Stores a new version unless identical files are already deployed; returns (version, created)."""
-    digest = content_hash(files)
-    existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == digest))
-    if existing is not None:
-        return existing, False
-    spec, _ = parse_files(files)
-    check_spec(spec, form_names)
-    version = ProcessVersion(
-        process_id=PROCESS_ID, content_hash=digest, files=dict(files), deployed_at=now, deployed_by=actor
-    )
-    session.add(version)
-    session.flush()
-    return version, True
+def parse_forms(files: Mapping[str, str], where: str) -> FormRegistry:
+    try:
+        return FormRegistry.from_texts(form_texts(files), where)
+    except FormError as exc:
+        raise DeployError(str(exc)) from exc
 
 
 def latest_version(session: Session, process_id: str = PROCESS_ID) -> ProcessVersion | None:
@@ -113,11 +75,35 @@ def latest_version(session: Session, process_id: str = PROCESS_ID) -> ProcessVer
         select(ProcessVersion)
         .where(ProcessVersion.process_id == process_id)
         .order_by(ProcessVersion.id.desc())
+        .limit(1)
     )
 
 
+def store_version(
+    session: Session, files: Mapping[str, str], process_id: str, actor: str, now: datetime
+) -> tuple[ProcessVersion, bool]:
+    """A new version of the process with these files, numbered after the last one; or the latest version
+    itself when it holds exactly these files (created False). Files equal to an older version's make a new
+    version: deploying them again is a return to that procedure for new cases."""
+    digest = content_hash(files)
+    latest = latest_version(session, process_id)
+    if latest is not None and latest.content_hash == digest:
+        return latest, False
+    version = ProcessVersion(
+        process_id=process_id,
+        number=next_value(session, f"version:{process_id}"),
+        content_hash=digest,
+        files=dict(files),
+        deployed_at=now,
+        deployed_by=actor,
+    )
+    session.add(version)
+    session.flush()
+    return version, True
+
+
 class SpecCache:
-    """Parsed specs per version: parsing costs milliseconds and must not happen per request."""
+    """Parsed specs and forms per version: parsing costs milliseconds and must not happen per request."""
 
     def __init__(self) -> None:
         self._parsed: dict[int, ParsedVersion] = {}
@@ -129,6 +115,7 @@ class SpecCache:
         parsed = self._parsed.get(version.id)
         if parsed is None:
             spec, subprocess_specs = parse_files(version.files, version.process_id)
-            parsed = ParsedVersion(version.id, spec, subprocess_specs)
+            forms = parse_forms(version.files, f"流程版本 {version.number}")
+            parsed = ParsedVersion(version.id, spec, subprocess_specs, forms)
             self._parsed[version.id] = parsed
         return parsed

@@ -63,6 +63,11 @@ class StateCodec:
         self._serializer = BpmnWorkflowSerializer(registry, json_encoder_cls=_CompactEncoder)
 
     @property
+    def registry(self) -> object:
+        """The converters of every spec class: what SpiffWorkflow's SpecDiff compares task specs with."""
+        return self._serializer.registry
+
+    @property
     def serializer_version(self) -> str:
         """The SpiffWorkflow serializer version states are written with."""
         return str(self._serializer.VERSION)

@@ -19,6 +19,7 @@ from orchestration.services.cases import CaseService
 from orchestration.services.documents import DocumentService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
+from orchestration.services.repository import RepositoryService
 from orchestration.services.retention import RetentionService
 from orchestration.services.tasks import TaskService
 from orchestration.services.users import UserService
@@ -44,6 +45,7 @@ class Services:
         self.admin = AdminService(self.runtime)
         self.health = HealthService(self.runtime)
         self.retention = RetentionService(self.runtime)
+        self.repository = RepositoryService(self.runtime)
 
     @classmethod
     def open(
@@ -59,7 +61,8 @@ class Services:
 
     @property
     def forms(self) -> FormRegistry:
-        return self.runtime.forms
+        """The forms of the current version of the procedure (see Runtime.current_forms)."""
+        return self.runtime.current_forms()
 
     @property
     def notices(self) -> PrivacyNotices:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from orchestration.domain.access import Viewer
 from orchestration.domain.organisations import side_kinds
+from orchestration.domain.procedure import Finding, read_directories
 from orchestration.engine.runtime import SYSTEM
 from orchestration.errors import Forbidden, InvalidData, NotFound
 from orchestration.read import queries
@@ -53,9 +54,26 @@ def _require_admin(viewer: Viewer) -> None:
 
 
 class AdminService(Service):
-    def deploy(self, viewer: Viewer | None = None) -> tuple[ProcessVersion, bool]:
-        """Deploys processes/ as a new version (unchanged files: nothing new); returns (version, created)."""
-        return self.runtime.deploy(actor_of(viewer) if viewer is not None else SYSTEM)
+    def deploy(self, viewer: Viewer | None = None) -> tuple[ProcessVersion, bool, list[Finding]]:
+        """Deploys the processes and forms folders as a new version (unchanged files: nothing new) after the
+        checks (errors refuse it with DeployError); returns (version, created, the warnings found)."""
+        files = read_directories(self.runtime.processes_dir, self.runtime.forms_dir)
+        actor = actor_of(viewer) if viewer is not None else SYSTEM
+        version, created = self.runtime.deploy_files(files, actor)
+        warnings = [f for f in self.runtime.check(files) if f.severity == "warning"] if created else []
+        return version, created, warnings
+
+    def version_files(self, process_id: str, number: int) -> dict[str, str]:
+        """The files of a version by its number (for `fangtiao export`)."""
+        with self.reading() as session:
+            version = session.scalar(
+                select(ProcessVersion).where(
+                    ProcessVersion.process_id == process_id, ProcessVersion.number == number
+                )
+            )
+            if version is None:
+                raise NotFound(f"流程 {process_id} 没有第 {number} 版")
+            return dict(version.files)
 
     def set_suspended(self, viewer: Viewer, case_no: str, suspended: bool) -> None:
         _require_admin(viewer)

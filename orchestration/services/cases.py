@@ -17,7 +17,7 @@ from orchestration.domain.access import (
     registration_localities,
 )
 from orchestration.domain.calendar import SHANGHAI
-from orchestration.domain.forms import FormDefinition, initial_values
+from orchestration.domain.forms import FormDefinition, FormRegistry, initial_values
 from orchestration.engine.runtime import RISK_FORM, RISK_TASK, START_FORM, StepResult, case_data, passed_steps
 from orchestration.errors import Forbidden, InvalidData, NotFound
 from orchestration.read import case_view, queries
@@ -52,6 +52,7 @@ class CasePage:
     task_states: Mapping[str, str | None]
     claimers: Mapping[int, str]
     risk_form: FormPage | None  # offered while the handling mediation organisation may report a risk
+    forms: FormRegistry  # the forms of the case's version: they label its data
     now: datetime
 
 
@@ -69,7 +70,7 @@ class CaseService(Service):
     def registration_form(self, viewer: Viewer) -> FormPage:
         if not may_register(viewer):
             raise Forbidden("只有信访部门经办人可以登记信访事项")
-        form = self.runtime.forms.get(START_FORM)
+        form = self.runtime.current_forms().get(START_FORM)
         with self.reading() as session:
             options = self._registration_options(session, viewer, form)
         values = initial_values(form, {}, options)
@@ -137,8 +138,9 @@ class CaseService(Service):
             open_tasks = summary.open_tasks
             claimed = {t.claimed_by for t in open_tasks if t.claimed_by}
             risk_form = None
+            forms = self.runtime.forms_of(session, case.version_id)
             if _may_report_risk(viewer, case, open_tasks):
-                form = self.runtime.forms.get(RISK_FORM)
+                form = forms.get(RISK_FORM)
                 options = self.form_options(session, form)
                 risk_form = FormPage(form, options, initial_values(form, {}, options))
             return CasePage(
@@ -154,6 +156,7 @@ class CaseService(Service):
                 task_states={t.id: queries.due_state(t.due_at, now, calendar) for t in open_tasks},
                 claimers=queries.user_names(session, ids=claimed) if claimed else {},
                 risk_form=risk_form,
+                forms=forms,
                 now=now,
             )
 

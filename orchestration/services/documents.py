@@ -111,8 +111,14 @@ class DocumentService(Service):
             supersedes=supersedes.number if supersedes is not None else None,
             superseded_by=successor,
             intact=issuing.intact(session, row),
-            forms=self.runtime.forms,
+            forms=self._forms_of_case(session, row.case_id),
         )
+
+    def _forms_of_case(self, session: Session, case_id: int) -> FormRegistry:
+        """The forms of the case's own version: they label the codes its documents hold."""
+        version_id = session.scalar(select(Case.version_id).where(Case.id == case_id))
+        assert version_id is not None
+        return self.runtime.forms_of(session, version_id)
 
     def referral_draft(self, viewer: Viewer, task_id: str) -> DocumentView:
         """The referral letter as it will print once the leader approves it (实施意见 六(二)): the leader
@@ -133,7 +139,7 @@ class DocumentService(Service):
                 supersedes=None,
                 superseded_by=None,
                 intact=True,
-                forms=self.runtime.forms,
+                forms=self.runtime.forms_of(session, case.version_id),
                 draft=True,
             )
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on, form_data
 from orchestration.domain.calendar import SHANGHAI
-from orchestration.domain.forms import FormDefinition, Submission, Upload
+from orchestration.domain.forms import FormDefinition, FormRegistry, Submission, Upload
 from orchestration.domain.privacy_notice import GIVEN_FIELD, PrivacyNotice
 from orchestration.engine.documents import PARTIES, registered_parties
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
@@ -47,6 +47,7 @@ class TaskListView:
 class TaskPage:
     task: OpenTask
     form: FormDefinition
+    forms: FormRegistry  # the forms of the case's version: they label its data
     options: Options
     data: Mapping[str, Any]  # the case data the form's initial values come from (what the viewer may have)
     summary: CaseSummary
@@ -95,10 +96,11 @@ class TaskService(Service):
         with self.reading() as session:
             return queries.done_tasks(session, viewer, page)
 
-    def step_title(self, name: str) -> str:
-        """A user task is named after its form, so the form's title names the step (登记 is "register")."""
-        forms = self.runtime.forms
-        return forms.get(name).title if name in forms else name
+    def step_titles(self, names: Iterable[str]) -> dict[str, str]:
+        """A user task is named after its form, so the form's title names the step (登记 is "register"):
+        the titles of the current version's forms."""
+        forms = self.runtime.current_forms()
+        return {name: forms.get(name).title if name in forms else name for name in names}
 
     def page(self, viewer: Viewer, task_id: str) -> TaskPage:
         now = self.now()
@@ -109,7 +111,8 @@ class TaskService(Service):
             if viewer.role != task.role or viewer.org_id != task.org_id:
                 raise Forbidden("您无权办理该任务")
             case = task.case
-            form = self.runtime.forms.get(task.form_name or "")
+            forms = self.runtime.forms_of(session, case.version_id)
+            form = forms.get(task.form_name or "")
             data = self.runtime.case_data(session, case)
             if PARTIES in {f.name for f in form.fields} and not data.get(PARTIES):
                 # the parties' rows start from the registered petitioner and respondent, to be completed
@@ -121,6 +124,7 @@ class TaskService(Service):
             return TaskPage(
                 task=task,
                 form=form,
+                forms=forms,
                 options=self.form_options(session, form),
                 data=form_data(viewer, data),
                 summary=case_view.summarise(session, case, viewer, data),

@@ -94,15 +94,37 @@ class User(Base):
 
 
 class ProcessVersion(Base):
-    """One deployment of the files in processes/; instances stay pinned to the version they started on."""
+    """One deployment of a process's files (BPMN, DMN, forms, scenarios); cases stay pinned to the version
+    they started on until migrated."""
 
     __tablename__ = "process_versions"
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> text
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … per process
+    # not unique: deploying the files of an older version again makes a new version (a return to it)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> text (see domain/procedure.py)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("process_id", "number", name="uq_process_versions_process_id_number"),)
+
+
+class Draft(Base):
+    """A policy officer's working copy of a version's files; it never touches running cases. Each save
+    bumps the revision, and a save based on an older revision is refused."""
+
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    owner: Mapped[str] = mapped_column(String(64))  # username
+    based_on_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    # the latest version when the draft was made: once another is deployed, deploying the draft would lose it
+    current_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
 
 
 class Case(Base):

@@ -13,16 +13,16 @@ from typing import Any
 
 from orchestration import logs
 from orchestration.domain.access import Viewer
+from orchestration.domain.procedure import DeployError, write_directories
 from orchestration.engine.clock import SHANGHAI
-from orchestration.engine.specs import DeployError
+from orchestration.engine.specs import PROCESS_ID
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.read.queries import MAX_PER_PAGE, TaskFilter
-from orchestration.services import Services
+from orchestration.services import Services, demo
 from orchestration.settings import Settings, SettingsError
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import OpenTask
-from orchestration.tools import demo
 
 USAGE_ERROR = 2
 # Commands that run until stopped log at INFO by default; the others print their result and log only
@@ -87,13 +87,36 @@ def cmd_db(args: argparse.Namespace) -> None:
     print(f"已生成迁移：{path}" if path else "模型与数据库一致，无需新迁移")
 
 
-def cmd_deploy(args: argparse.Namespace) -> None:
-    version, created = _services(args).admin.deploy()
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Deploys the processes and forms folders through the same checks as a draft in the browser."""
+    try:
+        version, created, findings = _services(args).admin.deploy()
+    except DeployError as exc:
+        if not exc.findings:
+            raise
+        errors = [f for f in exc.findings if f.severity == "error"]
+        print(f"错误：流程检查发现 {len(errors)} 处错误，未部署", file=sys.stderr)
+        for finding in exc.findings:
+            kind = "错误" if finding.severity == "error" else "提示"
+            print(f"  {kind} {finding.where()}：{finding.message}", file=sys.stderr)
+        return USAGE_ERROR
     print(
-        f"已部署版本 {version.id}（{version.content_hash[:12]}）"
+        f"已部署第 {version.number} 版（版本 {version.id}，{version.content_hash[:12]}）"
         if created
-        else f"流程文件未变化，当前版本 {version.id}"
+        else f"流程文件未变化，当前为第 {version.number} 版（版本 {version.id}）"
     )
+    for finding in findings:
+        print(f"  提示 {finding.where()}：{finding.message}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """Writes a version's files as processes/… and forms/… under DIR, to review and commit them."""
+    files = _services(args).admin.version_files(args.process, args.version)
+    written, removed = write_directories(files, Path(args.dir))
+    print(f"已导出第 {args.version} 版的 {len(written)} 个文件到 {args.dir}")
+    for path in removed:
+        print(f"  已删除该版本中没有的文件：{path}")
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> None:
@@ -270,7 +293,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from orchestration.tools.scenarios import default_files, run_files
+    from orchestration.services.scenarios import default_files, run_files
 
     files = [Path(f) for f in args.files] or default_files()
     if args.database_given and not args.database.startswith("sqlite") and not args.wipe:
@@ -335,7 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = p.add_subparsers(dest="db_command", required=True)
     revision = db_sub.add_parser("revision", help="按模型与（已升级到最新的）数据库之差生成下一个迁移文件")
     revision.add_argument("-m", "--message", required=True, help="迁移说明（英文，用作文件名）")
-    command("deploy", cmd_deploy, "部署 processes/ 中的流程文件")
+    command("deploy", cmd_deploy, "检查并部署 processes/ 与 forms/ 中的流程文件、场景和表单")
+    p = command("export", cmd_export, "把某一版本的流程文件、场景和表单导出为 processes/ 与 forms/ 目录")
+    p.add_argument("version", type=int, help="版本序号（第几版）")
+    p.add_argument("dir", help="导出到的目录（其中的 processes/ 与 forms/）")
+    p.add_argument("--process", default=PROCESS_ID, help=f"流程标识（默认 {PROCESS_ID}）")
     command("seed-demo", cmd_seed_demo, "写入演示数据")
     p = command("start", cmd_start, "登记信访事项并启动流程")
     p.add_argument("--as", dest="as_user", required=True)
@@ -436,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         details = "；".join(f"{k}：{v}" for k, v in exc.errors.items())
         print(f"错误：{exc.message}{'（' + details + '）' if details else ''}", file=sys.stderr)
         return USAGE_ERROR
-    except (FangtiaoError, DeployError) as exc:
+    except FangtiaoError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return USAGE_ERROR
     return result if isinstance(result, int) else 0

@@ -25,9 +25,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
+from orchestration.services import demo
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
-from orchestration.tools import demo
 from tests.browser.ui import Shots, Ui
 from tests.conftest import START
 from webapp import create_app

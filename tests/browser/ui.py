@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from orchestration.tools.demo import DEMO_PASSWORD, USERS
+from orchestration.services.demo import DEMO_PASSWORD, USERS
 
 DISPLAY_NAMES = {username: display for username, display, _role, _org in USERS}
 CASE_NO = re.compile(r"FT\d{4}-\d{6}")

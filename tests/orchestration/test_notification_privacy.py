@@ -12,8 +12,8 @@ from sqlalchemy import select
 from orchestration.domain.personal_data import REDACTED, findings, identifying_values, redact
 from orchestration.engine import handler_context
 from orchestration.engine.runtime import Runtime
+from orchestration.services.scenarios import SCENARIO_DIR, run_scenario
 from orchestration.store.models import Notification
-from orchestration.tools.scenarios import SCENARIO_DIR, run_scenario
 from tests.helpers import actor, advance_to, open_task, start
 
 ADDRESS = "八廓街道冲赛康社区"

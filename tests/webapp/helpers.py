@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from orchestration.engine.runtime import Runtime
+from orchestration.services.demo import DEMO_PASSWORD
 from orchestration.store.models import Case
-from orchestration.tools.demo import DEMO_PASSWORD
 
 
 def login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> TestResponse:

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from orchestration.engine.runtime import Runtime
+from orchestration.services.demo import USERS
 from orchestration.store.models import Case, Document
-from orchestration.tools.demo import USERS
 from tests.helpers import advance_to, open_task, start
 from tests.webapp.helpers import login
 

@@ -8,9 +8,11 @@ import io
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from orchestration.domain.procedure import read_directories
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, Document
-from tests.helpers import advance_to, case_snapshot, open_task, start
+from tests.helpers import actor, advance_to, case_snapshot, open_task, start
+from tests.orchestration.services.procedure_edits import ten_day_mediation
 from tests.webapp.helpers import element, login, text
 
 
@@ -205,3 +207,17 @@ def test_case_page_of_another_county_is_forbidden(client: FlaskClient, runtime: 
     assert client.get(f"/cases/{number}").status_code == 403
     login(client, "mediator")  # not yet referred
     assert client.get(f"/cases/{number}").status_code == 403
+
+
+def test_the_timeline_says_when_a_case_moved_to_another_version(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    files = ten_day_mediation(read_directories(runtime.processes_dir, runtime.forms_dir))
+    version, _ = runtime.deploy_files(files)
+    runtime.migrate_case(case_id, version.id, actor(runtime, "policy"))
+    login(client, "clerk")
+    shown = text(client.get(f"/cases/{case_no(runtime, case_id)}"))
+    assert "由流程第1版迁移到第2版，重新计算期限：调解期限届满、调解期限临近" in shown
+    assert "2026年11月12日" in shown

@@ -20,10 +20,10 @@ from sqlalchemy import Engine, select
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import InvalidData
+from orchestration.services import demo
 from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.store.db import make_session_factory
 from orchestration.store.models import AuditEvent, Case
-from orchestration.tools import demo
 from tests.helpers import SUCCESS_PATH, actor, advance_to, open_task, set_case_data, start
 from tests.webapp.helpers import case_revision, login, text
 from webapp import create_app

@@ -72,6 +72,11 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
             )
         case AuditAction.ERROR:
             return f"办理出错：{detail.get('message', '')}"
+        case AuditAction.MIGRATE:
+            moved = "、".join(str(m.get("timer", "")) for m in detail.get("moved", []))
+            return f"由流程第{detail.get('from')}版迁移到第{detail.get('to')}版" + (
+                f"，重新计算期限：{moved}" if moved else ""
+            )
         case _:
             return event.action
 

@@ -47,7 +47,7 @@ def _render_case(
 ) -> Page:
     v = viewer()
     page = services().cases.page(v, case_no, reveal)
-    info = summary.build(page.summary, services().forms)
+    info = summary.build(page.summary, page.forms)
     case = info.case
     risk = None
     if page.risk_form is not None:

@@ -74,7 +74,7 @@ def _listing(listing: TaskListView) -> dict[str, Any]:
 def done() -> Page:
     tasks = services().tasks
     page = tasks.done(viewer(), _int_arg("page"))
-    titles = {i.event.task_name: tasks.step_title(i.event.task_name) for i in page.items if i.event.task_name}
+    titles = tasks.step_titles({i.event.task_name for i in page.items if i.event.task_name})
     return render_template("tasks/done.html", page=page, titles=titles)
 
 
@@ -105,7 +105,7 @@ def _render_task(
             case=page.task.case,
             form=page.form,
             field_list=field_views(page.form, initial, errors or {}, page.options),
-            summary=case_summary.build(page.summary, services().forms),
+            summary=case_summary.build(page.summary, page.forms),
             message=message,
             state=page.state,
             now=page.now,

@@ -19,7 +19,7 @@ from orchestration.domain.forms import (
     validate,
 )
 
-FORMS = FormRegistry(Path(__file__).resolve().parents[3] / "forms")
+FORMS = FormRegistry.load(Path(__file__).resolve().parents[3] / "forms")
 
 ROW = {
     "type": "object",

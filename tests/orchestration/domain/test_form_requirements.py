@@ -403,7 +403,7 @@ def test_missing_required_field_is_refused_and_nothing_written(
     assert requirement.field in sample.data or requirement.field in sample.files, (
         f"the sample {sample.key} must hold {requirement.field} so that leaving it out is the one change"
     )
-    form_field = bank.runtime.forms.get(requirement.form).field(requirement.field)
+    form_field = bank.runtime.current_forms().get(requirement.form).field(requirement.field)
     assert form_field.label in form_field.required_message
     case_id = bank.at(sample.after) if sample.after is not None else None
     data, files = sample.without(requirement.field)

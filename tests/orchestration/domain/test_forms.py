@@ -101,7 +101,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def registry() -> FormRegistry:
-    return FormRegistry(FORMS_DIR)
+    return FormRegistry.load(FORMS_DIR)
 
 
 def errors_of(form: FormDefinition, data: dict[str, Any]) -> dict[str, str]:
@@ -472,7 +472,7 @@ def test_registry_rejects_invalid_json_naming_the_file(tmp_path: Path) -> None:
     write_form(tmp_path, "good", minimal())
     write_form(tmp_path, "broken", '{"title": "坏表单", "schema": {')
     with pytest.raises(FormError, match=r"broken\.json"):
-        FormRegistry(tmp_path)
+        FormRegistry.load(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -498,7 +498,7 @@ def test_malformed_field_names_file_and_field(
 ) -> None:
     write_form(tmp_path, "bad_form", minimal(**properties))
     with pytest.raises(FormError) as caught:
-        FormRegistry(tmp_path)
+        FormRegistry.load(tmp_path)
     message = str(caught.value)
     assert "bad_form.json" in message
     assert field_name in message
@@ -513,7 +513,7 @@ def test_required_when_must_reference_an_enum_value(tmp_path: Path) -> None:
     document["ui"] = {"required_when": {"reason": {"consent": ["refuse"]}}}
     write_form(tmp_path, "bad_rule", document)
     with pytest.raises(FormError, match=r"bad_rule\.json.*reason.*refuse"):
-        FormRegistry(tmp_path)
+        FormRegistry.load(tmp_path)
 
 
 def test_unknown_field_in_ui_order_rejected(tmp_path: Path) -> None:
@@ -521,14 +521,14 @@ def test_unknown_field_in_ui_order_rejected(tmp_path: Path) -> None:
     document["ui"] = {"order": ["note", "nope"]}
     write_form(tmp_path, "bad_order", document)
     with pytest.raises(FormError, match=r"bad_order\.json.*nope"):
-        FormRegistry(tmp_path)
+        FormRegistry.load(tmp_path)
 
 
 def test_duplicate_json_keys_rejected(tmp_path: Path) -> None:
     text = '{"title": "表单", "title": "又一个", "schema": {"type": "object", "properties": {}}}'
     write_form(tmp_path, "dupe", text)
     with pytest.raises(FormError, match=r"dupe\.json.*title"):
-        FormRegistry(tmp_path)
+        FormRegistry.load(tmp_path)
 
 
 def test_fields_left_out_of_ui_order_go_last(tmp_path: Path) -> None:

@@ -220,3 +220,28 @@ def test_the_success_path_completes_the_case(runtime: Runtime) -> None:
     case = _case(runtime, case_id)
     assert (case.status, case.outcome) == ("completed", "mediated")
     assert counts(runtime, case_id)[2] == 0
+
+
+def test_each_case_is_validated_with_the_forms_of_its_own_version(runtime: Runtime, tmp_path: Path) -> None:
+    """Forms are part of a version: a form changed in version 2 applies to cases on version 2 only."""
+    old_case = start(runtime)
+    forms = tmp_path / "forms"
+    shutil.copytree(runtime.forms_dir, forms)
+    form = json.loads((forms / "screen_case.json").read_text(encoding="utf-8"))
+    form["schema"]["properties"]["screening_note"] = {"type": "string", "title": "甄别意见"}
+    form["schema"]["required"].append("screening_note")
+    form["ui"]["order"].append("screening_note")
+    (forms / "screen_case.json").write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
+    runtime.forms_dir = forms
+    version, created = runtime.deploy()
+    assert created and version.number == 2
+    new_case = start(runtime)
+    data = {"dispute_category": "citizen_property"}
+    with pytest.raises(InvalidData) as refused:
+        runtime.complete_task(open_task(runtime, new_case, "screen_case").id, data, actor(runtime, "clerk"))
+    assert refused.value.errors == {"screening_note": "请填写甄别意见"}
+    runtime.complete_task(open_task(runtime, old_case, "screen_case").id, data, actor(runtime, "clerk"))
+    with runtime.sessions() as session:
+        old_fields = runtime.forms_of(session, 1).get("screen_case").fields
+    assert "screening_note" not in {f.name for f in old_fields}
+    assert "screening_note" in {f.name for f in runtime.current_forms().get("screen_case").fields}

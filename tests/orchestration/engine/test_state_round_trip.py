@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from orchestration.engine.state import StateCodec
 from orchestration.engine.workflow_cache import WorkflowCache
+from orchestration.services.scenarios import Mismatch, ScenarioRun, default_files, fresh_database
 from orchestration.store.models import (
     AuditEvent,
     Base,
@@ -36,7 +37,6 @@ from orchestration.store.models import (
     OpenTask,
     Timer,
 )
-from orchestration.tools.scenarios import Mismatch, ScenarioRun, default_files, fresh_database
 
 FILES = default_files()
 # What the steps write; the seeded network, users and calendar are the same in both runs by construction.

@@ -24,7 +24,7 @@ from orchestration.engine.clock import SHANGHAI, FrozenClock, OffsetClock
 from orchestration.engine.runtime import MAX_TIMER_ATTEMPTS, FireResult, Runtime
 from orchestration.engine.worker import TimerWorker
 from orchestration.errors import Conflict
-from orchestration.services import calendar_admin
+from orchestration.services import calendar_admin, demo
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from orchestration.store.models import (
@@ -36,7 +36,6 @@ from orchestration.store.models import (
     Timer,
     WorkerHeartbeat,
 )
-from orchestration.tools import demo
 from tests.conftest import BACKENDS, POSTGRES_URL, START
 from tests.helpers import actor, advance_to, open_task, start
 

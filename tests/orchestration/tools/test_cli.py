@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,14 +157,14 @@ def test_seed_demo_is_idempotent(engine: Engine, cli: Cli) -> None:
 def test_a_second_deploy_creates_nothing(engine: Engine, cli: Cli) -> None:
     cli.ok("seed-demo")
     first = cli.ok("deploy")
-    match = re.fullmatch(r"已部署版本 (\d+)（([0-9a-f]{12})）\n", first)
+    match = re.fullmatch(r"已部署第 1 版（版本 (\d+)，([0-9a-f]{12})）\n", first)
     assert match, first
     with Session(engine) as session:
         version = session.scalar(select(ProcessVersion))
         assert version is not None
         assert (str(version.id), version.content_hash[:12]) == match.groups()
         audits = count(session, AuditEvent)
-    assert cli.ok("deploy") == f"流程文件未变化，当前版本 {match.group(1)}\n"
+    assert cli.ok("deploy") == f"流程文件未变化，当前为第 1 版（版本 {match.group(1)}）\n"
     with Session(engine) as session:
         assert count(session, ProcessVersion) == 1
         assert count(session, AuditEvent) == audits
@@ -578,3 +579,78 @@ def test_the_case_file_is_exported(runtime: Runtime, cli: Cli, case_no: str, tmp
     assert out.read_bytes().startswith(b"%PDF")
     assert_refused(cli("dossier", "--as", "mediator2", case_no, str(tmp_path / "x.pdf")), "无权")
     assert not (tmp_path / "x.pdf").exists()
+
+
+# ---- deploying and exporting the procedure's files ----------------------------------------------------
+
+
+def _project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of processes/ and forms/ that `fangtiao deploy` reads."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "processes", root / "processes")
+    shutil.copytree(PROJECT_ROOT / "forms", root / "forms")
+    monkeypatch.setenv("FANGTIAO_PROCESSES_DIR", str(root / "processes"))
+    monkeypatch.setenv("FANGTIAO_FORMS_DIR", str(root / "forms"))
+    return root
+
+
+def test_deploy_runs_the_checks_and_fails_with_the_findings(
+    engine: Engine, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project_copy(tmp_path, monkeypatch)
+    bpmn = root / "processes" / "referral.bpmn"
+    bpmn.write_text(
+        bpmn.read_text(encoding="utf-8").replace('value="mediate"/>', 'value="mediate_x"/>'), encoding="utf-8"
+    )
+    result = cli("deploy")
+    assert (result.status, result.out) == (2, "")
+    assert result.err.splitlines() == [
+        "错误：流程检查发现 1 处错误，未部署",
+        "  错误 referral.bpmn 依法调解（mediate）：表单 mediate_x 不存在（应有 forms/mediate_x.json）",
+        "  提示 forms/mediate.json：表单 mediate 没有被任何用户任务使用",
+    ]
+    with Session(engine) as session:
+        assert count(session, ProcessVersion) == 0
+
+
+def test_deploy_refuses_a_hostile_file(
+    engine: Engine, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project_copy(tmp_path, monkeypatch)
+    (root / "processes" / "scope.dmn").write_text(
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>',
+        encoding="utf-8",
+    )
+    result = cli("deploy")
+    assert result.status == 2 and result.err.startswith("错误：文件“scope.dmn”含有 DOCTYPE 或 ENTITY 声明")
+    assert len(result.err.splitlines()) == 1
+    with Session(engine) as session:
+        assert count(session, ProcessVersion) == 0
+
+
+def test_an_exported_version_deploys_unchanged_and_a_change_to_it_is_a_new_version(
+    engine: Engine, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.ok("deploy")
+    exported = tmp_path / "exported"
+    (exported / "forms").mkdir(parents=True)
+    (exported / "forms" / "stale.json").write_text("{}", encoding="utf-8")
+    out = cli.ok("export", "1", str(exported))
+    assert out.splitlines()[0].startswith("已导出第 1 版的")
+    assert "已删除该版本中没有的文件：forms/stale.json" in out
+    for folder in ("processes", "forms"):
+        expected = sorted(
+            str(p.relative_to(PROJECT_ROOT))
+            for p in (PROJECT_ROOT / folder).rglob("*.*")
+            if p.suffix in (".bpmn", ".dmn", ".json")
+            and "examples" not in p.parts
+            and p.name != "scenario.schema.json"
+        )
+        assert sorted(str(p.relative_to(exported)) for p in (exported / folder).rglob("*.*")) == expected
+    monkeypatch.setenv("FANGTIAO_PROCESSES_DIR", str(exported / "processes"))
+    monkeypatch.setenv("FANGTIAO_FORMS_DIR", str(exported / "forms"))
+    assert cli.ok("deploy").startswith("流程文件未变化，当前为第 1 版")
+    form = exported / "forms" / "mediate.json"
+    form.write_text(form.read_text(encoding="utf-8").replace("依法调解", "依法开展调解", 1), encoding="utf-8")
+    assert cli.ok("deploy").startswith("已部署第 2 版")
+    assert cli("export", "3", str(exported)).err == "错误：流程 fangtiao_referral 没有第 3 版\n"

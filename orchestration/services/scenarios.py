@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,12 +20,14 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from orchestration.domain import petition_clock
+from orchestration.domain import petition_clock, scenario_schema
 from orchestration.domain.access import Viewer
 from orchestration.domain.personal_data import findings, identifying_values
-from orchestration.engine.clock import FrozenClock
+from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
+from orchestration.engine.specs import PROCESS_ID, SpecCache, store_version
 from orchestration.errors import FangtiaoError
+from orchestration.services import demo
 from orchestration.services.documents import DocumentService
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
@@ -40,7 +43,6 @@ from orchestration.store.models import (
     Timer,
     User,
 )
-from orchestration.tools import demo, scenario_schema
 
 SCENARIO_DIR = PROJECT_ROOT / "processes" / "scenarios"
 # A step with one of these must fail: "error" and "field_errors" exactly, "error_contains" by substring.
@@ -86,12 +88,29 @@ def parse_duration(value: Mapping[str, float]) -> timedelta:
 
 
 class ScenarioRun:
-    def __init__(self, engine: Engine, start: datetime) -> None:
+    """A scenario's run on a throwaway database: the demo network, and the procedure's folders deployed
+    (or the given files stored as a version as they are: a draft runs even when its check finds errors,
+    since the script engine refuses what the expression rule forbids whatever was stored)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        start: datetime,
+        files: Mapping[str, str] | None = None,
+        process_id: str = PROCESS_ID,
+        seeded: bool = False,
+        specs: SpecCache | None = None,
+    ) -> None:
         self.clock = FrozenClock(start)
-        self.runtime = Runtime(make_session_factory(engine), self.clock)
-        with self.runtime.sessions() as session, session.begin():
-            demo.seed(session)
-        self.runtime.deploy()
+        self.runtime = Runtime(make_session_factory(engine), self.clock, specs=specs)
+        if not seeded:
+            with self.runtime.sessions() as session, session.begin():
+                demo.seed(session)
+        if files is None:
+            self.runtime.deploy()
+        else:
+            with self.runtime.transaction() as session:
+                store_version(session, files, process_id, "scenario", start)
         self.cases: list[int] = []
 
     def user(self, session: Session, username: str) -> User:
@@ -175,6 +194,11 @@ class ScenarioRun:
     def do_timers(self, step: Mapping[str, Any]) -> None:
         self.runtime.run_due_timers()
 
+    def observe(self) -> Observation:
+        """What each case registered so far looks like now: what a change to the procedure shows in."""
+        with self.runtime.sessions() as session:
+            return tuple(_observe(session, case_id) for case_id in self.cases)
+
     def do_expect(self, step: Mapping[str, Any]) -> None:
         with self.runtime.sessions() as session:
             case = session.get(Case, self.case_id(step))
@@ -211,6 +235,41 @@ def _in_force(session: Session, case_id: int, kind: str) -> Document:
     if not live:
         raise Mismatch(f"案件没有现行有效的 {kind} 文书")
     return live[-1]
+
+
+@dataclass(frozen=True)
+class CaseState:
+    status: str
+    outcome: str | None
+    open_tasks: tuple[tuple[str, datetime | None], ...]  # (task, due), by task
+    timers: tuple[tuple[str, datetime], ...]  # (name, due), by due time
+    documents: tuple[str, ...]  # kinds, in the order made
+
+
+Observation = tuple[CaseState, ...]  # the cases in the order registered
+
+
+def _observe(session: Session, case_id: int) -> CaseState:
+    case = session.get(Case, case_id)
+    assert case is not None
+    tasks = session.execute(
+        select(OpenTask.task_name, OpenTask.due_at)
+        .where(OpenTask.case_id == case_id)
+        .order_by(OpenTask.task_name)
+    )
+    timers = session.execute(
+        select(Timer.name, Timer.due_at).where(Timer.case_id == case_id).order_by(Timer.due_at, Timer.name)
+    )
+    documents = session.scalars(
+        select(Document.kind).where(Document.case_id == case_id).order_by(Document.id)
+    )
+    return CaseState(
+        case.status,
+        case.outcome,
+        tuple((name, due) for name, due in tasks),
+        tuple((name, due) for name, due in timers),
+        tuple(documents),
+    )
 
 
 class Expectations:
@@ -377,37 +436,181 @@ def _same_time(what: str, expected: str | None, actual: datetime | None) -> None
         )
 
 
+@dataclass(frozen=True)
+class Setting:
+    """Where and how a scenario runs."""
+
+    database: Callable[[], Engine]  # a fresh database for the run, disposed afterwards
+    files: Mapping[str, str] | None = None  # the procedure (None: the project's folders; see ScenarioRun)
+    process_id: str = PROCESS_ID
+    seeded: bool = False  # the database already holds the demo network
+    specs: SpecCache | None = None  # parsed specs shared by runs of the same files
+    # Run every step even after one failed: to compare where two versions of the procedure lead.
+    keep_going: bool = False
+
+
 def run_scenario(path: Path, url: str | None = None) -> ScenarioResult:
+    """A scenario file run on a fresh database (the given one wiped, or a new SQLite file) against the
+    procedure's folders."""
     try:
-        scenario = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         return ScenarioResult(path, path.stem, False, f"无法读取场景文件：{exc}")
+    with tempfile.TemporaryDirectory() as workdir:
+        return run_text(path, content, Setting(lambda: fresh_database(url, Path(workdir))))[0]
+
+
+def run_text(path: Path, content: str, setting: Setting) -> tuple[ScenarioResult, list[Observation]]:
+    """Runs a scenario, and returns with its result what each case looked like after each step run."""
+    try:
+        scenario = json.loads(content)
+    except json.JSONDecodeError as exc:
+        return ScenarioResult(path, path.stem, False, f"无法读取场景文件：{exc}"), []
     problems = scenario_schema.problems(scenario)
     if problems:
         name = scenario.get("name") if isinstance(scenario, dict) else None
         detail = "\n    ".join(problems)
         return ScenarioResult(
             path, name if isinstance(name, str) else path.stem, False, f"场景文件写法有误：\n    {detail}"
-        )
-    with tempfile.TemporaryDirectory() as workdir:
-        engine = fresh_database(url, Path(workdir))
-        try:
-            run = ScenarioRun(engine, datetime.fromisoformat(scenario["clock"]))
-            for index, step in enumerate(scenario["steps"], start=1):
-                try:
-                    run.step(step)
-                except Mismatch as exc:
-                    return ScenarioResult(
-                        path, scenario["name"], False, f"第{index}步（{step['do']}）：{exc}"
-                    )
+        ), []
+    trace: list[Observation] = []
+    failure = ""
+    engine = setting.database()
+    try:
+        start = datetime.fromisoformat(scenario["clock"])
+        run = ScenarioRun(engine, start, setting.files, setting.process_id, setting.seeded, setting.specs)
+        for index, step in enumerate(scenario["steps"], start=1):
+            try:
+                run.step(step)
+            except Mismatch as exc:
+                failure = failure or f"第{index}步（{step['do']}）：{exc}"
+                if not setting.keep_going:
+                    break
+            finally:
+                trace.append(run.observe())
+        if not failure:
             try:
                 run.check_notifications_hold_no_personal_data()
             except Mismatch as exc:
-                return ScenarioResult(path, scenario["name"], False, str(exc))
-        finally:
-            engine.dispose()
-    return ScenarioResult(path, scenario["name"], True)
+                failure = str(exc)
+    except FangtiaoError as exc:
+        failure = failure or f"无法运行：{exc.message}"
+    finally:
+        engine.dispose()
+    return ScenarioResult(path, scenario["name"], not failure, failure), trace
 
 
 def run_files(files: list[Path], url: str | None = None) -> list[ScenarioResult]:
     return [run_scenario(f, url) for f in files]
+
+
+# ---- a draft side by side with the deployed version --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    file: str
+    name: str
+    draft: ScenarioResult
+    deployed: ScenarioResult
+    differences: list[str]  # what the draft does differently, step by step, each difference once
+
+
+def compare(
+    scenarios: Mapping[str, str],
+    draft_files: Mapping[str, str],
+    deployed_files: Mapping[str, str],
+    process_id: str = PROCESS_ID,
+) -> list[Comparison]:
+    """Every scenario run twice, each time on a throwaway SQLite database: on the draft's files and on the
+    deployed version's. The databases are copies of one migrated and seeded template."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fangtiao-scenarios-") as directory:
+        workdir = Path(directory)
+        template = fresh_database(None, workdir)
+        with make_session_factory(template)() as session, session.begin():
+            demo.seed(session)
+        template.dispose()
+        template_file = workdir / "template.sqlite"
+        (workdir / "scenario.sqlite").rename(template_file)
+        run_file = workdir / "run.sqlite"
+        # One engine for every run, so SQL is compiled once; its connections are closed (dispose) before
+        # the next run's copy of the template replaces the file.
+        engine = make_engine(f"sqlite:///{run_file}")
+
+        def database() -> Engine:
+            shutil.copyfile(template_file, run_file)
+            return engine
+
+        sides = [
+            Setting(database, files, process_id, seeded=True, specs=SpecCache(), keep_going=True)
+            for files in (draft_files, deployed_files)
+        ]
+        for name, content in sorted(scenarios.items()):
+            (draft, new), (deployed, old) = (run_text(Path(name), content, side) for side in sides)
+            rows.append(Comparison(name, draft.name, draft, deployed, differences(old, new)))
+    return rows
+
+
+MAX_DIFFERENCES = 30
+
+
+def differences(deployed: Sequence[Observation], draft: Sequence[Observation]) -> list[str]:
+    """Where the cases differ after each step, each difference said once (where it first shows)."""
+    lines: list[str] = []
+    seen: set[object] = set()
+    for index, (before, after) in enumerate(zip(deployed, draft, strict=False), start=1):
+        for number in range(max(len(before), len(after))):
+            old = before[number] if number < len(before) else None
+            new = after[number] if number < len(after) else None
+            for key, said in _case_differences(old, new):
+                if (number, key) not in seen:
+                    seen.add((number, key))
+                    lines.append(f"第{index}步后 案件{number}：{said}")
+    if len(deployed) != len(draft):
+        lines.append(f"已部署版本运行了 {len(deployed)} 步，草稿运行了 {len(draft)} 步")
+    if len(lines) > MAX_DIFFERENCES:
+        lines[MAX_DIFFERENCES:] = [f"……另有 {len(lines) - MAX_DIFFERENCES} 处不同"]
+    return lines
+
+
+def _case_differences(old: CaseState | None, new: CaseState | None) -> list[tuple[object, str]]:
+    if old is None or new is None:
+        return [("exists", "只在草稿中登记" if old is None else "只在已部署版本中登记")]
+    found: list[tuple[object, str]] = []
+    if old.status != new.status:
+        found.append((("status", old.status, new.status), f"案件状态 {_sides(old.status, new.status)}"))
+    if old.outcome != new.outcome:
+        outcomes = (old.outcome or "无", new.outcome or "无")
+        found.append((("outcome", *outcomes), f"办理结果 {_sides(*outcomes)}"))
+    old_tasks, new_tasks = dict(old.open_tasks), dict(new.open_tasks)
+    if old_tasks.keys() != new_tasks.keys():
+        names = (_names(old_tasks), _names(new_tasks))
+        found.append((("tasks", *names), f"待办 {_sides(*names)}"))
+    for task in sorted(old_tasks.keys() & new_tasks.keys()):
+        if old_tasks[task] != new_tasks[task]:
+            dues = (_when(old_tasks[task]), _when(new_tasks[task]))
+            found.append((("due", task, *dues), f"待办 {task} 的期限 {_sides(*dues)}"))
+    if old.timers != new.timers:
+        timers = (_timers(old.timers), _timers(new.timers))
+        found.append((("timers", *timers), f"定时器 {_sides(*timers)}"))
+    if old.documents != new.documents:
+        documents = ("、".join(old.documents) or "无", "、".join(new.documents) or "无")
+        found.append((("documents", *documents), f"文书 {_sides(*documents)}"))
+    return found
+
+
+def _sides(deployed: object, draft: object) -> str:
+    return f"已部署版本：{deployed}；草稿：{draft}"
+
+
+def _names(tasks: Mapping[str, object]) -> str:
+    return "、".join(sorted(tasks)) or "无"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment is not None else "无期限"
+
+
+def _timers(timers: Sequence[tuple[str, datetime]]) -> str:
+    return "、".join(f"{name} {_when(due)}" for name, due in timers) or "无"

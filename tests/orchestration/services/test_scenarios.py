@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from orchestration.tools import scenario_schema
-from orchestration.tools.scenarios import SCENARIO_DIR, Expectations, ScenarioRun, default_files, run_scenario
+from orchestration.domain import scenario_schema
+from orchestration.domain.calendar import SHANGHAI
+from orchestration.services.scenarios import (
+    MAX_DIFFERENCES,
+    SCENARIO_DIR,
+    CaseState,
+    Expectations,
+    ScenarioRun,
+    default_files,
+    differences,
+    run_scenario,
+)
 
 FILES = default_files()
 Scenario = dict[str, Any]
@@ -376,3 +388,27 @@ def test_a_step_that_should_fail_but_succeeds(tmp_path: Path, database_url: str)
         result.message
         == f'第{len(cut["steps"])}步（complete）：应当出错（{{"error": "您无权办理该任务"}}），但操作成功了'
     )
+
+
+def test_differences_between_two_runs_are_said_once_where_they_first_show() -> None:
+    due = datetime(2026, 11, 17, 23, 59, 59, tzinfo=SHANGHAI)
+    mediating = CaseState(
+        "running", None, (("mediate", due),), (("调解期限届满", due),), ("referral_letter",)
+    )
+    sooner = replace(mediating, open_tasks=(("mediate", due - timedelta(days=5)),), timers=())
+    ended = replace(mediating, status="completed", outcome="terminated", open_tasks=(), documents=())
+    deployed = [(mediating,), (mediating,), (mediating, mediating)]
+    draft = [(mediating,), (sooner,), (ended,), (ended,)]
+    assert differences(deployed, draft) == [
+        "第2步后 案件0：待办 mediate 的期限 已部署版本：2026-11-17 23:59；草稿：2026-11-12 23:59",
+        "第2步后 案件0：定时器 已部署版本：调解期限届满 2026-11-17 23:59；草稿：无",
+        "第3步后 案件0：案件状态 已部署版本：running；草稿：completed",
+        "第3步后 案件0：办理结果 已部署版本：无；草稿：terminated",
+        "第3步后 案件0：待办 已部署版本：mediate；草稿：无",
+        "第3步后 案件0：文书 已部署版本：referral_letter；草稿：无",
+        "第3步后 案件1：只在已部署版本中登记",
+        "已部署版本运行了 3 步，草稿运行了 4 步",
+    ]
+    each_step_another = [(replace(mediating, status=f"s{i}"),) for i in range(40)]
+    capped = differences([(mediating,)] * 40, each_step_another)
+    assert len(capped) == MAX_DIFFERENCES + 1 and capped[-1] == "……另有 10 处不同"
