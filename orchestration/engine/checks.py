@@ -534,6 +534,7 @@ class _SampleContext:
     case_no = "FT0000-000000"
     title = "样例案件"
     actor = "check"
+    actor_name = "流程检查"
     petition_office_id = mediation_org_id = justice_org_id = None
     outcome = None
 

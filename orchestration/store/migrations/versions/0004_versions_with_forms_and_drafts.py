@@ -97,26 +97,30 @@ def upgrade() -> None:
     for process_id, last in numbers.items():
         connection.execute(counters.insert().values(key=f"version:{process_id}", last=last))
 
-    # The unique constraint on content_hash was created without a name: PostgreSQL named it, SQLite did
-    # not, and batch mode finds it on SQLite only through a naming convention.
-    naming = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
-    unique_name = (
-        "process_versions_content_hash_key"
-        if connection.dialect.name == "postgresql"
-        else "uq_process_versions_content_hash"
-    )
-    with op.batch_alter_table("process_versions", naming_convention=naming) as batch_op:
+    with op.batch_alter_table("process_versions", naming_convention=NAMING) as batch_op:
         batch_op.alter_column("number", existing_type=sa.Integer(), nullable=False)
-        batch_op.drop_constraint(unique_name, type_="unique")
+        batch_op.drop_constraint(_unique_name(connection), type_="unique")
         batch_op.create_index(batch_op.f("ix_process_versions_content_hash"), ["content_hash"], unique=False)
         batch_op.create_unique_constraint("uq_process_versions_process_id_number", ["process_id", "number"])
 
 
+# The unique constraint on content_hash was created without a name: PostgreSQL named it, SQLite did
+# not, and batch mode finds it on SQLite only through a naming convention.
+NAMING = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
+
+
+def _unique_name(connection: sa.engine.Connection) -> str:
+    if connection.dialect.name == "postgresql":
+        return "process_versions_content_hash_key"
+    return "uq_process_versions_content_hash"
+
+
 def downgrade() -> None:
-    with op.batch_alter_table("process_versions") as batch_op:
+    with op.batch_alter_table("process_versions", naming_convention=NAMING) as batch_op:
         batch_op.drop_constraint("uq_process_versions_process_id_number", type_="unique")
         batch_op.drop_index(batch_op.f("ix_process_versions_content_hash"))
-        batch_op.create_unique_constraint("process_versions_content_hash_key", ["content_hash"])
+        # named as the upgrade finds it again, on either database
+        batch_op.create_unique_constraint(_unique_name(op.get_bind()), ["content_hash"])
         batch_op.drop_column("number")
     op.execute("DELETE FROM counters WHERE key LIKE 'version:%'")
     op.drop_table("drafts")
