@@ -232,7 +232,8 @@ def test_recording_a_scenario_keeps_it_with_the_draft(
         ],
     }
     name = repository.record_scenario(policy, draft.id, scenario)
-    assert name == "scenarios/26_recorded.json"
+    last = max(int(n.removeprefix("scenarios/")[:2]) for n in draft.files if n.startswith("scenarios/"))
+    assert name == f"scenarios/{last + 1:02d}_recorded.json"  # after the highest number, as the folder sorts
     saved = repository.draft(policy, draft.id)
     assert (saved.revision, json.loads(saved.files[name])) == (2, scenario)
     assert repository.check(policy, draft.id) == []

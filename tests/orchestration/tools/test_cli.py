@@ -644,9 +644,12 @@ def test_an_exported_version_deploys_unchanged_and_a_change_to_it_is_a_new_versi
             for p in (PROJECT_ROOT / folder).rglob("*.*")
             if p.suffix in (".bpmn", ".dmn", ".json")
             and "examples" not in p.parts
+            and "privacy_notices" not in p.parts  # versioned texts of their own, not the procedure's
             and p.name != "scenario.schema.json"
         )
         assert sorted(str(p.relative_to(exported)) for p in (exported / folder).rglob("*.*")) == expected
+    # the privacy notices are versioned texts of their own, kept beside the forms but not in a version
+    shutil.copytree(PROJECT_ROOT / "forms" / "privacy_notices", exported / "forms" / "privacy_notices")
     monkeypatch.setenv("FANGTIAO_PROCESSES_DIR", str(exported / "processes"))
     monkeypatch.setenv("FANGTIAO_FORMS_DIR", str(exported / "forms"))
     assert cli.ok("deploy").startswith("流程文件未变化，当前为第 1 版")
