@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -69,6 +70,10 @@ class Organisation(Base):
     # petition_office, mediation_committee, guidance_centre, trade_mediation, justice_bureau, justice_office
     kind: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    # What the documents it issues print: the prefix of their numbers ("城八调" in (2026)城八调字第3号)
+    # and the name its seal bears, which is not always its own (a 工作室 seals with its committee's seal).
+    doc_prefix: Mapped[str | None] = mapped_column(String(32))
+    seal_name: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[Region] = relationship(lazy="joined")
 
 
@@ -82,6 +87,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # set by an administrator's password reset: the user must choose a new password before anything else
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # part of every session id of the user: raised when the user is deactivated, so that a session
+    # begun before is not valid again once the user is reactivated
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     org: Mapped[Organisation | None] = relationship(lazy="joined")
 
 

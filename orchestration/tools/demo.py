@@ -42,6 +42,32 @@ for _code, _name, _level, _parent in REGIONS[3:]:
         (f"{_code}-sf", f"{_name}司法所", "justice_office", _code),
     ]
 
+# The demo's document settings: a prefix of the county's and township's first characters and the kind's
+# (八廓街道司法所: 城八司), and the seal a 工作室 uses, its committee's or its centre's.
+KIND_MARKS = {
+    "petition_office": "访",
+    "mediation_committee": "调",
+    "guidance_centre": "调指",
+    "trade_mediation": "医调",
+    "justice_bureau": "司",
+    "justice_office": "司",
+}
+_REGIONS = {code: (name, level, parent) for code, name, level, parent in REGIONS}
+
+
+def document_settings(name: str, kind: str, region: str) -> tuple[str, str]:
+    """(document-number prefix, seal name) of a demo organisation."""
+    region_name, level, parent = _REGIONS[region]
+    area = _REGIONS[parent][0][0] + region_name[0] if level == "township" and parent else region_name[0]
+    if kind == "mediation_committee":
+        seal = f"{region_name}人民调解委员会"
+    elif kind == "guidance_centre":
+        seal = f"{region_name}人民调解工作指导中心"
+    else:
+        seal = name
+    return area + KIND_MARKS[kind], seal
+
+
 # (username, display name, role, organisation code)
 USERS = [
     ("clerk", "王芳", "petition_clerk", "540102001-xf"),
@@ -75,7 +101,10 @@ def seed(session: Session, password: str = DEMO_PASSWORD) -> bool:
     session.flush()
     orgs = {}
     for code, name, kind, region in ORGANISATIONS:
-        orgs[code] = Organisation(code=code, name=name, kind=kind, region_code=region)
+        prefix, seal = document_settings(name, kind, region)
+        orgs[code] = Organisation(
+            code=code, name=name, kind=kind, region_code=region, doc_prefix=prefix, seal_name=seal
+        )
         session.add(orgs[code])
     session.flush()
     hashed = _hashed(password)
