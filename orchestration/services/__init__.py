@@ -15,6 +15,7 @@ from orchestration.domain.privacy_notice import PrivacyNotices
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
+from orchestration.services.admin_people import PeopleService
 from orchestration.services.cases import CaseService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
@@ -40,6 +41,7 @@ class Services:
         self.notifications = NotificationService(self.runtime)
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
+        self.people = PeopleService(self.runtime)
         self.health = HealthService(self.runtime)
         self.retention = RetentionService(self.runtime)
 

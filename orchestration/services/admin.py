@@ -11,13 +11,12 @@ from sqlalchemy import select
 
 from orchestration.domain.access import Viewer
 from orchestration.engine.runtime import SYSTEM
-from orchestration.errors import Forbidden, NotFound
+from orchestration.errors import NotFound
 from orchestration.read import queries
 from orchestration.services import calendar_admin
-from orchestration.services.base import Service, actor_of
+from orchestration.services.base import Service, actor_of, require_admin
 from orchestration.services.calendar_admin import Recomputed
 from orchestration.store.models import Incident, ProcessVersion
-from orchestration.vocabulary import Role
 
 __all__ = ["AdminService", "IncidentItem", "Recomputed"]
 
@@ -31,18 +30,13 @@ class IncidentItem:
     created_at: datetime
 
 
-def _require_admin(viewer: Viewer) -> None:
-    if viewer.role != Role.ADMIN:
-        raise Forbidden(f"用户 {viewer.username} 不是系统管理员")
-
-
 class AdminService(Service):
     def deploy(self, viewer: Viewer | None = None) -> tuple[ProcessVersion, bool]:
         """Deploys processes/ as a new version (unchanged files: nothing new); returns (version, created)."""
         return self.runtime.deploy(actor_of(viewer) if viewer is not None else SYSTEM)
 
     def set_suspended(self, viewer: Viewer, case_no: str, suspended: bool) -> None:
-        _require_admin(viewer)
+        require_admin(viewer)
         with self.reading() as session:
             case = queries.case_by_number(session, case_no)
             if case is None:
@@ -58,7 +52,7 @@ class AdminService(Service):
             return [IncidentItem(i.id, i.case_id, i.kind, i.message, i.created_at) for i in rows]
 
     def retry_incident(self, viewer: Viewer, incident_id: int) -> None:
-        _require_admin(viewer)
+        require_admin(viewer)
         self.runtime.retry_incident(incident_id, actor_of(viewer))
 
     def fire_due_timers(self, limit: int = 10_000) -> int:
@@ -73,11 +67,11 @@ class AdminService(Service):
         return estimated, calendar_admin.year_table(self.runtime, year)
 
     def set_calendar_day(self, viewer: Viewer, day: date, working: bool, note: str) -> Recomputed:
-        _require_admin(viewer)
+        require_admin(viewer)
         return calendar_admin.set_day(self.runtime, day, working, note, actor_of(viewer))
 
     def load_calendar_year(
         self, viewer: Viewer, year: int, days: Mapping[date, tuple[bool, str]]
     ) -> Recomputed:
-        _require_admin(viewer)
+        require_admin(viewer)
         return calendar_admin.load_year(self.runtime, year, days, actor_of(viewer))
