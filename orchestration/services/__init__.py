@@ -16,6 +16,7 @@ from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
 from orchestration.services.admin_people import PeopleService
+from orchestration.services.calendar_admin import CalendarService
 from orchestration.services.cases import CaseService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
@@ -42,6 +43,7 @@ class Services:
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
         self.people = PeopleService(self.runtime)
+        self.calendar = CalendarService(self.runtime)
         self.health = HealthService(self.runtime)
         self.retention = RetentionService(self.runtime)
 

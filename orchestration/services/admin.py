@@ -1,11 +1,11 @@
-"""What administrators do: deploy the procedure, pause and resume cases, retry incidents, keep the
-working-day calendar; and what the timer worker does, fire due timers."""
+"""What administrators do with instances: deploy the procedure, pause and resume cases, retry incidents;
+and what the timer worker does, fire due timers. People and organisations, the calendar and the audit
+log have their own services (admin_people, calendar_admin, admin_audit)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -13,12 +13,10 @@ from orchestration.domain.access import Viewer
 from orchestration.engine.runtime import SYSTEM
 from orchestration.errors import NotFound
 from orchestration.read import queries
-from orchestration.services import calendar_admin
 from orchestration.services.base import Service, actor_of, require_admin
-from orchestration.services.calendar_admin import Recomputed
 from orchestration.store.models import Incident, ProcessVersion
 
-__all__ = ["AdminService", "IncidentItem", "Recomputed"]
+__all__ = ["AdminService", "IncidentItem"]
 
 
 @dataclass(frozen=True)
@@ -57,21 +55,3 @@ class AdminService(Service):
 
     def fire_due_timers(self, limit: int = 10_000) -> int:
         return self.runtime.run_due_timers(limit=limit)
-
-    # ---- the working-day calendar -----------------------------------------------------------
-
-    def calendar_year(self, year: int) -> tuple[bool, list[dict[str, object]]]:
-        """(whether the year is only estimated, its days that differ from the weekly rhythm)."""
-        with self.reading() as session:
-            estimated = self.calendar(session).is_estimated(year)
-        return estimated, calendar_admin.year_table(self.runtime, year)
-
-    def set_calendar_day(self, viewer: Viewer, day: date, working: bool, note: str) -> Recomputed:
-        require_admin(viewer)
-        return calendar_admin.set_day(self.runtime, day, working, note, actor_of(viewer))
-
-    def load_calendar_year(
-        self, viewer: Viewer, year: int, days: Mapping[date, tuple[bool, str]]
-    ) -> Recomputed:
-        require_admin(viewer)
-        return calendar_admin.load_year(self.runtime, year, days, actor_of(viewer))
