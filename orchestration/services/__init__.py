@@ -15,6 +15,7 @@ from orchestration.domain.privacy_notice import PrivacyNotices
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
+from orchestration.services.admin_audit import AuditLogService
 from orchestration.services.admin_people import PeopleService
 from orchestration.services.calendar_admin import CalendarService
 from orchestration.services.cases import CaseService
@@ -44,6 +45,7 @@ class Services:
         self.admin = AdminService(self.runtime)
         self.people = PeopleService(self.runtime)
         self.calendar = CalendarService(self.runtime)
+        self.audit_log = AuditLogService(self.runtime)
         self.health = HealthService(self.runtime)
         self.retention = RetentionService(self.runtime)
 
