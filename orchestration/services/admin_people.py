@@ -149,9 +149,14 @@ class PeopleService(Service):
                 .join(Organisation, Organisation.id == User.org_id)
                 .where(Organisation.region_code.in_(scope))
             )
-            if filters.text:
-                pattern = f"%{filters.text.strip()}%"
-                query = query.where(or_(User.username.ilike(pattern), User.display_name.ilike(pattern)))
+            if filters.text and filters.text.strip():
+                needle = filters.text.strip()
+                query = query.where(
+                    or_(
+                        User.username.icontains(needle, autoescape=True),
+                        User.display_name.icontains(needle, autoescape=True),
+                    )
+                )
             if filters.org_code:
                 query = query.where(Organisation.code == filters.org_code)
             if filters.active is not None:
@@ -167,7 +172,7 @@ class PeopleService(Service):
 
     def user(self, viewer: Viewer, username: str) -> UserRow:
         with self._read(viewer) as (session, scope):
-            user = self._user_in_scope(session, scope, username)
+            user = self._user_in_scope(session, scope, username, for_update=False)
             return _user_row(user, user.org, _count(session, OpenTask, OpenTask.claimed_by == user.id))
 
     def organisation_choices(self, viewer: Viewer) -> list[tuple[str, str]]:
@@ -311,8 +316,11 @@ class PeopleService(Service):
             user.must_change_password = True
             self._audit(session, viewer, AuditAction.PASSWORD_RESET, user=username, reason=note)
 
-    def _user_in_scope(self, session: Session, scope: set[str], username: str) -> User:
-        user = session.scalar(select(User).where(User.username == username).with_for_update(of=User))
+    def _user_in_scope(
+        self, session: Session, scope: set[str], username: str, for_update: bool = True
+    ) -> User:
+        query = select(User).where(User.username == username)
+        user = session.scalar(query.with_for_update(of=User) if for_update else query)
         if user is None:
             raise NotFound(f"用户不存在：{username}")
         if user.org is None or user.org.region_code not in scope:
@@ -402,7 +410,7 @@ class PeopleService(Service):
 
     def region(self, viewer: Viewer, code: str) -> RegionNode:
         with self._read(viewer) as (session, scope):
-            region = self._region_in_scope(session, scope, code)
+            region = self._region_in_scope(session, scope, code, for_update=False)
             return RegionNode(region.code, region.name, region.level, region.parent_code)
 
     @staticmethod
@@ -592,8 +600,11 @@ class PeopleService(Service):
             raise Forbidden(f"机构 {code} 不在您管理的区域内")
         return org
 
-    def _region_in_scope(self, session: Session, scope: set[str], code: str) -> Region:
-        region = session.scalar(select(Region).where(Region.code == code).with_for_update())
+    def _region_in_scope(
+        self, session: Session, scope: set[str], code: str, for_update: bool = True
+    ) -> Region:
+        query = select(Region).where(Region.code == code)
+        region = session.scalar(query.with_for_update() if for_update else query)
         if region is None:
             raise NotFound(f"区域不存在：{code}")
         if region.code not in scope:
