@@ -78,6 +78,10 @@ class HandlerContext(Protocol):
     def actor(self) -> str: ...
 
     @property
+    def actor_name(self) -> str:
+        """The display name of who acts (the leader who approved a letter is named on it)."""
+
+    @property
     def task_name(self) -> str: ...
 
     # ---- the case, read only: change it through the methods below
@@ -106,8 +110,9 @@ class HandlerContext(Protocol):
         """An in-app notification to the people of the organisation who hold the role."""
 
     def issue_document(self, kind: str, content: Mapping[str, Any]) -> str:
-        """Keeps a document of a kind listed in `handlers.documents.KINDS` with the case; returns the
-        number it was given."""
+        """Issues a document of a kind listed in `handlers.documents.KINDS`: numbered by its issuing
+        body, its content and issuer frozen as they are now; returns the number it was given. The content
+        must hold everything the document prints (names, not codes)."""
 
     def record_outcome(self, outcome: str) -> None: ...
 

@@ -56,11 +56,14 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
         ctx,
         kind,
         {
-            **documents.parties(ctx),
-            "mediation_org": ctx.data.get("acceptance", {}).get("mediation_org"),
+            "parties": documents.party_list(ctx.data),
             "mediator": ctx.data.get("mediator_name"),
             "facts": ctx.data.get("agreement_facts"),
+            "disputed_matters": ctx.data.get("agreement_disputed_matters"),
+            "responsibilities": ctx.data.get("agreement_responsibilities"),
             "terms": ctx.data.get("agreement_terms"),
+            "performance_manner": ctx.data.get("agreement_performance_manner"),
+            "performance_deadline": ctx.data.get("agreement_performance_deadline"),
             "effective_on": effective_on,
             "judicial_confirmation_deadline": confirmation_deadline.isoformat(),
             "judicial_confirmation_advised": bool(ctx.data.get("judicial_confirmation_advised")),
@@ -88,7 +91,12 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
     number = documents.issue(
         ctx,
         "termination_notice",
-        {**documents.parties(ctx), "reason": reason, "other_routes": list(OTHER_ROUTES)},
+        {
+            "parties": documents.party_list(ctx.data),
+            "reason": reason,
+            "other_routes": list(OTHER_ROUTES),
+            "terminated_on": ctx.now.astimezone(SHANGHAI).date().isoformat(),
+        },
     )
     return {
         "terminated_at": ctx.now.isoformat(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import documents
-from handlers.api import HandlerContext, HandlerError, Role, operation
+from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
 
 MEDIATION_DAYS = 15  # 受理之日起15日内完成
 MAX_MEDIATION_DAYS = 30  # 确有必要延长的，最长不得超过30日
@@ -15,21 +15,14 @@ MAX_MEDIATION_DAYS = 30  # 确有必要延长的，最长不得超过30日
 def issue_referral(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     org = ctx.mediation_org(mediation_org)
     ctx.assign_organisations(mediation_org=org.id)
+    earlier = ctx.data.get("referral") or {}
+    # After 会商 the letter to the new organisation rests on the leader's first approval.
+    approved_by = earlier.get("approved_by") or ctx.actor_name
+    approved_on = earlier.get("approved_on") or ctx.now.astimezone(SHANGHAI).date().isoformat()
     number = documents.issue(
         ctx,
         "referral_letter",
-        {
-            **documents.parties(ctx),
-            "facts": ctx.data.get("facts"),
-            "summary": ctx.data.get("referral_summary"),
-            "request": ctx.data.get("referral_request"),
-            "to": org.name,
-            "consent_documents": ctx.data.get("consent_documents", []),
-            "legal_documents": ctx.data.get("legal_documents", []),
-            "contact_person": ctx.data.get("contact_person"),
-            "contact_phone": ctx.data.get("contact_phone"),
-            "approved_comments": ctx.data.get("approval_comments", ""),
-        },
+        documents.referral_letter_content(ctx.data, org.name, approved_by, approved_on),
     )
     # the case number only: the matter is free text and may name more than the parties
     ctx.notify(
@@ -39,6 +32,8 @@ def issue_referral(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
         "referred_at": ctx.now.isoformat(),
         "mediation_org": org.code,
         "mediation_org_name": org.name,
+        "approved_by": approved_by,
+        "approved_on": approved_on,
         "document": number,
     }
 
@@ -82,7 +77,11 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     number = documents.issue(
         ctx,
         "acceptance_receipt",
-        {"by": org.name, "mediator": ctx.data.get("mediator_name"), "accepted_at": ctx.now.isoformat()},
+        {
+            "mediator": ctx.data.get("mediator_name"),
+            "accepted_at": ctx.now.isoformat(),
+            "accepted_on": ctx.now.astimezone(SHANGHAI).date().isoformat(),
+        },
     )
     ctx.notify(
         ctx.petition_office_id,

@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     DOWNLOAD = "download"
     ANONYMISE = "anonymise"  # the retention period is over: the case's personal data anonymised
     PURGE = "purge"  # the retention period is over: the case deleted (the event keeps its number only)
+    CORRECT_DOCUMENT = "correct_document"
+    ORGANISATION = "organisation"  # an organisation's name or document settings changed
     # administrators keeping people and organisations; a user changing their own password
     USER_CREATE = "user_create"
     USER_UPDATE = "user_update"
@@ -51,7 +53,6 @@ class AuditAction(StrEnum):
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGE = "password_change"
     ORGANISATION_CREATE = "organisation_create"
-    ORGANISATION_UPDATE = "organisation_update"
     ORGANISATION_DELETE = "organisation_delete"
     REGION_CREATE = "region_create"
     REGION_UPDATE = "region_update"

@@ -58,7 +58,7 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
             "agreement_effective_on": "2026-11-03",
         },
     ),
-    ("feedback_success", "mediator", {"fed_back_on": "2026-11-04"}),
+    ("feedback_success", "mediator", {"fed_back_on": "2026-11-04", "agreement_copy": ["协议书签署件.pdf"]}),
     ("receive_success", "clerk", {"received_by": "王芳"}),
     (
         "follow_up_visit",

@@ -3,9 +3,9 @@
 :func:`render_document` needs no Flask app context: it has its own Jinja2 environment with
 autoescaping on, and inlines its print stylesheet, so a page saved or opened from a file prints
 the same as one served by the app.  Codes stored in the content (``respondent_type``,
-``visit_method`` …) are shown with the Chinese labels of ``forms/*.json``.  Names of
-organisations and uploaded files are looked up through the case's session when it has one;
-without it the page still renders, with the stored codes.
+``visit_method`` …) are shown with the Chinese labels of ``forms/*.json``.  Everything else a
+page prints — the issuing body, its seal and court, the organisations and file names — comes from
+the snapshot the document froze when it was issued, never from the case as it is now.
 """
 
 from __future__ import annotations
@@ -25,24 +25,13 @@ from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
 from orchestration.domain.forms import FormRegistry
-from orchestration.services.cases import DocumentView
+from orchestration.services.documents import ActView, Document, DocumentView
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates" / "documents"
 STYLESHEET = HERE / "static" / "documents" / "documents.css"
 PRINT_SCRIPT = "documents/print.js"  # under the app's static folder
-
-KINDS = (
-    "referral_letter",
-    "acceptance_receipt",
-    "return_letter",
-    "agreement",
-    "oral_agreement_record",
-    "termination_notice",
-    "feedback_receipt",
-    "follow_up_record",
-)
 
 # 人民调解法第二十六条 names arbitration, administrative and judicial routes; the policy (六(三)) adds 信访.
 ROUTES = {
@@ -69,6 +58,64 @@ def sex_from_id(id_number: Any) -> str | None:
     if check != digits[17]:
         return None
     return "男" if int(digits[16]) % 2 else "女"
+
+
+def birth_from_id(id_number: Any) -> str | None:
+    """The birth date (YYYY-MM-DD) a valid resident ID number carries; None otherwise."""
+    if sex_from_id(id_number) is None:
+        return None
+    digits = str(id_number).strip()
+    try:
+        return date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14])).isoformat()
+    except ValueError:
+        return None
+
+
+def parties_of(content: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The parties a document lists: its ``parties``, or for content written before parties were a list,
+    the petitioner and the respondent of its ``petitioner_*``/``respondent_*`` keys."""
+    listed = content.get("parties")
+    if isinstance(listed, list | tuple) and listed:
+        return [p for p in listed if isinstance(p, Mapping)]
+    respondent_kind = "organisation" if content.get("respondent_type") in ORGANISATION_TYPES else "citizen"
+    return [
+        {
+            "role": "petitioner",
+            "kind": "citizen",
+            "name": content.get("petitioner_name"),
+            "sex": content.get("petitioner_sex"),
+            "id_number": content.get("petitioner_id_number"),
+            "phone": content.get("petitioner_phone"),
+            "address": content.get("petitioner_address"),
+        },
+        {
+            "role": "respondent",
+            "kind": respondent_kind,
+            "name": content.get("respondent_name"),
+            "sex": content.get("respondent_sex"),
+            "id_number": content.get("respondent_id_number"),
+            "phone": content.get("respondent_phone"),
+            "address": content.get("respondent_address"),
+            "representative": content.get("respondent_representative"),
+        },
+    ]
+
+
+def party_labels(people: Any) -> list[tuple[Mapping[str, Any], str]]:
+    """Each party with its label: 甲方 for petitioners, 乙方 for the other side, numbered when several."""
+    people = [p for p in (people or []) if isinstance(p, Mapping)]
+    counts = {side: sum(1 for p in people if _side(p) == side) for side in ("甲方", "乙方")}
+    seen = dict.fromkeys(counts, 0)
+    labelled = []
+    for person in people:
+        side = _side(person)
+        seen[side] += 1
+        labelled.append((person, f"{side}{seen[side]}" if counts[side] > 1 else side))
+    return labelled
+
+
+def _side(person: Mapping[str, Any]) -> str:
+    return "甲方" if person.get("role") == "petitioner" else "乙方"
 
 
 def _to_date(value: Any) -> date | None:
@@ -155,8 +202,19 @@ CONTENT_TITLES = {
     "from": "承办调解员",
     "mediator": "人民调解员",
     "reason": "原因",
-    "terms": "协议内容、履行方式和期限",
+    "facts": "纠纷的主要事实",
+    "disputed_matters": "争议事项",
+    "responsibilities": "各方当事人的责任",
+    "terms": "协议内容",
+    "performance_manner": "履行方式",
+    "performance_deadline": "履行期限",
     "effective_on": "协议生效日期",
+    "accepted_on": "受理日期",
+    "approved_by": "审签人",
+    "approved_on": "审签日期",
+    "terminated_on": "终止调解日期",
+    "given_on": "告知日期",
+    "method": "告知方式",
     "judicial_confirmation_deadline": "申请司法确认期限",
     "other_routes": "其他解决途径",
     "accepted_at": "受理时间",
@@ -168,19 +226,22 @@ def _field_title(labels: _FormLabels, field_name: str) -> str:
     return CONTENT_TITLES.get(field_name) or labels.titles.get(field_name, field_name)
 
 
-class _Lookup:
-    """Names of organisations and attachments, as the service read them with the document."""
+def field_title(field_name: str, forms: FormRegistry | None = None) -> str:
+    """What a content key is called on a form (or on documents), for the correction form."""
+    return CONTENT_TITLES.get(field_name) or (
+        _form_labels(forms).titles.get(field_name, field_name) if forms is not None else field_name
+    )
 
-    def __init__(self, view: DocumentView) -> None:
-        self.view = view
 
-    def org_by_id(self, org_id: int | None) -> str | None:
-        return self.view.organisations_by_id.get(org_id) if org_id is not None else None
+class _Snapshot:
+    """What the document froze when it was issued: its issuer, the organisations it names, file names."""
 
-    def org_by_code(self, code: Any) -> str | None:
-        if not isinstance(code, str) or not code:
-            return None
-        return self.view.organisations_by_code.get(code, code)
+    def __init__(self, document: Document) -> None:
+        snapshot = document.snapshot or {}
+        self.issuer: Mapping[str, Any] = snapshot.get("issuer") or {}
+        self.organisations: Mapping[str, Any] = snapshot.get("organisations") or {}
+        self.case: Mapping[str, Any] = snapshot.get("case") or {}
+        self.attachments: Mapping[str, str] = snapshot.get("attachments") or {}
 
     def files(self, values: Any) -> list[str]:
         """Attachment ids as file names; other entries (already names) as they are."""
@@ -188,8 +249,7 @@ class _Lookup:
             items = [str(v) for v in values]
         else:
             items = [str(values)] if values else []
-        names = self.view.attachment_names
-        return [names.get(v, f"附件{v}" if v.isdigit() else v) for v in items]
+        return [self.attachments.get(v, f"附件{v}" if v.isdigit() else v) for v in items]
 
 
 @lru_cache(maxsize=4)
@@ -211,7 +271,14 @@ def _environment(forms: FormRegistry) -> Environment:
         label=lambda value, field_name: _code_label(labels, value, field_name),
         field_title=lambda field_name: _field_title(labels, field_name),
     )
-    env.globals.update(sex_from_id=sex_from_id, routes=ROUTES, organisation_types=ORGANISATION_TYPES)
+    env.globals.update(
+        sex_from_id=sex_from_id,
+        birth_from_id=birth_from_id,
+        parties_of=parties_of,
+        party_labels=party_labels,
+        routes=ROUTES,
+        organisation_types=ORGANISATION_TYPES,
+    )
     return env
 
 
@@ -221,42 +288,72 @@ def stylesheet() -> Markup:
     return Markup(STYLESHEET.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=64)
 def template_name(kind: str) -> str:
-    return f"{kind}.html" if kind in KINDS else "generic.html"
+    """The kind's own format, or the generic listing of a document's content for a kind without one."""
+    own = f"{kind}.html"
+    return own if (TEMPLATE_DIR / own).is_file() and not own.startswith("_") else "generic.html"
 
 
-def render_document(view: DocumentView) -> str:
-    """The document as a complete HTML page, A4 when printed."""
-    document, case = view.document, view.case
+def render_document(view: DocumentView, embedded: bool = False) -> str:
+    """The document as a complete HTML page, A4 when printed; `embedded`: its sheet alone, to bind into
+    the case file."""
+    template = _environment(view.forms).get_template(template_name(view.document.kind))
+    return template.render(context(view), embedded=embedded)
+
+
+def context(view: DocumentView) -> dict[str, Any]:
+    """What a document's template reads, all of it from the document as issued."""
+    document = view.document
     content: dict[str, Any] = dict(document.content or {})
-    lookup = _Lookup(view)
+    frozen = _Snapshot(document)
     labels = _form_labels(view.forms)
-    petition_office = lookup.org_by_id(case.petition_office_id)
-    mediation_org = (
-        lookup.org_by_code(content.get("mediation_org"))
-        or content.get("by")
-        or lookup.org_by_id(case.mediation_org_id)
-    )
-    context = {
+    acts = {act.act: act for act in view.acts}  # the latest act of each kind
+    return {
         "document": document,
-        "case": case,
         "content": content,
         "kind": document.kind,
         "title": document.title,
         "number": document.number,
         "created_at": document.created_at,
-        "case_no": content.get("case_no") or case.case_no,
-        "case_title": case.title,
-        "matter": content.get("matter") or case.title,
-        "petition_office": petition_office,
-        "mediation_org": mediation_org,
-        "files": lookup.files,
-        "org_name": lookup.org_by_code,
+        "case_no": content.get("case_no") or frozen.case.get("case_no"),
+        "matter": content.get("matter") or frozen.case.get("title"),
+        "issuer": frozen.issuer,
+        "issuer_name": frozen.issuer.get("name"),
+        "seal_name": frozen.issuer.get("seal_name") or frozen.issuer.get("name"),
+        "petition_office": frozen.organisations.get("petition_office"),
+        "mediation_org": frozen.organisations.get("mediation_org"),
+        "justice_org": frozen.organisations.get("justice_org"),
+        "files": frozen.files,
+        "receipt": _receipt(acts.get("received")),
+        "signature": _signature(acts.get("signed")),
+        "supersedes": view.supersedes,
+        "superseded_by": view.superseded_by,
+        "correction_reason": document.correction_reason,
+        "intact": view.intact,
+        "draft": view.draft,
+        "digest": document.digest,
         "css": stylesheet(),
         "print_script": _static_url(PRINT_SCRIPT),
         "generic_rows": _generic_rows(labels, content),
     }
-    return _environment(view.forms).get_template(template_name(document.kind)).render(context)
+
+
+def _receipt(act: ActView | None) -> dict[str, Any]:
+    """The recipient's receipt once they signed it; empty (blank lines to fill in) before."""
+    if act is None:
+        return {}
+    return {
+        **act.content,
+        "received_by": act.content.get("received_by") or act.actor_name,
+        "received_on": act.content.get("received_on") or act.at,
+    }
+
+
+def _signature(act: ActView | None) -> dict[str, Any] | None:
+    if act is None:
+        return None
+    return {"files": act.content.get("files") or [], "at": act.at, "by": act.actor_name}
 
 
 def _static_url(filename: str) -> str:

@@ -27,10 +27,40 @@ class FieldView:
     value: Any
     error: str | None
     condition: str | None  # "（…时必填）" for fields required only for some answers
+    input_name: str = ""  # the input's name when not the field's (a row's field: parties-0-name)
+
+    def __post_init__(self) -> None:
+        if not self.input_name:
+            object.__setattr__(self, "input_name", self.field.name)
 
     @property
     def name(self) -> str:
         return self.field.name
+
+    @property
+    def rows(self) -> list[list[FieldView]]:
+        """A repeated group's rows as stored or sent (one blank row when there are none), each a list of
+        its fields' views."""
+        values = self.value if isinstance(self.value, list | tuple) else []
+        rows = [row for row in values if isinstance(row, Mapping)] or [{}]
+        return [self._row(row, str(index)) for index, row in enumerate(rows)]
+
+    @property
+    def blank_row(self) -> list[FieldView]:
+        return self._row({}, "__row__")
+
+    def _row(self, row: Mapping[str, Any], index: str) -> list[FieldView]:
+        return [
+            FieldView(
+                item,
+                list(item.options),
+                row.get(item.name),
+                None,
+                _condition_of(item, self.field.item_fields),
+                f"{self.field.name}-{index}-{item.name}",
+            )
+            for item in self.field.item_fields
+        ]
 
     @property
     def text(self) -> str:
@@ -56,11 +86,16 @@ def _options(form_field: FormField, options: Options) -> Sequence[tuple[str, str
 
 
 def _condition(form: FormDefinition, form_field: FormField) -> str | None:
+    return _condition_of(form_field, form.fields)
+
+
+def _condition_of(form_field: FormField, siblings: Iterable[FormField]) -> str | None:
     if not form_field.required_when:
         return None
+    by_name = {f.name: f for f in siblings}
     parts = []
     for other_name, values in form_field.required_when.items():
-        other = form.field(other_name)
+        other = by_name[other_name]
         labels = dict(other.options)
         chosen = "或".join(f"“{labels.get(v, v)}”" for v in values)
         parts.append(f"“{other.label}”为{chosen}")

@@ -30,6 +30,7 @@ __all__ = [
     "FormField",
     "FormRegistry",
     "FormValidationError",
+    "Note",
     "OptionsProvider",
     "Submission",
     "Upload",
@@ -74,13 +75,36 @@ class Submission:
                 chosen = [u for u in self.files.get(f.name, ()) if u.filename]
                 if chosen:
                     uploads[f.name] = chosen
+            elif f.widget == "group":
+                data[f.name] = self._rows(f)
             elif sent:
                 data[f.name] = sent[0]
         return data, uploads
 
+    def _rows(self, group: FormField) -> list[dict[str, Any]]:
+        """A repeated group's rows from inputs named ``<group>-<row>-<field>``, in row order; a row the
+        browser sent blank (an added row left empty) is no row."""
+        prefix = f"{group.name}-"
+        by_row: dict[int, dict[str, Any]] = {}
+        for key, values in self.fields.items():
+            index, _, name = key[len(prefix) :].partition("-") if key.startswith(prefix) else ("", "", "")
+            if index.isdigit() and len(index) < 4 and values:
+                by_row.setdefault(int(index), {})[name] = values[0]
+        rows = []
+        for _, sent in sorted(by_row.items()):
+            row: dict[str, Any] = {}
+            for item in group.item_fields:
+                if item.widget == "checkbox":
+                    row[item.name] = "true" if sent.get(item.name) else "false"
+                elif sent.get(item.name, "").strip():
+                    row[item.name] = sent[item.name]
+            if any(v for k, v in row.items() if group.item_field(k).widget != "checkbox"):
+                rows.append(row)
+        return rows
+
 
 WIDGETS = frozenset(
-    {"text", "textarea", "select", "radio", "date", "number", "checkbox", "checkboxes", "file"}
+    {"text", "textarea", "select", "radio", "date", "number", "checkbox", "checkboxes", "file", "group"}
 )
 
 # Names become BPMN/Python variables (gateway conditions read them), so they must be identifiers.
@@ -90,7 +114,8 @@ _ISO_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 _TOP_KEYS = frozenset({"title", "description", "schema", "ui", "$comment"})
 _SCHEMA_KEYS = frozenset({"type", "required", "properties", "$comment"})
-_UI_KEYS = frozenset({"order", "fields", "required_when", "$comment"})
+_UI_KEYS = frozenset({"order", "fields", "required_when", "notes", "$comment"})
+_NOTE_KEYS = frozenset({"key", "title", "when", "notify", "$comment"})
 _UI_FIELD_KEYS = frozenset({"widget", "help", "$comment"})
 _PROPERTY_KEYS = frozenset(
     {
@@ -111,10 +136,17 @@ _PROPERTY_KEYS = frozenset(
         "default",
         "const",
         "items",
+        "minItems",
+        "maxItems",
+        "x-item-title",
+        "x-only-when",
         "$comment",
     }
 )
 _ITEM_KEYS = frozenset({"type", "enum", "x-enum-labels", "$comment"})
+# A repeated group's items: an object of scalar fields, each declared as a top-level field is.
+_GROUP_KEYS = frozenset({"type", "properties", "required", "x-required-when", "x-order", "$comment"})
+_GROUP_ITEM_TYPES = ("string", "integer", "number", "boolean")
 _TYPES = ("string", "integer", "number", "boolean", "array")
 
 # HTML checkboxes send "on"; hidden inputs and JS clients send "true"/"false" or "1"/"0".
@@ -159,6 +191,18 @@ class FormField:
     required_when: Mapping[str, tuple[str, ...]]
     default: Any
     schema: Mapping[str, Any]
+    # a repeated group ("group" widget): the fields of one row, and what one row is called (当事人)
+    item_fields: tuple[FormField, ...] = ()
+    item_title: str = "项"
+    # the answers for which the field is asked at all; for others its value is dropped unchecked (the
+    # parties of an agreement are not checked when mediation is only extended)
+    only_when: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def item_field(self, name: str) -> FormField:
+        for item in self.item_fields:
+            if item.name == name:
+                return item
+        raise KeyError(f"“{self.label}”没有字段“{name}”")
 
     @property
     def required_message(self) -> str:
@@ -168,7 +212,27 @@ class FormField:
             return f"请选择{self.label}"
         if self.widget == "file":
             return f"请上传{self.label}"
+        if self.widget == "group":
+            return f"请至少填写一位{self.item_title}" if self.item_title != "项" else f"请填写{self.label}"
         return f"请填写{self.label}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something earlier steps wrote that whoever fills in the form must read first (a leader's reason
+    for sending a letter back): the case data's `key`, shown under `title` when the data matches
+    `when`; `notify`: the people the task is for are also told in a notification."""
+
+    key: str
+    title: str
+    when: Mapping[str, tuple[str, ...]]
+    notify: bool
+
+    def text(self, data: Mapping[str, Any]) -> str | None:
+        if any(data.get(other) not in values for other, values in self.when.items()):
+            return None
+        value = data.get(self.key)
+        return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -177,6 +241,7 @@ class FormDefinition:
     title: str
     description: str | None
     fields: tuple[FormField, ...]
+    notes: tuple[Note, ...] = ()
     # Filled on first validate() (or eagerly by FormRegistry); not part of the form's identity.
     _compiled: _CompiledForm | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -185,6 +250,11 @@ class FormDefinition:
             if form_field.name == name:
                 return form_field
         raise KeyError(f"表单“{self.name}”没有字段“{name}”")
+
+    def notes_for(self, data: Mapping[str, Any]) -> list[tuple[Note, str]]:
+        """The notes that apply to the case data, with their text."""
+        found = [(note, note.text(data)) for note in self.notes]
+        return [(note, text) for note, text in found if text is not None]
 
 
 class FormRegistry:
@@ -262,13 +332,15 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 class _FormParser:
-    def __init__(self, name: str, source: str) -> None:
+    def __init__(self, name: str, source: str, within: str | None = None) -> None:
         self.name = name
         self.source = source
+        self.within = within  # the repeated group whose row fields this parser reads
 
     def fail(self, message: str, field_name: str | None = None) -> FormError:
         where = f"字段“{field_name}”：" if field_name else ""
-        return FormError(f"表单文件 {self.source} 有误：{where}{message}")
+        within = f"分组“{self.within}”中的" if self.within else ""
+        return FormError(f"表单文件 {self.source} 有误：{within}{where}{message}")
 
     def parse(self, document: Any) -> FormDefinition:
         if not _NAME_RE.match(self.name):
@@ -311,6 +383,11 @@ class _FormParser:
                 raise self.fail("ui.fields 中的设置应为对象", name)
             self.no_unknown_keys(hints, _UI_FIELD_KEYS, "ui.fields", name)
         required_when = self.required_when(ui.get("required_when", {}), properties, set(required))
+        # x-only-when names answers the way required_when does, and is checked the same way
+        asked = {
+            n: p["x-only-when"] for n, p in properties.items() if isinstance(p, dict) and "x-only-when" in p
+        }
+        only_when = self.required_when(asked, properties, set())
         order = self.order(ui.get("order"), properties)
 
         form_fields = tuple(
@@ -320,10 +397,38 @@ class _FormParser:
                 ui_fields.get(name, {}),
                 required=name in required,
                 required_when=required_when.get(name, {}),
+                only_when=only_when.get(name, {}),
             )
             for name in order
         )
-        return FormDefinition(name=self.name, title=title, description=description, fields=form_fields)
+        notes = self.notes(ui.get("notes", []))
+        return FormDefinition(
+            name=self.name, title=title, description=description, fields=form_fields, notes=notes
+        )
+
+    def notes(self, notes: Any) -> tuple[Note, ...]:
+        if not isinstance(notes, list):
+            raise self.fail("ui.notes 应为列表")
+        parsed = []
+        for note in notes:
+            if not isinstance(note, dict):
+                raise self.fail("ui.notes 中的每一项应为对象")
+            self.no_unknown_keys(note, _NOTE_KEYS, "ui.notes")
+            key = note.get("key")
+            if not isinstance(key, str) or not _NAME_RE.match(key):
+                raise self.fail("ui.notes 的 key 应为案件数据的字段名")
+            title = self.text(note.get("title"), "ui.notes 的 title")
+            when = note.get("when", {})
+            if not isinstance(when, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) and v and all(isinstance(x, str) for x in v)
+                for k, v in when.items()
+            ):
+                raise self.fail('ui.notes 的 when 应为 {"字段": [取值, …]}')
+            notify = note.get("notify", False)
+            if not isinstance(notify, bool):
+                raise self.fail("ui.notes 的 notify 应为 true 或 false")
+            parsed.append(Note(key, title, MappingProxyType({k: tuple(v) for k, v in when.items()}), notify))
+        return tuple(parsed)
 
     def text(self, value: Any, what: str, field_name: str | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
@@ -394,6 +499,7 @@ class _FormParser:
         *,
         required: bool,
         required_when: Mapping[str, tuple[str, ...]],
+        only_when: Mapping[str, tuple[str, ...]] | None = None,
     ) -> FormField:
         if not _NAME_RE.match(name) or keyword.iskeyword(name):
             raise self.fail("字段名只能由小写字母、数字和下划线组成，并以字母开头", name)
@@ -420,13 +526,20 @@ class _FormParser:
                 raise self.fail("enum 只能用于文字字段；多选请用 array 的 items.enum", name)
             options = self.enum(prop, name)
         self.check_keywords(name, kind, prop)
+        item_fields: tuple[FormField, ...] = ()
         if kind == "array":
             items = prop.get("items")
-            if not isinstance(items, dict) or items.get("type") != "string":
-                raise self.fail('array 字段须有 items: {"type": "string"}', name)
-            self.no_unknown_keys(items, _ITEM_KEYS, "items", name)
-            if "enum" in items:
-                options = self.enum(items, name)
+            if isinstance(items, dict) and items.get("type") == "object":
+                item_fields = self.group(name, items)
+            elif not isinstance(items, dict) or items.get("type") != "string":
+                raise self.fail('array 字段须有 items: {"type": "string"} 或 {"type": "object", …}', name)
+            else:
+                self.no_unknown_keys(items, _ITEM_KEYS, "items", name)
+                if "enum" in items:
+                    options = self.enum(items, name)
+        item_title = prop.get("x-item-title", "项")
+        if "x-item-title" in prop and (not item_fields or not isinstance(item_title, str) or not item_title):
+            raise self.fail("x-item-title 只能用于重复填写的分组（items 为 object），值为文字", name)
 
         if "const" in prop:
             if kind != "boolean" or prop["const"] is not True:
@@ -434,7 +547,14 @@ class _FormParser:
             if not required:
                 raise self.fail('"const": true 的勾选框必须列在 schema.required 中', name)
 
-        widget = self.widget(name, kind, prop, hints, has_choices=bool(options) or options_from is not None)
+        widget = self.widget(
+            name,
+            kind,
+            prop,
+            hints,
+            has_choices=bool(options) or options_from is not None,
+            group=bool(item_fields),
+        )
         help_text = hints.get("help", prop.get("description"))
         if help_text is not None and not isinstance(help_text, str):
             raise self.fail("help 应为文字", name)
@@ -449,6 +569,37 @@ class _FormParser:
             required_when=MappingProxyType(dict(required_when)),
             default=_freeze(prop.get("default")),
             schema=_freeze(prop),
+            item_fields=item_fields,
+            item_title=item_title,
+            only_when=MappingProxyType(dict(only_when or {})),
+        )
+
+    def group(self, name: str, items: Mapping[str, Any]) -> tuple[FormField, ...]:
+        """The fields of one row of a repeated group, each checked as a top-level field is."""
+        self.no_unknown_keys(items, _GROUP_KEYS, "items", name)
+        properties = items.get("properties")
+        if not isinstance(properties, dict) or not properties:
+            raise self.fail("分组的 items.properties 应为非空对象", name)
+        required = items.get("required", [])
+        if not isinstance(required, list) or any(r not in properties for r in required):
+            raise self.fail("分组的 items.required 应为 items.properties 中的字段名列表", name)
+        for sub_name, sub in properties.items():
+            if not isinstance(sub, dict) or sub.get("type") not in _GROUP_ITEM_TYPES:
+                raise self.fail(f"分组中的字段“{sub_name}”应为 {', '.join(_GROUP_ITEM_TYPES)} 类型", name)
+            if "x-options-from" in sub:
+                raise self.fail(f"分组中的字段“{sub_name}”不能使用 x-options-from", name)
+        inner = _FormParser(self.name, self.source, within=name)
+        conditions = inner.required_when(items.get("x-required-when", {}), properties, set(required))
+        order = inner.order(items.get("x-order"), properties)
+        return tuple(
+            inner.field(
+                sub_name,
+                properties[sub_name],
+                {},
+                required=sub_name in required,
+                required_when=conditions.get(sub_name, {}),
+            )
+            for sub_name in order
         )
 
     def enum(self, prop: Mapping[str, Any], name: str) -> tuple[tuple[str, str], ...]:
@@ -474,6 +625,8 @@ class _FormParser:
             "minimum": ("integer", "number"),
             "maximum": ("integer", "number"),
             "items": ("array",),
+            "minItems": ("array",),
+            "maxItems": ("array",),
         }
         for key, kinds in by_type.items():
             if key in prop and kind not in kinds:
@@ -482,6 +635,7 @@ class _FormParser:
             raise self.fail('format 目前只支持 "date"', name)
         for low, high, number_type, what in (
             ("minLength", "maxLength", int, "非负整数"),
+            ("minItems", "maxItems", int, "非负整数"),
             ("minimum", "maximum", int | float, "数字"),
         ):
             for key in (low, high):
@@ -507,7 +661,14 @@ class _FormParser:
             raise self.fail("x-pattern-message 应为文字，且只能与 pattern 一起使用", name)
 
     def widget(
-        self, name: str, kind: str, prop: Mapping[str, Any], hints: Mapping[str, Any], *, has_choices: bool
+        self,
+        name: str,
+        kind: str,
+        prop: Mapping[str, Any],
+        hints: Mapping[str, Any],
+        *,
+        has_choices: bool,
+        group: bool = False,
     ) -> str:
         if kind == "string":
             if prop.get("format") == "date":
@@ -520,6 +681,8 @@ class _FormParser:
             allowed = ("number",)
         elif kind == "boolean":
             allowed = ("checkbox",)
+        elif group:
+            allowed = ("group",)
         else:
             allowed = ("checkboxes",) if has_choices else ("file",)
         chosen = hints.get("widget", prop.get("x-widget", allowed[0]))
@@ -652,12 +815,57 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
             error_messages={**messages, "invalid": MSG_BOOLEAN},
             **common,
         )
+    if form_field.widget == "group":
+        return _group_field(form_field, messages, common)
     item_validators = [mv.OneOf([value for value, _ in form_field.options], error=MSG_CHOICE)]
     item = fields.String(
         validate=item_validators if form_field.options else [],
         error_messages={"invalid": MSG_TEXT, "null": MSG_TEXT},
     )
     return fields.List(item, error_messages={**messages, "invalid": MSG_LIST}, **common)
+
+
+def _group_field(form_field: FormField, messages: dict[str, str], common: dict[str, Any]) -> fields.Field:
+    """A list of rows, each row loaded by a schema of its own fields."""
+    row = _FormSchema.from_dict(
+        {item.name: _marshmallow_field(item) for item in form_field.item_fields},
+        name=f"{form_field.name}_row_schema",
+    )
+    prop = form_field.schema
+    title = form_field.item_title
+    validators = []
+    if "minItems" in prop:
+        validators.append(mv.Length(min=prop["minItems"], error=_esc(f"至少填写{prop['minItems']}个{title}")))
+    if "maxItems" in prop:
+        validators.append(mv.Length(max=prop["maxItems"], error=_esc(f"最多填写{prop['maxItems']}个{title}")))
+    return fields.List(
+        fields.Nested(row, error_messages={"type": "每一行应为字段名到取值的映射"}),
+        validate=validators,
+        error_messages={**messages, "invalid": MSG_LIST},
+        **common,
+    )
+
+
+def _group_message(form_field: FormField, messages: Any) -> str:
+    """One sentence naming the row of the first error: 当事人第2行：请填写姓名."""
+    if isinstance(messages, Mapping):
+        for index, row_messages in messages.items():
+            if isinstance(index, int):
+                return f"{form_field.item_title}第{index + 1}行：{_first_message(row_messages)}"
+    return _first_message(messages)
+
+
+def _row_conditions(form_field: FormField, rows: Any) -> str | None:
+    """The first row missing a field its other answers make required (x-required-when)."""
+    if not isinstance(rows, list):
+        return None
+    for index, row in enumerate(rows):
+        for item in form_field.item_fields:
+            if not item.required_when or not isinstance(row, Mapping) or row.get(item.name) not in (None, ""):
+                continue
+            if any(row.get(other) in values for other, values in item.required_when.items()):
+                return f"{form_field.item_title}第{index + 1}行：{item.required_message}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -669,6 +877,8 @@ class _CompiledForm:
     defaults: tuple[tuple[str, Any], ...]
     order: tuple[str, ...]
     labels: Mapping[str, str]
+    groups: Mapping[str, FormField]
+    only_when: tuple[tuple[str, Mapping[str, tuple[str, ...]]], ...]
 
 
 def _compiled(form: FormDefinition, source: str | None = None) -> _CompiledForm:
@@ -700,6 +910,8 @@ def _compiled(form: FormDefinition, source: str | None = None) -> _CompiledForm:
         defaults=tuple(defaults),
         order=tuple(f.name for f in form.fields),
         labels=MappingProxyType({f.name: f.label for f in form.fields}),
+        groups=MappingProxyType({f.name: f for f in form.fields if f.widget == "group"}),
+        only_when=tuple((f.name, f.only_when) for f in form.fields if f.only_when),
     )
     # Benign race: two threads may both compile; the results are equivalent and either may win.
     object.__setattr__(form, "_compiled", compiled)
@@ -737,12 +949,22 @@ def _prepare(data: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, Any
         elif value is None:
             continue
         elif kinds[key] == "array" and isinstance(value, list | tuple):
-            value = [v.strip() if isinstance(v, str) else v for v in value]
-            value = [v for v in value if v != "" and v is not None]
+            value = [_prepare_item(v) for v in value]
+            value = [v for v in value if v != "" and v is not None and v != {}]
             if not value:
                 continue
         prepared[key] = value
     return prepared
+
+
+def _prepare_item(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):
+        # a row: blank answers are no answers, as for a whole form
+        row = {k: v.strip() if isinstance(v, str) else v for k, v in value.items()}
+        return {k: v for k, v in row.items() if v != "" and v is not None}
+    return value
 
 
 def validate(
@@ -761,13 +983,26 @@ def validate(
         raise FormValidationError({"_schema": "提交的数据应为字段名到取值的映射"})
 
     prepared = _prepare(data, compiled.kinds)
+    for name, conditions in compiled.only_when:
+        if not any(prepared.get(other) in values for other, values in conditions.items()):
+            prepared.pop(name, None)
     errors: dict[str, str] = {}
     try:
         cleaned: dict[str, Any] = compiled.schema.load(prepared)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, Mapping) else {"_schema": exc.messages}
-        errors = {name: _first_message(message) for name, message in messages.items()}
+        errors = {
+            name: _group_message(compiled.groups[name], message)
+            if name in compiled.groups
+            else _first_message(message)
+            for name, message in messages.items()
+        }
         cleaned = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+
+    for name, group in compiled.groups.items():
+        missing = None if name in errors else _row_conditions(group, cleaned.get(name))
+        if missing:
+            errors[name] = missing
 
     for name, message, conditions in compiled.conditional:
         if name in prepared or name in errors:

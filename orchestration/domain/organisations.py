@@ -36,6 +36,14 @@ CHILD_LEVEL = {"city": "county", "county": "township"}
 LEVEL_NAMES = {"city": "市", "county": "县（区）", "township": "乡镇（街道）"}
 
 
+def side_kinds(kind: str) -> tuple[str, ...]:
+    """The kinds that issue the same documents as an organisation of this kind (one side of a case)."""
+    for group in (MEDIATION_KINDS, JUSTICE_KINDS):
+        if kind in group:
+            return group
+    return (kind,)
+
+
 class OrganisationError(ValueError):
     """No organisation fits; the message is Chinese."""
 

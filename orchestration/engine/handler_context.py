@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisation
-from handlers.documents import KINDS
 from orchestration.domain import organisations, petition_clock
-from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.domain.calendar import WorkingCalendar
 from orchestration.domain.personal_data import identifying_values, redact
-from orchestration.store.models import Case, Document, Notification
+from orchestration.engine import documents
+from orchestration.errors import InvalidData
+from orchestration.store.models import Case, Notification
 from orchestration.store.models import Organisation as OrganisationRow
-from orchestration.store.numbering import next_value
 
 
 def _organisation(row: OrganisationRow) -> Organisation:
@@ -35,6 +35,7 @@ class CaseContext:
         data: Mapping[str, Any],
         actor: str,
         task_name: str,
+        actor_name: str = "",
     ) -> None:
         self._session = session
         self._case = case
@@ -42,6 +43,7 @@ class CaseContext:
         self.calendar = calendar
         self.data = data
         self.actor = actor
+        self.actor_name = actor_name
         self.task_name = task_name
 
     @property
@@ -82,20 +84,10 @@ class CaseContext:
         )
 
     def issue_document(self, kind: str, content: Mapping[str, Any]) -> str:
-        title, pattern = KINDS[kind]
-        year = self.now.astimezone(SHANGHAI).year
-        number = pattern.format(year=year, n=next_value(self._session, f"doc:{kind}:{year}"))
-        self._session.add(
-            Document(
-                case_id=self._case.id,
-                kind=kind,
-                title=title,
-                number=number,
-                created_at=self.now,
-                content=dict(content),
-            )
-        )
-        return number
+        try:
+            return documents.issue(self._session, self._case, kind, content, self.now, self.actor).number
+        except InvalidData as exc:
+            raise HandlerError(str(exc)) from exc
 
     def record_outcome(self, outcome: str) -> None:
         self._case.outcome = outcome

@@ -29,7 +29,7 @@ from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, FormValidationError, Submission, Upload, validate
 from orchestration.domain.privacy_notice import NOTICES_FOLDER, PrivacyNotices, stamp
-from orchestration.engine import attachments
+from orchestration.engine import attachments, documents
 from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
@@ -89,13 +89,14 @@ class Actor:
     role: str
     org_id: int | None = None
     user_id: int | None = None
+    display_name: str = ""  # what documents print for the person (the leader who approved a letter)
 
     @classmethod
     def of(cls, user: Any) -> Actor:
-        return cls(user.username, user.role, user.org_id, user.id)
+        return cls(user.username, user.role, user.org_id, user.id, user.display_name)
 
 
-SYSTEM = Actor("system", "system")
+SYSTEM = Actor("system", "system", display_name="系统")
 
 MAX_TIMER_ATTEMPTS = 5
 TIMER_BACKOFF = timedelta(seconds=30)
@@ -310,7 +311,16 @@ class Runtime:
         calendar = self.calendar(session)
 
         def context(task: Task) -> CaseContext:
-            return CaseContext(session, case, now, calendar, task.data, actor.username, task.task_spec.name)
+            return CaseContext(
+                session,
+                case,
+                now,
+                calendar,
+                task.data,
+                actor.username,
+                task.task_spec.name,
+                actor.display_name,
+            )
 
         return FangtiaoScriptEngine(calendar, context)
 
@@ -368,12 +378,41 @@ class Runtime:
         with session.no_autoflush:
             write_open_tasks(session, case, before, after, now)
             write_timers(session, case, before, after)
+        self._notify_notes(session, case, workflow, before, after, now)
         if case.id in session.info.get(petition_clock.CHANGED, ()):
             clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
             case.petition_deadline = clock.deadline if clock else None
             case.petition_warning = 0
         session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow, after))
         return after
+
+    def _notify_notes(
+        self,
+        session: Session,
+        case: Case,
+        workflow: BpmnWorkflow,
+        before: Derived,
+        after: Derived,
+        now: datetime,
+    ) -> None:
+        """Whoever a new task is for hears what its form's notes ask them to read first (a leader's
+        reason for sending the letter back), so that they need not open the case to learn why."""
+        for task_id, row in after.tasks.items():
+            if task_id in before.tasks or row.form_name not in self.forms:
+                continue
+            data = workflow.get_task_from_id(UUID(task_id)).data
+            for note, text in self.forms.get(row.form_name or "").notes_for(data):
+                if note.notify:
+                    session.add(
+                        Notification(
+                            case_id=case.id,
+                            org_id=row.org_id,
+                            role=row.role,
+                            kind="note",
+                            message=f"案件 {case.case_no}“{row.title}”：{note.title}：{text}",
+                            created_at=now,
+                        )
+                    )
 
     def _audit(
         self,
@@ -468,6 +507,9 @@ class Runtime:
                 task.run()
 
             steps = self._run(workflow, run)
+            documents.record_acts(
+                session, case, open_task.task_name, cleaned, now, actor.username, actor.display_name
+            )
             after = self._save(session, case, workflow, now, before)
             self._audit(
                 session,

@@ -19,6 +19,7 @@ from orchestration.services.admin_audit import AuditLogService
 from orchestration.services.admin_people import PeopleService
 from orchestration.services.calendar_admin import CalendarService
 from orchestration.services.cases import CaseService
+from orchestration.services.documents import DocumentService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
 from orchestration.services.retention import RetentionService
@@ -40,6 +41,7 @@ class Services:
         self.runtime = Runtime(make_session_factory(engine), clock, processes_dir, forms_dir)
         self.tasks = TaskService(self.runtime)
         self.cases = CaseService(self.runtime)
+        self.documents = DocumentService(self.runtime)
         self.notifications = NotificationService(self.runtime)
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)

@@ -23,7 +23,7 @@ from werkzeug.security import generate_password_hash
 
 from orchestration.domain.access import Viewer, region_subtree
 from orchestration.domain.assignment import ROLE_NAMES
-from orchestration.domain.organisations import CHILD_LEVEL, KIND_NAMES, LEVEL_NAMES, ROLE_KINDS
+from orchestration.domain.organisations import CHILD_LEVEL, KIND_NAMES, LEVEL_NAMES, ROLE_KINDS, side_kinds
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound
 from orchestration.read.queries import Page, clamp_page
 from orchestration.services.base import Service, require_admin
@@ -35,6 +35,7 @@ from orchestration.vocabulary import AuditAction, Role
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 ORG_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,63}")
 REGION_CODE = re.compile(r"\d{6,12}")
+DOCUMENT_PREFIX = re.compile(r"[\w\u4e00-\u9fff]{1,16}")
 # Roles a person may hold (the system's own role is nobody's).
 ROLES = tuple(role for role in Role if role != Role.SYSTEM)
 INVALID = "提交的内容有误，请按提示修改"
@@ -59,9 +60,20 @@ class OrganisationRow:
     kind: str
     region_code: str
     region_name: str
-    doc_prefix: str | None
+    document_prefix: str | None
     seal_name: str | None
+    court_name: str | None
     users: int
+
+
+@dataclass(frozen=True)
+class OrganisationSettings:
+    code: str
+    name: str
+    kind: str
+    document_prefix: str | None
+    seal_name: str | None
+    court_name: str | None
 
 
 @dataclass(frozen=True)
@@ -424,7 +436,15 @@ class PeopleService(Service):
         )
         return [
             OrganisationRow(
-                o.code, o.name, o.kind, o.region_code, region_name, o.doc_prefix, o.seal_name, count
+                o.code,
+                o.name,
+                o.kind,
+                o.region_code,
+                region_name,
+                o.document_prefix,
+                o.seal_name,
+                o.court_name,
+                count,
             )
             for o, region_name, count in rows
         ]
@@ -436,8 +456,9 @@ class PeopleService(Service):
         name: str,
         kind: str,
         region_code: str,
-        doc_prefix: str | None,
+        document_prefix: str | None,
         seal_name: str | None,
+        court_name: str | None,
         reason: str | None = None,
     ) -> None:
         note = _reason(reason, required=False)
@@ -450,7 +471,9 @@ class PeopleService(Service):
         with self._writing(viewer) as (session, scope):
             if region_code not in scope:
                 errors["region_code"] = "请选择您管理范围内的区域"
-            values = self._organisation_values(session, errors, None, name, doc_prefix, seal_name)
+            values = _organisation_values(
+                session, errors, None, kind, name, document_prefix, seal_name, court_name
+            )
             if "code" not in errors and session.scalar(
                 select(Organisation.id).where(Organisation.code == code)
             ):
@@ -475,29 +498,72 @@ class PeopleService(Service):
         viewer: Viewer,
         code: str,
         name: str,
-        doc_prefix: str | None,
+        document_prefix: str | None,
         seal_name: str | None,
+        court_name: str | None,
         reason: str | None = None,
     ) -> None:
         """Its name and what its documents print; its kind and region stay (its cases were assigned by
         them: a wrong one is removed and created again while nothing refers to it)."""
         note = _reason(reason, required=False)
-        errors: dict[str, str] = {}
         with self._writing(viewer) as (session, scope):
             org = self._organisation_in_scope(session, scope, code)
-            values = self._organisation_values(session, errors, org.id, name, doc_prefix, seal_name)
-            if errors:
-                raise InvalidData(INVALID, errors)
-            changed = _changes(org, values)
-            if changed:
-                self._audit(
-                    session,
-                    viewer,
-                    AuditAction.ORGANISATION_UPDATE,
-                    organisation=code,
-                    changes=changed,
-                    reason=note,
-                )
+            self._update_organisation(
+                session, viewer, org, name, document_prefix, seal_name, court_name, note
+            )
+
+    def organisations(self) -> list[OrganisationSettings]:
+        """Every organisation's document settings (printed on every document it issues: no secret)."""
+        with self.reading() as session:
+            rows = session.scalars(select(Organisation).order_by(Organisation.code))
+            return [_settings(o) for o in rows]
+
+    def set_document_settings(
+        self,
+        viewer: Viewer,
+        code: str,
+        prefix: str | None = None,
+        seal_name: str | None = None,
+        court_name: str | None = None,
+    ) -> OrganisationSettings:
+        """An organisation's prefix of document numbers, the name its seal bears and the court where it
+        sits; those not given stay (the command line sets them one by one)."""
+        with self._writing(viewer) as (session, scope):
+            org = self._organisation_in_scope(session, scope, code)
+            self._update_organisation(
+                session,
+                viewer,
+                org,
+                org.name,
+                org.document_prefix if prefix is None else prefix,
+                org.seal_name if seal_name is None else seal_name,
+                org.court_name if court_name is None else court_name,
+                "",
+            )
+            return _settings(org)
+
+    def _update_organisation(
+        self,
+        session: Session,
+        viewer: Viewer,
+        org: Organisation,
+        name: str,
+        document_prefix: str | None,
+        seal_name: str | None,
+        court_name: str | None,
+        note: str,
+    ) -> None:
+        errors: dict[str, str] = {}
+        values = _organisation_values(
+            session, errors, org.id, org.kind, name, document_prefix, seal_name, court_name
+        )
+        if errors:
+            raise InvalidData(INVALID, errors)
+        changed = _changes(org, values)
+        if changed:
+            self._audit(
+                session, viewer, AuditAction.ORGANISATION, organisation=org.code, changes=changed, reason=note
+            )
 
     def delete_organisation(self, viewer: Viewer, code: str, reason: str) -> None:
         note = _reason(reason, required=True)
@@ -611,30 +677,45 @@ class PeopleService(Service):
             raise Forbidden(f"区域 {code} 不在您管理的范围内")
         return region
 
-    def _organisation_values(
-        self,
-        session: Session,
-        errors: dict[str, str],
-        org_id: int | None,
-        name: str,
-        doc_prefix: str | None,
-        seal_name: str | None,
-    ) -> dict[str, Any]:
-        values = {
-            "name": _text(errors, "name", name, "机构名称", 200),
-            "doc_prefix": _optional(errors, "doc_prefix", doc_prefix, "文书编号前缀", 32),
-            "seal_name": _optional(errors, "seal_name", seal_name, "印章名称", 200),
-        }
-        if values["doc_prefix"] and "doc_prefix" not in errors:
-            # two bodies numbering with one prefix would issue the same document number twice
-            taken = session.scalar(
+
+def _organisation_values(
+    session: Session,
+    errors: dict[str, str],
+    org_id: int | None,
+    kind: str,
+    name: str,
+    document_prefix: str | None,
+    seal_name: str | None,
+    court_name: str | None,
+) -> dict[str, Any]:
+    values = {
+        "name": _text(errors, "name", name, "机构名称", 200),
+        "document_prefix": (document_prefix or "").strip() or None,
+        "seal_name": _optional(errors, "seal_name", seal_name, "印章名称", 200),
+        "court_name": _optional(errors, "court_name", court_name, "所在地基层人民法院", 200),
+    }
+    prefix = values["document_prefix"]
+    if prefix is not None:
+        if not DOCUMENT_PREFIX.fullmatch(prefix):
+            errors["document_prefix"] = "文号前缀应为1至16个汉字、字母或数字（如“城八”）"
+        else:
+            # two bodies issuing the same kinds of document with one prefix would repeat numbers
+            clash = session.scalar(
                 select(Organisation.name).where(
-                    Organisation.doc_prefix == values["doc_prefix"], Organisation.id != (org_id or 0)
+                    Organisation.document_prefix == prefix,
+                    Organisation.id != (org_id or 0),
+                    Organisation.kind.in_(side_kinds(kind)),
                 )
             )
-            if taken:
-                errors["doc_prefix"] = f"该前缀已由“{taken}”使用，文书编号会重复"
-        return values
+            if clash is not None:
+                errors["document_prefix"] = f"文号前缀“{prefix}”已由{clash}使用，同类文书的文号会重复"
+    return values
+
+
+def _settings(org: Organisation) -> OrganisationSettings:
+    return OrganisationSettings(
+        org.code, org.name, org.kind, org.document_prefix, org.seal_name, org.court_name
+    )
 
 
 def _user_row(user: User, org: Organisation | None, claimed: int = 0) -> UserRow:

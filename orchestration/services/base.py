@@ -36,7 +36,7 @@ def require_admin(viewer: Viewer) -> None:
 
 
 def actor_of(viewer: Viewer) -> Actor:
-    return Actor(viewer.username, viewer.role, viewer.org_id, viewer.user_id)
+    return Actor(viewer.username, viewer.role, viewer.org_id, viewer.user_id, viewer.display_name)
 
 
 class Service:

@@ -8,21 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from orchestration.domain.access import (
     CASE_ROLES,
-    Disclosure,
     Viewer,
     can_view_case,
-    disclosure,
     handles_case,
-    mask_pii,
     may_register,
     registration_localities,
 )
 from orchestration.domain.calendar import SHANGHAI
-from orchestration.domain.forms import FormDefinition, FormRegistry, initial_values
+from orchestration.domain.forms import FormDefinition, initial_values
 from orchestration.engine.runtime import RISK_FORM, RISK_TASK, START_FORM, StepResult, case_data, passed_steps
 from orchestration.errors import Forbidden, InvalidData, NotFound
 from orchestration.read import case_view, queries
@@ -30,7 +25,7 @@ from orchestration.read.case_view import CaseSummary, History
 from orchestration.read.queries import Deadline, Page, PetitionClockView
 from orchestration.services.base import FormPage, Service, actor_of
 from orchestration.store import audit
-from orchestration.store.models import Attachment, AuditEvent, Case, Document, OpenTask, Organisation
+from orchestration.store.models import Attachment, AuditEvent, Case, Document, OpenTask
 from orchestration.vocabulary import AuditAction, Role
 
 __all__ = [
@@ -39,7 +34,6 @@ __all__ = [
     "CasePage",
     "CaseService",
     "CaseSummary",
-    "DocumentView",
     "History",
 ]
 
@@ -59,16 +53,6 @@ class CasePage:
     claimers: Mapping[int, str]
     risk_form: FormPage | None  # offered while the handling mediation organisation may report a risk
     now: datetime
-
-
-@dataclass(frozen=True)
-class DocumentView:
-    document: Document  # detached; its content masked unless shown in full to a handler
-    case: Case
-    organisations_by_id: Mapping[int, str]
-    organisations_by_code: Mapping[str, str]
-    attachment_names: Mapping[str, str]
-    forms: FormRegistry  # labels the codes a document holds
 
 
 @dataclass(frozen=True)
@@ -178,7 +162,7 @@ class CaseService(Service):
             case = self.visible_case(session, viewer, case_no)
             if not handles_case(viewer, case):
                 raise Forbidden("只有承办机构可以查看完整个人信息")
-            _audit_pii_view(session, viewer, case, self.now(), "case")
+            audit_pii_view(session, viewer, case, self.now(), "case")
 
     # ---- acting on the case -----------------------------------------------------------------
 
@@ -191,48 +175,7 @@ class CaseService(Service):
             case_id = case.id
         return self.runtime.report_risk(case_id, data, actor_of(viewer))
 
-    # ---- documents and attachments ----------------------------------------------------------
-
-    def document(self, viewer: Viewer, document_id: int, full: bool = False) -> DocumentView:
-        """A document, masked unless a handler of the case asks for the full text (which is audited); the
-        respondent's particulars stay masked for the mediation side until the respondent was told."""
-        # Only a full view writes (its audit event); a masked view reads without taking the write lock.
-        opened = self.runtime.transaction() if full else self.reading()
-        with opened as session:
-            row = session.get(Document, document_id)
-            case = session.get(Case, row.case_id) if row is not None else None
-            if row is None or case is None:
-                raise NotFound("文书不存在")
-            if not can_view_case(session, viewer, case):
-                raise Forbidden("您无权查看该文书")
-            shown = Disclosure.MASKED
-            if full:
-                if not handles_case(viewer, case):
-                    raise Forbidden("只有承办机构可以查看完整文书")
-                _audit_pii_view(session, viewer, case, self.now(), f"document:{row.id}")
-                # whether the respondent was told is in the case data, decoded only for a full view
-                shown = disclosure(viewer, case, self.runtime.case_data(session, case), full)
-            # A detached copy: the stored document is never changed.
-            copy = Document(
-                id=row.id,
-                case_id=row.case_id,
-                kind=row.kind,
-                title=row.title,
-                number=row.number,
-                created_at=row.created_at,
-                content=mask_pii(row.content, shown),
-            )
-            organisations = list(
-                session.execute(select(Organisation.id, Organisation.code, Organisation.name))
-            )
-            return DocumentView(
-                document=copy,
-                case=case,
-                organisations_by_id={org_id: name for org_id, _, name in organisations},
-                organisations_by_code={code: name for _, code, name in organisations},
-                attachment_names=case_view.attachment_names(session, case.id),
-                forms=self.runtime.forms,
-            )
+    # ---- attachments ------------------------------------------------------------------------
 
     def attachment(self, viewer: Viewer, attachment_id: int) -> AttachmentFile:
         """Uploaded files often are identity proofs: only the handling organisations download them, and
@@ -264,7 +207,7 @@ def _may_report_risk(viewer: Viewer, case: Case, open_tasks: list[OpenTask]) -> 
     )
 
 
-def _audit_pii_view(session: Any, viewer: Viewer, case: Case, now: datetime, what: str) -> None:
+def audit_pii_view(session: Any, viewer: Viewer, case: Case, now: datetime, what: str) -> None:
     """Every unmasked view is accountable: who saw whose data, when and where (PIPL art 51)."""
     audit.record(
         session, now, viewer.username, AuditAction.VIEW_PII, case.id, what=what, org_id=viewer.org_id

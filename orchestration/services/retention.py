@@ -21,10 +21,19 @@ from sqlalchemy.orm import Session
 
 from orchestration.domain.access import Viewer, visible_cases
 from orchestration.domain.personal_data import Anonymiser
+from orchestration.engine.documents import digest_of
 from orchestration.errors import Forbidden
 from orchestration.services.base import Service
 from orchestration.store import audit
-from orchestration.store.models import Attachment, AuditEvent, Case, Document, Incident, Notification
+from orchestration.store.models import (
+    Attachment,
+    AuditEvent,
+    Case,
+    Document,
+    DocumentAct,
+    Incident,
+    Notification,
+)
 from orchestration.vocabulary import AuditAction, CaseStatus, Role
 
 __all__ = ["RetentionMode", "RetentionOutcome", "RetentionReport", "RetentionService", "retention_cutoff"]
@@ -143,10 +152,23 @@ class RetentionService(Service):
     def _anonymise(self, session: Session, case: Case, now: datetime) -> int:
         """Rewrites every row of the case without its personal data; returns the attachments deleted."""
         documents = list(session.scalars(select(Document).where(Document.case_id == case.id)))
+        acts = list(
+            session.scalars(
+                select(DocumentAct)
+                .join(Document, Document.id == DocumentAct.document_id)
+                .where(Document.case_id == case.id)
+            )
+        )
         events = list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)))
         notices = list(session.scalars(select(Notification).where(Notification.case_id == case.id)))
         incidents = list(session.scalars(select(Incident).where(Incident.case_id == case.id)))
-        sources = [json.loads(case.state), *(d.content for d in documents), *(e.detail for e in events)]
+        sources = [
+            json.loads(case.state),
+            *(d.content for d in documents),
+            *(d.snapshot for d in documents),
+            *(a.content for a in acts),
+            *(e.detail for e in events),
+        ]
         anonymiser = Anonymiser(sources)
 
         case.state = self.runtime.codec.rewrite(case.state, anonymiser.value)
@@ -159,6 +181,14 @@ class RetentionService(Service):
         case.updated_at = now
         for document in documents:
             document.content = anonymiser.value(document.content)
+            document.snapshot = anonymiser.value(document.snapshot)
+        # what a document prints changed on purpose: its digest is the anonymised version's, and the
+        # anonymisation itself is in the audit log
+        numbers = {d.id: d.number for d in documents}
+        for document in documents:
+            document.digest = digest_of(document, numbers.get(document.supersedes_id or 0))
+        for act in acts:
+            act.content = anonymiser.value(act.content)
         for event in events:
             event.detail = anonymiser.value(event.detail)
         for notice in notices:

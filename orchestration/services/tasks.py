@@ -11,6 +11,7 @@ from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on, form_d
 from orchestration.domain.calendar import SHANGHAI
 from orchestration.domain.forms import FormDefinition, Submission, Upload
 from orchestration.domain.privacy_notice import GIVEN_FIELD, PrivacyNotice
+from orchestration.engine.documents import PARTIES, registered_parties
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
 from orchestration.errors import Forbidden, Gone
 from orchestration.read import case_view, queries
@@ -110,6 +111,9 @@ class TaskService(Service):
             case = task.case
             form = self.runtime.forms.get(task.form_name or "")
             data = self.runtime.case_data(session, case)
+            if PARTIES in {f.name for f in form.fields} and not data.get(PARTIES):
+                # the parties' rows start from the registered petitioner and respondent, to be completed
+                data = {**data, PARTIES: registered_parties(data)}
             calendar = self.calendar(session)
             claimer = None
             if task.claimed_by is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -70,11 +72,13 @@ class Organisation(Base):
     # petition_office, mediation_committee, guidance_centre, trade_mediation, justice_bureau, justice_office
     kind: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
-    # What the documents it issues print: the prefix of their numbers ("城八调" in (2026)城八调字第3号)
-    # and the name its seal bears, which is not always its own (a 工作室 seals with its committee's seal).
-    doc_prefix: Mapped[str | None] = mapped_column(String(32))
-    seal_name: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[Region] = relationship(lazy="joined")
+    # Administrators' settings for the documents it issues: the prefix of its numbers ("城八" in
+    # (2026)城八人调字第3号), the name its seal bears when that is not its own name (a 工作室 seals with
+    # its committee's seal), the basic people's court where it sits (司法确认, 民事诉讼法第二百零五条).
+    document_prefix: Mapped[str | None] = mapped_column(String(32))
+    seal_name: Mapped[str | None] = mapped_column(String(200))
+    court_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class User(Base):
@@ -190,7 +194,9 @@ class AuditEvent(Base):
 
 
 class Document(Base):
-    """A document created at the step where the policy creates it, with the case data it was filled from."""
+    """A document as issued: its content and a snapshot of everything else it prints (issuer, the
+    organisations it names, file names), frozen with a digest; never updated. A correction is a new
+    document that supersedes it."""
 
     __tablename__ = "documents"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -200,6 +206,54 @@ class Document(Base):
     number: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issuer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # SHA-256 of the canonical JSON of what the document prints (see orchestration.engine.documents)
+    digest: Mapped[str] = mapped_column(String(64), default="")
+    issued_by: Mapped[str] = mapped_column(String(64), default="")
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+
+
+def document_digest(
+    kind: str,
+    title: str,
+    number: str,
+    created_at: datetime,
+    content: Any,
+    snapshot: Any,
+    supersedes: str | None,
+) -> str:
+    """SHA-256 over the canonical JSON of everything a document prints; fixed once documents carry it."""
+    canonical = json.dumps(
+        {
+            "kind": kind,
+            "title": title,
+            "number": number,
+            "issued_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "content": content,
+            "snapshot": snapshot,
+            "supersedes": supersedes,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class DocumentAct(Base):
+    """A later act written on an issued document (the recipient's receipt, the parties' signatures),
+    kept beside it so that the document itself never changes."""
+
+    __tablename__ = "document_acts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    act: Mapped[str] = mapped_column(String(16))  # received | signed
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Notification(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -181,6 +182,27 @@ def cmd_calendar(args: argparse.Namespace) -> None:
     print(f"日历已更新；重新计算了 {result.cases} 个案件的期限，{result.moved} 个期限变动")
 
 
+def cmd_org(args: argparse.Namespace) -> None:
+    services = _services(args)
+    if args.action == "show":
+        _print([vars(o) for o in services.people.organisations()])
+        return
+    settings = services.people.set_document_settings(
+        _user(services, args.as_user), args.code, args.prefix, args.seal, args.court
+    )
+    _print(vars(settings))
+
+
+def cmd_dossier(args: argparse.Namespace) -> None:
+    from webapp.dossier import dossier_pdf  # WeasyPrint is loaded only by the command that needs it
+
+    services = _services(args)
+    started = time.perf_counter()
+    pdf = dossier_pdf(services.documents.dossier(_user(services, args.as_user), args.case))
+    Path(args.output).write_bytes(pdf)
+    print(f"卷宗已导出：{args.output}（{len(pdf)} 字节，用时 {time.perf_counter() - started:.2f} 秒）")
+
+
 def cmd_incidents(args: argparse.Namespace) -> None:
     services = _services(args)
     if args.retry is not None:
@@ -350,6 +372,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "file", help='JSON：{"holidays": {"2027-01-01": "元旦"}, "workdays": {"2027-02-20": "春节调休"}}'
     )
+    p = command("org", cmd_org, "机构的文书设置：文号前缀、印章名称、所在地基层人民法院")
+    org = p.add_subparsers(dest="action", required=True)
+    org.add_parser("show")
+    o = org.add_parser("set")
+    o.add_argument("--as", dest="as_user", required=True)
+    o.add_argument("code", help="机构代码，如 540102001-tw")
+    o.add_argument("--prefix", default=None, help="文号前缀，如 城八 → (2026)城八人调字第1号")
+    o.add_argument("--seal", default=None, help="印章上的名称（与机构名称不同时）")
+    o.add_argument("--court", default=None, help="机构所在地的基层人民法院（司法确认告知用）")
+    p = command("dossier", cmd_dossier, "把案件卷宗导出为一个 PDF 文件")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("case")
+    p.add_argument("output")
     p = command("incidents", cmd_incidents, "列出未处理的失败事件，或重新安排一个")
     p.add_argument("--retry", type=int, default=None)
     p.add_argument("--as", dest="as_user", default="admin")

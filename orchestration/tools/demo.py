@@ -42,30 +42,28 @@ for _code, _name, _level, _parent in REGIONS[3:]:
         (f"{_code}-sf", f"{_name}司法所", "justice_office", _code),
     ]
 
-# The demo's document settings: a prefix of the county's and township's first characters and the kind's
-# (八廓街道司法所: 城八司), and the seal a 工作室 uses, its committee's or its centre's.
-KIND_MARKS = {
-    "petition_office": "访",
-    "mediation_committee": "调",
-    "guidance_centre": "调指",
-    "trade_mediation": "医调",
-    "justice_bureau": "司",
-    "justice_office": "司",
+# The prefix of document numbers per place ((2026)城八人调字第N号); organisations of one place share it,
+# apart from a second mediation organisation of the city, and their kinds issue different words.
+PREFIXES = {"540100": "拉", "540102": "城", "540103": "堆", "540102001": "城八", "540102002": "城吉"}
+PREFIXES |= {"540103001": "堆东", "540103002": "堆乃", "540100-yl": "拉医"}
+# The basic people's court where the organisations of a county (and the city's, which sit in 城关区) are.
+COURTS = {
+    "540100": "拉萨市城关区人民法院",
+    "540102": "拉萨市城关区人民法院",
+    "540103": "拉萨市堆龙德庆区人民法院",
 }
-_REGIONS = {code: (name, level, parent) for code, name, level, parent in REGIONS}
 
 
-def document_settings(name: str, kind: str, region: str) -> tuple[str, str]:
-    """(document-number prefix, seal name) of a demo organisation."""
-    region_name, level, parent = _REGIONS[region]
-    area = _REGIONS[parent][0][0] + region_name[0] if level == "township" and parent else region_name[0]
-    if kind == "mediation_committee":
-        seal = f"{region_name}人民调解委员会"
-    elif kind == "guidance_centre":
-        seal = f"{region_name}人民调解工作指导中心"
-    else:
-        seal = name
-    return area + KIND_MARKS[kind], seal
+def document_settings(code: str, name: str, kind: str, region: str) -> dict[str, str]:
+    """An organisation's document prefix, seal and court as an administrator would set them: a
+    committee's 工作室 seals with its committee's seal; a guidance centre's with the centre's own."""
+    seal = name.removesuffix("“访调对接”工作室")
+    county = region if len(region) == 6 else region[:6]
+    return {
+        "document_prefix": PREFIXES.get(code) or PREFIXES[region],
+        "seal_name": seal,
+        "court_name": COURTS[county],
+    }
 
 
 # (username, display name, role, organisation code)
@@ -101,9 +99,8 @@ def seed(session: Session, password: str = DEMO_PASSWORD) -> bool:
     session.flush()
     orgs = {}
     for code, name, kind, region in ORGANISATIONS:
-        prefix, seal = document_settings(name, kind, region)
         orgs[code] = Organisation(
-            code=code, name=name, kind=kind, region_code=region, doc_prefix=prefix, seal_name=seal
+            code=code, name=name, kind=kind, region_code=region, **document_settings(code, name, kind, region)
         )
         session.add(orgs[code])
     session.flush()

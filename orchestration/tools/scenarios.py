@@ -20,10 +20,12 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from orchestration.domain import petition_clock
+from orchestration.domain.access import Viewer
 from orchestration.domain.personal_data import findings, identifying_values
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import FangtiaoError
+from orchestration.services.documents import DocumentService
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
@@ -92,11 +94,14 @@ class ScenarioRun:
         self.runtime.deploy()
         self.cases: list[int] = []
 
-    def actor(self, session: Session, username: str) -> Actor:
+    def user(self, session: Session, username: str) -> User:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise Mismatch(f"场景中的用户不存在：{username}")
-        return Actor.of(user)
+        return user
+
+    def actor(self, session: Session, username: str) -> Actor:
+        return Actor.of(self.user(session, username))
 
     def case_id(self, step: Mapping[str, Any]) -> int:
         index = step.get("case", -1)
@@ -151,6 +156,13 @@ class ScenarioRun:
             actor = self.actor(session, step["as"])
         self.runtime.report_risk(self.case_id(step), step["data"], actor)
 
+    def do_correct_document(self, step: Mapping[str, Any]) -> None:
+        case_id = self.case_id(step)
+        with self.runtime.sessions() as session:
+            viewer = Viewer.of(self.user(session, step["as"]))
+            document = _in_force(session, case_id, step["kind"])
+        DocumentService(self.runtime).correct(viewer, document.id, step["changes"], step["reason"])
+
     def do_clock(self, step: Mapping[str, Any]) -> None:
         target = datetime.fromisoformat(step["to"])
         if target < self.clock.now():
@@ -185,6 +197,20 @@ class ScenarioRun:
                         raise Mismatch(
                             f"案件 {case.case_no} 的通知含有个人信息（{'、'.join(found)}）：{row.message}"
                         )
+
+
+def _in_force(session: Session, case_id: int, kind: str) -> Document:
+    """The latest document of a kind that no correction has superseded."""
+    rows = list(
+        session.scalars(
+            select(Document).where(Document.case_id == case_id, Document.kind == kind).order_by(Document.id)
+        )
+    )
+    replaced = {r.supersedes_id for r in rows}
+    live = [r for r in rows if r.id not in replaced]
+    if not live:
+        raise Mismatch(f"案件没有现行有效的 {kind} 文书")
+    return live[-1]
 
 
 class Expectations:
@@ -243,6 +269,38 @@ class Expectations:
             select(Document).where(Document.case_id == self.case.id).order_by(Document.id)
         )
         _same("文书", value, [r.kind for r in rows])
+
+    def check_document_numbers(self, value: list[str]) -> None:
+        rows = list(
+            self.session.scalars(
+                select(Document).where(Document.case_id == self.case.id).order_by(Document.id)
+            )
+        )
+        successor = {r.supersedes_id: r.number for r in rows if r.supersedes_id}
+        numbers = [f"{r.number} → {successor[r.id]}" if r.id in successor else r.number for r in rows]
+        _same("文号", value, numbers)
+
+    def check_document_issuers(self, value: list[str]) -> None:
+        rows = self.session.execute(
+            select(Organisation.code)
+            .join(Document, Document.issuer_org_id == Organisation.id)
+            .where(Document.case_id == self.case.id)
+            .order_by(Document.id)
+        )
+        _same("出具单位", value, list(rows.scalars()))
+
+    def check_document_content(self, value: Mapping[str, Any]) -> None:
+        for path, expected in value.items():
+            kind, _, rest = path.partition(".")
+            actual: Any = _in_force(self.session, self.case.id, kind).content
+            for part in rest.split("."):
+                if isinstance(actual, list) and part.isdigit() and int(part) < len(actual):
+                    actual = actual[int(part)]
+                elif isinstance(actual, dict) and part in actual:
+                    actual = actual[part]
+                else:
+                    raise Mismatch(f"{kind} 文书中没有 {rest}")
+            _same(f"文书内容 {path}", expected, actual)
 
     def sent_notifications(self) -> list[dict[str, str | None]]:
         rows = self.session.scalars(

@@ -67,7 +67,11 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
         ("feedback_success",),
         choose={"mediation_outcome": "agreement", "agreement_form": "written"},
         tick=("judicial_confirmation_advised",),
+        # the registered parties come prefilled; the agreement needs their sex and ethnicity too
+        select={"parties-0-sex": "男", "parties-1-sex": "男"},
         text={
+            "parties-0-ethnicity": "藏族",
+            "parties-1-ethnicity": "藏族",
             "session_record": "2026年11月3日在八廓街道人民调解委员会调解，双方到场，经调解达成一致。",
             "agreement_facts": "院墙系双方父辈共同出资修建，属双方共有。",
             "agreement_terms": "院墙维持现状，由双方共同维护，费用各半负担。",
@@ -75,7 +79,11 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
         },
     )
     live_server.clock.set(datetime(2026, 11, 4, 10, 0, tzinfo=SHANGHAI))
-    ui.do_task(case_no, "feedback_success", ("receive_success",), text={"fed_back_on": "2026-11-04"})
+    # the signed agreement's scan closes the case as a success (人民调解法第二十九条: signed and sealed)
+    ui.open_task(case_no, "feedback_success")
+    page.set_input_files("#f-agreement_copy", str(consent_pdf(tmp_path / "协议书签署件.pdf")))
+    ui.fill(text={"fed_back_on": "2026-11-04"})
+    ui.submit_task(case_no, "feedback_success", ("receive_success",))
     ui.logout()
 
     # 信访部门经办人: 签收.
@@ -114,8 +122,9 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
         agreement.click()
     document = opened.value
     document.wait_for_load_state()
-    expect(document).to_have_title(re.compile(r"^人民调解协议书 \(2026\)人调字第\S+号$"))
+    expect(document).to_have_title(re.compile(r"^人民调解协议书 \(2026\)城八人调字第\d+号$"))
     expect(document.locator("h1")).to_have_text("人民调解协议书")
     expect(document.locator(".doc-foot")).to_contain_text(f"案件编号：{case_no}")
     expect(document.locator(".sheet")).to_contain_text("院墙维持现状，由双方共同维护，费用各半负担。")
+    expect(document.locator(".act")).to_contain_text("协议书签署件.pdf")
     ui.shots(document, "agreement-document")

@@ -59,6 +59,7 @@ class FakeContext:
     now: datetime = NOW
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     actor: str = "clerk"
+    actor_name: str = "王芳"
     task_name: str = "service_task"
     case_no: str = "FT2026-000001"
     title: str = "宅基地院墙纠纷"

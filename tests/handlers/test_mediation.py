@@ -97,6 +97,9 @@ AGREEMENT = {
     "agreement_facts": "院墙系双方共有。",
     "agreement_terms": "双方各承担一半维修费用。",
     "agreement_effective_on": "2026-11-10",
+    "agreement_responsibilities": "双方共同负责。",
+    "agreement_performance_manner": "现金支付",
+    "agreement_performance_deadline": "2026-12-31",
     "judicial_confirmation_advised": True,
 }
 
@@ -116,9 +119,15 @@ def test_a_written_agreement_is_recorded_with_its_deadlines() -> None:
         "document": document.number,
     }
     content = document.content
-    assert content["petitioner_name"] == "张三" and content["respondent_name"] == "李四"
-    assert content["mediation_org"] == MEDIATION_COMMITTEE.code and content["mediator"] == "次仁卓玛"
+    assert [(p["role"], p["name"]) for p in content["parties"]] == [
+        ("petitioner", "张三"),
+        ("respondent", "李四"),
+    ]
+    assert content["mediator"] == "次仁卓玛"
     assert content["facts"] == "院墙系双方共有。" and content["terms"] == "双方各承担一半维修费用。"
+    # 人民调解法第二十九条: responsibilities, and the manner and the time limit of performance apart
+    assert content["responsibilities"] == "双方共同负责。"
+    assert content["performance_manner"] == "现金支付" and content["performance_deadline"] == "2026-12-31"
     assert content["effective_on"] == "2026-11-10"
     assert content["judicial_confirmation_deadline"] == "2026-12-10T23:59:59+08:00"
     assert content["judicial_confirmation_advised"] is True
@@ -166,7 +175,7 @@ def test_a_mediator_terminating_gives_the_reason_and_the_other_routes() -> None:
     assert notice.kind == "termination_notice"
     assert notice.content["reason"] == "被申请人要求终止调解"
     assert notice.content["other_routes"] == ["仲裁", "行政", "司法", "信访"]
-    assert notice.content["petitioner_name"] == "张三"
+    assert [p["name"] for p in notice.content["parties"]] == ["张三", "李四"]
     assert result == {
         "terminated_at": NOW.isoformat(),
         "reason": "被申请人要求终止调解",

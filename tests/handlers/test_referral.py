@@ -36,6 +36,15 @@ def test_the_periods_are_the_implementing_opinions() -> None:
     assert (MEDIATION_DAYS, MAX_MEDIATION_DAYS) == (15, 30)
 
 
+def test_a_letter_after_consultation_keeps_the_leaders_approval() -> None:
+    earlier = {"document": "(2026)城八访调移字第1号", "approved_by": "李建国", "approved_on": "2026-10-20"}
+    ctx = FakeContext(data={**REFERRAL_DATA, "referral": earlier}, actor_name="张伟")
+    result = run("issue_referral", ctx, mediation_org=OTHER_COMMITTEE.code)
+    letter = ctx.only_document()
+    assert (result["approved_by"], letter.content["approved_by"]) == ("李建国", "李建国")
+    assert letter.content["approved_on"] == "2026-10-20" and letter.content["after_consultation"] is True
+
+
 def test_a_referral_goes_to_the_chosen_organisation_with_its_letter() -> None:
     ctx = FakeContext(data=REFERRAL_DATA, mediation_org_id=None)
     result = run("issue_referral", ctx, mediation_org=OTHER_COMMITTEE.code)
@@ -44,9 +53,12 @@ def test_a_referral_goes_to_the_chosen_organisation_with_its_letter() -> None:
         "referred_at": NOW.isoformat(),
         "mediation_org": OTHER_COMMITTEE.code,
         "mediation_org_name": OTHER_COMMITTEE.name,
+        "approved_by": "王芳",
+        "approved_on": "2026-11-02",
         "document": letter.number,
     }
     assert ctx.mediation_org_id == OTHER_COMMITTEE.id
+    assert (letter.content["approved_by"], letter.content["approved_on"]) == ("王芳", "2026-11-02")
     assert letter.kind == "referral_letter"
     assert letter.content["to"] == OTHER_COMMITTEE.name
     assert letter.content["petitioner_name"] == "张三" and letter.content["respondent_name"] == "李四"
@@ -123,7 +135,7 @@ def test_acceptance_pauses_the_petition_clock_and_sets_the_mediation_periods() -
     assert ctx.mediation_org_id == OTHER_COMMITTEE.id
     assert ctx.clock_events == ["pause"]
     assert receipt.kind == "acceptance_receipt"
-    assert receipt.content["by"] == OTHER_COMMITTEE.name and receipt.content["mediator"] == "扎西多吉"
+    assert receipt.content["mediator"] == "扎西多吉" and receipt.content["accepted_on"] == "2026-11-02"
     assert ctx.notices == [
         Notice(
             PETITION_OFFICE.id,

@@ -467,6 +467,8 @@ def test_the_success_path_through_the_web(client: FlaskClient, runtime: Runtime)
         data = form_data(name)
         if name == "guide_divert":
             data["consent_documents"] = [(io.BytesIO(b"scan"), "同意书.pdf", "application/pdf")]
+        if name == "feedback_success":
+            data["agreement_copy"] = [(io.BytesIO(b"%PDF-1.4 signed"), "协议书签署件.pdf", "application/pdf")]
         response = client.post(
             f"/tasks/{task.id}", data={**data, "expected_revision": str(case_revision(runtime, case_id))}
         )

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from orchestration.domain.assignment import ROLE_NAMES
 from orchestration.domain.organisations import CHILD_LEVEL, KIND_NAMES, LEVEL_NAMES
 from orchestration.errors import Conflict, FangtiaoError, Forbidden, InvalidData
-from orchestration.services.admin_people import ROLES, RegionNode, UserFilter
+from orchestration.services.admin_people import ROLES, OrganisationRow, RegionNode, UserFilter
 from webapp.admin import bp
 from webapp.context import services, viewer
 
@@ -216,12 +216,23 @@ def _organisation_form(
     )
 
 
+def _organisation_values(organisation: OrganisationRow) -> dict[str, str]:
+    return {
+        "name": organisation.name,
+        "document_prefix": organisation.document_prefix or "",
+        "seal_name": organisation.seal_name or "",
+        "court_name": organisation.court_name or "",
+    }
+
+
 @bp.route("/organisations/new", methods=["GET", "POST"])
 def organisations_new() -> Page:
     values = {"region_code": request.args.get("region", "")}
     refusal = None
     if request.method == "POST":
-        values = _form("code", "name", "kind", "region_code", "doc_prefix", "seal_name", "reason")
+        values = _form(
+            "code", "name", "kind", "region_code", "document_prefix", "seal_name", "court_name", "reason"
+        )
         try:
             services().people.create_organisation(viewer(), **values)
         except SHOWN_REFUSALS as exc:
@@ -236,14 +247,10 @@ def organisations_new() -> Page:
 def organisations_edit(code: str) -> Page:
     people = services().people
     organisation = people.organisation(viewer(), code)
-    values = {
-        "name": organisation.name,
-        "doc_prefix": organisation.doc_prefix or "",
-        "seal_name": organisation.seal_name or "",
-    }
+    values = _organisation_values(organisation)
     form, refusal = None, None
     if request.method == "POST":
-        form, values = "edit", _form("name", "doc_prefix", "seal_name", "reason")
+        form, values = "edit", _form("name", "document_prefix", "seal_name", "court_name", "reason")
         try:
             people.update_organisation(viewer(), code, **values)
         except SHOWN_REFUSALS as exc:
@@ -263,13 +270,12 @@ def organisations_delete(code: str) -> Page:
         people.delete_organisation(viewer(), code, request.form.get("reason", ""))
     except SHOWN_REFUSALS as exc:
         organisation = people.organisation(viewer(), code)
-        values = {
-            "name": organisation.name,
-            "doc_prefix": organisation.doc_prefix or "",
-            "seal_name": organisation.seal_name or "",
-        }
         return _organisation_form(
-            "admin/organisation_edit.html", values, _refusal(exc), organisation=organisation, form="delete"
+            "admin/organisation_edit.html",
+            _organisation_values(organisation),
+            _refusal(exc),
+            organisation=organisation,
+            form="delete",
         )
     flash(f"已删除机构 {code}", "success")
     return redirect(url_for("admin.organisations"))

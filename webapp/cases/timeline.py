@@ -12,7 +12,14 @@ from orchestration.services.cases import AuditEvent, History
 from orchestration.vocabulary import AuditAction
 from webapp.forms_ui import Label, describe
 
-PII_VIEWS = {"case": "案件页面", "document": "文书", "attachment": "附件", "task": "任务页面"}
+PII_VIEWS = {
+    "case": "案件页面",
+    "document": "文书",
+    "attachment": "附件",
+    "task": "任务页面",
+    "draft": "移送函草稿",
+    "dossier": "卷宗",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,11 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
             return f"下载附件“{detail.get('filename', '')}”"
         case AuditAction.ANONYMISE:
             return f"保存期限（{detail.get('retention_years', '')}年）届满，当事人个人信息已匿名化"
+        case AuditAction.CORRECT_DOCUMENT:
+            return (
+                f"更正文书：{detail.get('document', '')}取代{detail.get('supersedes', '')}"
+                f"（{detail.get('reason', '')}）"
+            )
         case AuditAction.ERROR:
             return f"办理出错：{detail.get('message', '')}"
         case _:

@@ -10,12 +10,15 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from orchestration.domain.forms import FormDefinition, FormValidationError, validate
 from orchestration.errors import Conflict, InvalidData
+from orchestration.services.documents import DocumentView
 from webapp.cases import bp, summary, timeline
 from webapp.context import services, viewer
 from webapp.diagram import render_svg
-from webapp.documents import render_document
-from webapp.forms_ui import field_views, submission
+from webapp.documents import field_title, render_document
+from webapp.dossier import dossier_pdf
+from webapp.forms_ui import FieldView, field_views, submission
 
 Page = str | tuple[str, int] | Response
 
@@ -65,6 +68,8 @@ def _render_case(
             diagram=render_svg(*page.diagram, open_names, page.passed_steps),
             attachments=page.attachments,
             documents=page.documents,
+            # document id -> the number of the document that corrects it
+            superseded={d.supersedes_id: d.number for d in page.documents if d.supersedes_id},
             open_states=page.task_states,
             claimers=page.claimers,
             risk=risk,
@@ -128,7 +133,7 @@ def attachment(attachment_id: int) -> Response:
 @login_required
 def document(document_id: int) -> Response:
     """A printable document; masked unless a handler asks for the full text (?full=1), which is audited."""
-    shown = services().cases.document(viewer(), document_id, full=request.args.get("full") == "1")
+    shown = services().documents.document(viewer(), document_id, full=request.args.get("full") == "1")
     return Response(render_document(shown), mimetype="text/html")
 
 
@@ -140,3 +145,110 @@ def privacy_notice(version: str) -> Page:
     if notice is None:
         abort(404)
     return render_template("cases/privacy_notice.html", notice=notice)
+
+
+@bp.get("/cases/<case_no>/dossier.pdf")
+@login_required
+def dossier(case_no: str) -> Response:
+    """The case file (卷宗) as one PDF for the archive; compiling it is audited as a full view."""
+    pdf = dossier_pdf(services().documents.dossier(viewer(), case_no))
+    return send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"卷宗-{case_no}.pdf",
+        max_age=0,
+    )
+
+
+# ---- correcting a document ----------------------------------------------------------------------
+
+# Keys every document carries that a correction does not change: they name the case, not the document.
+FIXED_KEYS = frozenset({"case_no", "matter"})
+PARTIES = "parties"
+
+
+def _parties_field() -> FormDefinition | None:
+    """The forms' repeated group of parties, to correct a document's list of parties with."""
+    forms = services().forms
+    for name in forms.names():
+        for form_field in forms.get(name).fields:
+            if form_field.name == PARTIES and form_field.widget == "group":
+                return FormDefinition(name="correction", title="更正", description=None, fields=(form_field,))
+    return None
+
+
+def _editable(view: DocumentView) -> list[str]:
+    content = view.document.content
+    return [k for k, v in content.items() if k not in FIXED_KEYS and (isinstance(v, str) or v is None)]
+
+
+def _render_correction(
+    view: DocumentView,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> Page:
+    content = view.document.content
+    values = values if values is not None else dict(content)
+    errors = errors or {}
+    group = _parties_field() if isinstance(content.get(PARTIES), list) else None
+    parties: FieldView | None = None
+    if group is not None:
+        parties = field_views(group, values, errors, {})[0]
+    forms = services().forms
+    texts = [
+        (key, field_title(key, forms), values.get(key) or "", (errors or {}).get(key))
+        for key in _editable(view)
+    ]
+    return (
+        render_template(
+            "cases/correct.html",
+            view=view,
+            document=view.document,
+            texts=texts,
+            parties=parties,
+            reason=values.get("correction_reason", ""),
+            errors=errors,
+            message=message,
+        ),
+        status,
+    )
+
+
+@bp.get("/documents/<int:document_id>/correct")
+@login_required
+def correct_form(document_id: int) -> Page:
+    """The issuing body's form to correct a document: showing it is a full (audited) view."""
+    return _render_correction(services().documents.document(viewer(), document_id, full=True))
+
+
+@bp.post("/documents/<int:document_id>/correct")
+@login_required
+def correct(document_id: int) -> Page:
+    documents = services().documents
+    view = documents.document(viewer(), document_id, full=True)
+    changes: dict[str, Any] = {}
+    for key in _editable(view):
+        sent = request.form.get(key, "").strip()
+        if sent != (view.document.content.get(key) or ""):
+            changes[key] = sent
+    values: dict[str, Any] = {**view.document.content, **changes}
+    values["correction_reason"] = request.form.get("correction_reason", "")
+    group = _parties_field() if isinstance(view.document.content.get(PARTIES), list) else None
+    if group is not None:
+        data, _ = submission(request.form).interpret(group)
+        values[PARTIES] = data.get(PARTIES, [])
+        try:
+            parties = validate(group, data).get(PARTIES, [])
+        except FormValidationError as exc:
+            return _render_correction(view, values, exc.errors, "提交的内容有误，请按提示修改", 422)
+        if parties != view.document.content.get(PARTIES):
+            changes[PARTIES] = parties
+    try:
+        new = documents.correct(viewer(), document_id, changes, values["correction_reason"])
+    except InvalidData as exc:
+        return _render_correction(view, values, exc.errors, exc.message, 422)
+    flash(f"已出具更正后的文书{new.number}，原文书{view.document.number}保留并标注已被更正。", "success")
+    return redirect(url_for("cases.document", document_id=new.id))

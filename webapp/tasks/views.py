@@ -11,9 +11,11 @@ from werkzeug.wrappers import Response
 from orchestration.domain.access import Viewer
 from orchestration.domain.forms import Submission, initial_values
 from orchestration.errors import Conflict, FangtiaoError, Forbidden, Gone, InvalidData, ProcedureError
+from orchestration.services.documents import REFERRAL_APPROVAL_TASK
 from orchestration.services.tasks import UNKNOWN_REVISION, TaskFilter, TaskListView, TaskPage
 from webapp.cases import summary as case_summary
 from webapp.context import services, viewer
+from webapp.documents import render_document
 from webapp.forms_ui import field_views, submission
 from webapp.tasks import bp
 
@@ -92,6 +94,9 @@ def _render_task(
 ) -> Page:
     """The task page; `values` and `errors` after a refused submission keep what the user typed."""
     initial = values if values is not None else initial_values(page.form, page.data, page.options)
+    draft = None
+    if page.task.task_name == REFERRAL_APPROVAL_TASK and page.can_act:
+        draft = render_document(services().documents.referral_draft(viewer(), page.task.id))
     return (
         render_template(
             "tasks/task.html",
@@ -109,8 +114,19 @@ def _render_task(
             mine=page.mine,
             documents=page.documents,
             revision=page.revision,
+            notes=page.form.notes_for(page.data),
+            draft=draft,
         ),
         status,
+    )
+
+
+@bp.get("/tasks/<task_id>/draft")
+@login_required
+def draft(task_id: str) -> Response:
+    """The referral letter the leader approves, as it will print, on a page of its own."""
+    return Response(
+        render_document(services().documents.referral_draft(viewer(), task_id)), mimetype="text/html"
     )
 
 

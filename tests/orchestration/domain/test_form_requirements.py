@@ -248,6 +248,7 @@ REVIEWED = [
     "feedback_failure.failure_reasons",
     "feedback_failure.materials_returned",
     "feedback_success.fed_back_on",
+    "feedback_success.agreement_copy",
     "follow_up_visit.visited_on",
     "follow_up_visit.visit_method",
     "follow_up_visit.performance",

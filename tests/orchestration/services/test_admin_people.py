@@ -82,7 +82,10 @@ def snapshot(runtime: Runtime) -> dict[str, Any]:
             "organisations": list(
                 session.execute(
                     select(
-                        Organisation.code, Organisation.name, Organisation.doc_prefix, Organisation.seal_name
+                        Organisation.code,
+                        Organisation.name,
+                        Organisation.document_prefix,
+                        Organisation.seal_name,
                     )
                 )
             ),
@@ -190,7 +193,7 @@ def test_an_administrator_keeps_only_their_own_region(
     with pytest.raises(Forbidden, match="不在您管理的区域内"):
         people.deactivate_user(county, "clerk", "调离")
     with pytest.raises(Forbidden):
-        people.update_organisation(county, "540102001-sf", "改名", None, None)
+        people.update_organisation(county, "540102001-sf", "改名", None, None, None)
     with pytest.raises(InvalidData) as refused:
         people.create_user(county, "clerk3", "卓嘎", "petition_clerk", "540102002-xf", NEW_PASSWORD)
     assert "管理区域内" in refused.value.errors["org_code"]
@@ -357,9 +360,10 @@ ADMIN_CALLS: dict[str, Callable[[PeopleService, Viewer], object]] = {
     "tree": lambda p, v: p.tree(v),
     "organisation": lambda p, v: p.organisation(v, "540100-yl"),
     "create_organisation": lambda p, v: p.create_organisation(
-        v, "x-1", "某", "petition_office", "540100", None, None
+        v, "x-1", "某", "petition_office", "540100", None, None, None
     ),
-    "update_organisation": lambda p, v: p.update_organisation(v, "540100-yl", "某", None, None),
+    "update_organisation": lambda p, v: p.update_organisation(v, "540100-yl", "某", None, None, None),
+    "set_document_settings": lambda p, v: p.set_document_settings(v, "540100-yl", "拉医二"),
     "delete_organisation": lambda p, v: p.delete_organisation(v, "540100-yl", "原因"),
     "region": lambda p, v: p.region(v, "540103002"),
     "create_region": lambda p, v: p.create_region(v, "540103003", "某镇", "540103"),
@@ -393,10 +397,10 @@ def test_the_tree_is_the_city_its_counties_and_their_townships_with_their_bodies
     assert [c.name for c in city.children] == ["城关区", "堆龙德庆区"]
     assert [t.name for t in city.children[0].children] == ["八廓街道", "吉日街道"]
     bakuo = city.children[0].children[0]
-    assert [(o.name, o.doc_prefix, o.seal_name, o.users) for o in bakuo.organisations] == [
-        ("八廓街道司法所", "城八司", "八廓街道司法所", 1),
-        ("八廓街道人民调解委员会“访调对接”工作室", "城八调", "八廓街道人民调解委员会", 1),
-        ("八廓街道信访办", "城八访", "八廓街道信访办", 2),
+    assert [(o.name, o.document_prefix, o.seal_name, o.users) for o in bakuo.organisations] == [
+        ("八廓街道司法所", "城八", "八廓街道司法所", 1),
+        ("八廓街道人民调解委员会“访调对接”工作室", "城八", "八廓街道人民调解委员会", 1),
+        ("八廓街道信访办", "城八", "八廓街道信访办", 2),
     ]
 
 
@@ -411,32 +415,49 @@ def test_organisations_are_created_edited_and_removed_while_nothing_refers_to_th
         "540102002",
         "城吉交",
         "",
+        "拉萨市城关区人民法院",
         "新设",
     )
     org = people.organisation(admin, "540102002-jt")
-    assert (org.kind, org.region_name, org.doc_prefix, org.seal_name, org.users) == (
+    assert (org.kind, org.region_name, org.document_prefix, org.seal_name, org.court_name, org.users) == (
         "trade_mediation",
         "吉日街道",
         "城吉交",
         None,
+        "拉萨市城关区人民法院",
         0,
     )
     people.update_organisation(
-        admin, "540102002-jt", "吉日街道交通事故纠纷调解委员会", "城吉交调", "吉日街道交通事故纠纷调解委员会"
+        admin,
+        "540102002-jt",
+        "吉日街道交通事故纠纷调解委员会",
+        "城吉交调",
+        "吉日街道交通事故纠纷调解委员会",
+        "拉萨市城关区人民法院",
     )
     event = last_audit(runtime)
-    assert event.action == "organisation_update" and event.detail["changes"] == {
+    assert event.action == "organisation" and event.detail["changes"] == {
         "name": ["吉日街道交通事故纠纷人民调解委员会", "吉日街道交通事故纠纷调解委员会"],
-        "doc_prefix": ["城吉交", "城吉交调"],
+        "document_prefix": ["城吉交", "城吉交调"],
         "seal_name": [None, "吉日街道交通事故纠纷调解委员会"],
     }
     before = snapshot(runtime)
     with pytest.raises(InvalidData) as refused:
-        people.update_organisation(admin, "540102002-jt", "某", "城八调", None)
-    assert "八廓街道人民调解委员会" in refused.value.errors["doc_prefix"]  # numbers would repeat
+        people.update_organisation(admin, "540102002-jt", "某", "城八", None, None)
+    # another mediation organisation's prefix: their agreements would share numbers
+    assert "八廓街道人民调解委员会" in refused.value.errors["document_prefix"]
     with pytest.raises(InvalidData) as refused:
-        people.create_organisation(admin, "540102002-jt", "某", "nonsense", "540100", None, None)
+        people.update_organisation(admin, "540102002-jt", "某", "(2026)", None, None)
+    assert "文号前缀应为1至16个汉字、字母或数字" in refused.value.errors["document_prefix"]
+    with pytest.raises(InvalidData) as refused:
+        people.create_organisation(admin, "540102002-jt", "某", "nonsense", "540100", None, None, None)
     assert set(refused.value.errors) == {"code", "kind"}
+    assert snapshot(runtime) == before
+    # a body of the other side may share it: its documents are of other kinds
+    people.create_organisation(
+        admin, "540102002-xf2", "吉日街道第二信访办", "petition_office", "540102002", "城八", None, None
+    )
+    assert people.organisation(admin, "540102002-xf2").document_prefix == "城八"
     assert snapshot(runtime) == before
 
     people.delete_organisation(admin, "540102002-jt", "误建")

@@ -550,3 +550,31 @@ def test_db_revision_writes_nothing_when_models_and_migrations_agree(cli: Cli, p
     before = sorted(versions.glob("*.py"))
     assert cli.ok("db", "revision", "-m", "nothing to do").strip() == "模型与数据库一致，无需新迁移"
     assert sorted(versions.glob("*.py")) == before
+
+
+# ---- organisations' document settings and the case file -------------------------------------------
+
+
+def test_an_administrator_sets_an_organisations_document_prefix(runtime: Runtime, cli: Cli) -> None:
+    before = {o["code"]: o for o in json.loads(cli.ok("org", "show"))}
+    assert before["540102001-tw"]["document_prefix"] == "城八"
+    changed = json.loads(cli.ok("org", "set", "--as", "admin", "540102001-tw", "--prefix", "城关八廓"))
+    assert changed["document_prefix"] == "城关八廓" and changed["seal_name"] == "八廓街道人民调解委员会"
+    case_no = cli.start()
+    cli.advance_to(case_no, "mediate")
+    with runtime.sessions() as session:
+        numbers = set(session.scalars(select(Document.number)))
+    assert numbers == {"(2026)城八访调移字第1号", "(2026)城关八廓访调受字第1号"}
+    # another mediation organisation may not take it: their agreements would share numbers
+    assert_refused(cli("org", "set", "--as", "admin", "540102002-tw", "--prefix", "城关八廓"), "已由")
+    assert_refused(cli("org", "set", "--as", "admin", "540102002-tw", "--prefix", "(2026)"), "文号前缀")
+    assert_refused(cli("org", "set", "--as", "clerk", "540102002-tw", "--prefix", "城吉二"), "不是系统管理员")
+
+
+def test_the_case_file_is_exported(runtime: Runtime, cli: Cli, case_no: str, tmp_path: Path) -> None:
+    cli.advance_to(case_no, "feedback_success")
+    out = tmp_path / "卷宗.pdf"
+    assert "卷宗已导出" in cli.ok("dossier", "--as", "mediator", case_no, str(out))
+    assert out.read_bytes().startswith(b"%PDF")
+    assert_refused(cli("dossier", "--as", "mediator2", case_no, str(tmp_path / "x.pdf")), "无权")
+    assert not (tmp_path / "x.pdf").exists()

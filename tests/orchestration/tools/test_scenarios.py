@@ -109,8 +109,8 @@ def break_expectation_key(s: Scenario) -> str:
     rename(s["steps"][i], "documents", "document")
     return (
         f"第{i + 1}步（expect）：未知的键“document”（是否应为“documents”？"
-        "可写的键：do、case、status、outcome、open_tasks、timers、data、documents、notifications、"
-        "notifications_contains、audit、petition_clock）"
+        "可写的键：do、case、status、outcome、open_tasks、timers、data、documents、document_numbers、"
+        "document_issuers、document_content、notifications、notifications_contains、audit、petition_clock）"
     )
 
 
@@ -155,7 +155,8 @@ def break_action(s: Scenario) -> str:
     i = step_index(s, first("complete", "task"))
     s["steps"][i]["do"] = "finish"
     return (
-        f"第{i + 1}步（finish）：“do”应为 start、complete、report_risk、clock、advance、timers、expect 之一"
+        f"第{i + 1}步（finish）：“do”应为 start、complete、report_risk、correct_document、clock、advance、"
+        "timers、expect 之一"
     )
 
 

@@ -41,7 +41,7 @@ def stored(runtime: Runtime) -> dict[str, Any]:
                 )
             ),
             "organisations": list(
-                session.execute(select(Organisation.code, Organisation.name, Organisation.doc_prefix))
+                session.execute(select(Organisation.code, Organisation.name, Organisation.document_prefix))
             ),
             "regions": list(session.execute(select(Region.code, Region.name))),
             "claims": list(session.execute(select(OpenTask.id, OpenTask.claimed_by))),
@@ -203,32 +203,40 @@ def test_the_organisation_tree_and_an_organisations_settings(client: FlaskClient
         "城关区",
         "八廓街道",
         "八廓街道司法所",
-        "城八司",
+        "城八",
         "八廓街道人民调解委员会",
         "乃琼镇",
     ):
         assert words in page, words
-    assert "城八调" in element(tree, "org-540102001-tw")
+    assert "城八" in element(tree, "org-540102001-tw") and "拉萨市城关区人民法院" in element(
+        tree, "org-540102001-tw"
+    )
 
     response = client.post(
         "/admin/organisations/540102001-tw",
-        data={"name": "八廓街道人民调解委员会“访调对接”工作室", "doc_prefix": "城八访", "seal_name": ""},
+        data={"name": "八廓街道人民调解委员会“访调对接”工作室", "document_prefix": "拉医", "seal_name": ""},
     )
     assert response.status_code == 422
-    assert "该前缀已由“八廓街道信访办”使用" in element(response, "err-org-doc_prefix")
+    assert "已由拉萨市医疗纠纷人民调解委员会使用" in element(response, "err-org-document_prefix")
     response = client.post(
         "/admin/organisations/540102001-tw",
         data={
             "name": "八廓街道人民调解委员会“访调对接”工作室",
-            "doc_prefix": "城八人调",
+            "document_prefix": "城八人调",
             "seal_name": "",
+            "court_name": "拉萨市城关区人民法院",
             "reason": "按新规范",
         },
     )
     assert response.status_code == 302
     with runtime.sessions() as session:
         org = session.scalar(select(Organisation).where(Organisation.code == "540102001-tw"))
-        assert org is not None and (org.doc_prefix, org.seal_name) == ("城八人调", None)
+        assert org is not None
+        assert (org.document_prefix, org.seal_name, org.court_name) == (
+            "城八人调",
+            None,
+            "拉萨市城关区人民法院",
+        )
 
 
 def test_organisations_and_regions_are_created_and_removed_only_while_unreferenced(
@@ -249,7 +257,7 @@ def test_organisations_and_regions_are_created_and_removed_only_while_unreferenc
             "name": "纳金街道信访办",
             "kind": "petition_office",
             "region_code": "540102003",
-            "doc_prefix": "城纳访",
+            "document_prefix": "城纳访",
             "seal_name": "",
         },
     )
