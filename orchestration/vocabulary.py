@@ -44,8 +44,20 @@ class AuditAction(StrEnum):
     ANONYMISE = "anonymise"  # the retention period is over: the case's personal data anonymised
     PURGE = "purge"  # the retention period is over: the case deleted (the event keeps its number only)
     CORRECT_DOCUMENT = "correct_document"
-    ORGANISATION = "organisation"
     MIGRATE = "migrate"  # a running case moved to another version of its process
+    ORGANISATION = "organisation"  # an organisation's name or document settings changed
+    # administrators keeping people and organisations; a user changing their own password
+    USER_CREATE = "user_create"
+    USER_UPDATE = "user_update"
+    USER_DEACTIVATE = "user_deactivate"
+    USER_REACTIVATE = "user_reactivate"
+    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGE = "password_change"
+    ORGANISATION_CREATE = "organisation_create"
+    ORGANISATION_DELETE = "organisation_delete"
+    REGION_CREATE = "region_create"
+    REGION_UPDATE = "region_update"
+    REGION_DELETE = "region_delete"
 
 
 class DueState(StrEnum):

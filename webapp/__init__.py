@@ -48,9 +48,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     errors.register(app)
     security.register(app)
 
-    from webapp import api, auth, cases, health, nav, notifications, tasks
+    from webapp import admin, api, auth, cases, health, nav, notifications, tasks
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(notifications.bp)
@@ -64,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     @app.get("/")
     def index() -> Response:
         if current_user.is_authenticated:
-            return redirect(url_for("tasks.inbox"))
+            return redirect(auth.views.home())
         return redirect(url_for("auth.login"))
 
     return app

@@ -21,6 +21,7 @@ class SignedInUser(UserMixin):
     def __init__(self, signed_in: SignedIn) -> None:
         self.viewer = signed_in.viewer
         self.session_id = signed_in.session_id
+        self.must_change_password = signed_in.must_change_password
 
     def get_id(self) -> str:
         return self.session_id

@@ -83,6 +83,23 @@ def due_words(due: datetime | None, state: str | None, now: datetime) -> str:
     return f"正常（剩余{days}天）"
 
 
+def seconds(value: float | None) -> str:
+    """A duration in words: 45秒, 3分钟, 2小时5分钟, 1天3小时."""
+    if value is None:
+        return "—"
+    total = round(value)
+    if total < 60:
+        return f"{total}秒"
+    minutes, hours, days = total // 60, total // 3600, total // 86400
+    if total < 3600:
+        return f"{minutes}分钟"
+    if total < 86400:
+        rest = minutes % 60
+        return f"{hours}小时{rest}分钟" if rest else f"{hours}小时"
+    rest = hours % 24
+    return f"{days}天{rest}小时" if rest else f"{days}天"
+
+
 def role_name(role: str | None) -> str:
     return ROLE_NAMES.get(role or "", role or "")
 
@@ -93,6 +110,7 @@ def register(app: Flask) -> None:
         cn_datetime=cn_datetime,
         iso_date=iso_date,
         role_name=role_name,
+        seconds=seconds,
         due_label=lambda state: DUE_LABELS.get(state or "", ""),
         case_status=lambda status: CASE_STATUS.get(status or "", status or ""),
         outcome=lambda outcome: OUTCOMES.get(outcome or "", outcome or ""),

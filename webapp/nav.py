@@ -8,6 +8,7 @@ from flask import Flask
 from flask_login import current_user
 
 from orchestration.domain.access import CASE_ROLES, LEADER_ROLES, may_register
+from orchestration.vocabulary import Role
 from webapp.context import services, viewer
 
 
@@ -28,5 +29,6 @@ def register(app: Flask) -> None:
                 "can_register": may_register(v),
                 "is_leader": v.role in LEADER_ROLES,
                 "sees_cases": v.role in CASE_ROLES,
+                "is_admin": v.role == Role.ADMIN,
             }
         }

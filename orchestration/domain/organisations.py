@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestration.store.models import Organisation, Region
+from orchestration.vocabulary import Role
 
 MEDIATION_KINDS = ("mediation_committee", "guidance_centre", "trade_mediation")
 KIND_NAMES = {
@@ -21,6 +22,18 @@ KIND_NAMES = {
 
 
 JUSTICE_KINDS = ("justice_bureau", "justice_office")
+# The kinds of organisation a user of each role may belong to: their tasks come to them through their
+# organisation (a clerk's from the petition office handling the case, and so on). Administrators and
+# policy officers may sit anywhere.
+ROLE_KINDS: dict[str, tuple[str, ...]] = {
+    Role.PETITION_CLERK: ("petition_office",),
+    Role.PETITION_LEADER: ("petition_office",),
+    Role.MEDIATOR: MEDIATION_KINDS,
+    Role.JUSTICE_OFFICER: JUSTICE_KINDS,
+}
+# The level of region below each level (a township has none).
+CHILD_LEVEL = {"city": "county", "county": "township"}
+LEVEL_NAMES = {"city": "市", "county": "县（区）", "township": "乡镇（街道）"}
 
 
 def side_kinds(kind: str) -> tuple[str, ...]:

@@ -769,17 +769,9 @@ class Runtime:
             session, case = step.session, step.locked
             workflow, before = self._load(session, case, now, actor)
             moved = []
-            for task in waiting_timers(workflow):
-                definition = task.task_spec.event_definition
-                new_value = workflow.script_engine.evaluate(task, definition.expression)
-                old_value = task.internal_data["event_value"]
-                if TimerEventDefinition.get_datetime(new_value) != TimerEventDefinition.get_datetime(
-                    old_value
-                ):
-                    task.internal_data["event_value"] = new_value
-                    moved.append(
-                        {"timer": task.task_spec.bpmn_name or "", "from": old_value, "to": new_value}
-                    )
+            for task, old_value, new_value in _moved_timers(workflow):
+                task.internal_data["event_value"] = new_value
+                moved.append({"timer": task.task_spec.bpmn_name or "", "from": old_value, "to": new_value})
             if moved:
                 self._save(session, case, workflow, now, before)
                 self._audit(session, case, actor, AuditAction.RECOMPUTE, None, {"moved": moved})
@@ -863,6 +855,30 @@ class Runtime:
             self._audit(session, case, actor, AuditAction.MIGRATE, None, detail)
         return moved
 
+    def preview_deadlines(
+        self, case_ids: Sequence[int], calendar: WorkingCalendar
+    ) -> list[tuple[str, str, datetime, datetime]]:
+        """What `recompute_deadlines` would move if the calendar were `calendar`, written nowhere:
+        (case number, timer, due now, due then) for each timer that would move."""
+        now = self.clock.now()
+        moves = []
+        with self.sessions() as session:
+            # every calendar lookup of this session, the timer functions' too, sees the would-be calendar
+            session.info[CALENDAR_IN_SESSION] = calendar
+            for case in session.scalars(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)):
+                workflow = self.decode(session, case)
+                workflow.script_engine = self._engine(session, case, now, SYSTEM)
+                for task, old_value, new_value in _moved_timers(workflow):
+                    moves.append(
+                        (
+                            case.case_no,
+                            task.task_spec.bpmn_name or "",
+                            TimerEventDefinition.get_datetime(old_value),
+                            TimerEventDefinition.get_datetime(new_value),
+                        )
+                    )
+        return moves
+
     # ---- reading ----------------------------------------------------------------------------
 
     def decode(self, session: Session, case: Case) -> BpmnWorkflow:
@@ -929,6 +945,18 @@ def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 def passed_steps(workflow: BpmnWorkflow) -> set[str]:
     """BPMN ids of every element the instance has passed (tasks, events, gateways)."""
     return {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
+
+
+def _moved_timers(workflow: BpmnWorkflow) -> list[tuple[Task, Any, Any]]:
+    """The waiting timers whose expression, evaluated again with the workflow's script engine (and so
+    its calendar), gives another due time: (task, value now, value then)."""
+    moved = []
+    for task in waiting_timers(workflow):
+        new_value = workflow.script_engine.evaluate(task, task.task_spec.event_definition.expression)
+        old_value = task.internal_data["event_value"]
+        if TimerEventDefinition.get_datetime(new_value) != TimerEventDefinition.get_datetime(old_value):
+            moved.append((task, old_value, new_value))
+    return moved
 
 
 def _require_running(case: Case) -> None:

@@ -15,6 +15,9 @@ from orchestration.domain.privacy_notice import PrivacyNotices
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
+from orchestration.services.admin_audit import AuditLogService
+from orchestration.services.admin_people import PeopleService
+from orchestration.services.calendar_admin import CalendarService
 from orchestration.services.cases import CaseService
 from orchestration.services.documents import DocumentService
 from orchestration.services.health import HealthService
@@ -43,6 +46,9 @@ class Services:
         self.notifications = NotificationService(self.runtime)
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
+        self.people = PeopleService(self.runtime)
+        self.calendar = CalendarService(self.runtime)
+        self.audit_log = AuditLogService(self.runtime)
         self.health = HealthService(self.runtime)
         self.retention = RetentionService(self.runtime)
         self.repository = RepositoryService(self.runtime)

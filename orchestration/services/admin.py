@@ -1,42 +1,23 @@
-"""What administrators do: deploy the procedure, pause and resume cases, retry incidents, keep the
-working-day calendar; and what the timer worker does, fire due timers."""
+"""What administrators do with instances: deploy the procedure, pause and resume cases, retry incidents;
+and what the timer worker does, fire due timers. People and organisations, the calendar and the audit
+log have their own services (admin_people, calendar_admin, admin_audit)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
 from orchestration.domain.access import Viewer
-from orchestration.domain.organisations import side_kinds
 from orchestration.domain.procedure import Finding, read_directories
 from orchestration.engine.runtime import SYSTEM
-from orchestration.errors import Forbidden, InvalidData, NotFound
+from orchestration.errors import NotFound
 from orchestration.read import queries
-from orchestration.services import calendar_admin
-from orchestration.services.base import Service, actor_of
-from orchestration.services.calendar_admin import Recomputed
-from orchestration.store import audit
-from orchestration.store.models import Incident, Organisation, ProcessVersion
-from orchestration.vocabulary import AuditAction, Role
+from orchestration.services.base import Service, actor_of, require_admin
+from orchestration.store.models import Incident, ProcessVersion
 
-__all__ = ["AdminService", "IncidentItem", "OrganisationSettings", "Recomputed"]
-
-
-@dataclass(frozen=True)
-class OrganisationSettings:
-    code: str
-    name: str
-    kind: str
-    document_prefix: str | None
-    seal_name: str | None
-    court_name: str | None
-
-
-_PREFIX = re.compile(r"^[\w\u4e00-\u9fff]{1,16}$")
+__all__ = ["AdminService", "IncidentItem"]
 
 
 @dataclass(frozen=True)
@@ -46,11 +27,6 @@ class IncidentItem:
     kind: str
     message: str
     created_at: datetime
-
-
-def _require_admin(viewer: Viewer) -> None:
-    if viewer.role != Role.ADMIN:
-        raise Forbidden(f"用户 {viewer.username} 不是系统管理员")
 
 
 class AdminService(Service):
@@ -76,7 +52,7 @@ class AdminService(Service):
             return dict(version.files)
 
     def set_suspended(self, viewer: Viewer, case_no: str, suspended: bool) -> None:
-        _require_admin(viewer)
+        require_admin(viewer)
         with self.reading() as session:
             case = queries.case_by_number(session, case_no)
             if case is None:
@@ -92,86 +68,8 @@ class AdminService(Service):
             return [IncidentItem(i.id, i.case_id, i.kind, i.message, i.created_at) for i in rows]
 
     def retry_incident(self, viewer: Viewer, incident_id: int) -> None:
-        _require_admin(viewer)
+        require_admin(viewer)
         self.runtime.retry_incident(incident_id, actor_of(viewer))
 
     def fire_due_timers(self, limit: int = 10_000) -> int:
         return self.runtime.run_due_timers(limit=limit)
-
-    # ---- organisations' document settings ---------------------------------------------------
-
-    def organisations(self) -> list[OrganisationSettings]:
-        with self.reading() as session:
-            rows = session.scalars(select(Organisation).order_by(Organisation.code))
-            return [
-                OrganisationSettings(o.code, o.name, o.kind, o.document_prefix, o.seal_name, o.court_name)
-                for o in rows
-            ]
-
-    def set_document_settings(
-        self,
-        viewer: Viewer,
-        code: str,
-        prefix: str | None = None,
-        seal_name: str | None = None,
-        court_name: str | None = None,
-    ) -> OrganisationSettings:
-        """An organisation's prefix of document numbers, the name its seal bears and the court where it
-        sits; those not given stay. Two bodies issuing the same kinds may not share a prefix, or their
-        numbers would repeat."""
-        _require_admin(viewer)
-        with self.runtime.transaction() as session:
-            org = session.scalar(select(Organisation).where(Organisation.code == code))
-            if org is None:
-                raise NotFound(f"未知机构：{code}")
-            if prefix is not None:
-                prefix = prefix.strip()
-                if not _PREFIX.match(prefix):
-                    raise InvalidData("文号前缀应为1至16个汉字、字母或数字（如“城八”）")
-                same_side = side_kinds(org.kind)
-                clash = session.scalar(
-                    select(Organisation.name).where(
-                        Organisation.document_prefix == prefix,
-                        Organisation.id != org.id,
-                        Organisation.kind.in_(same_side),
-                    )
-                )
-                if clash is not None:
-                    raise InvalidData(f"文号前缀“{prefix}”已由{clash}使用，同类文书的文号会重复")
-                org.document_prefix = prefix
-            if seal_name is not None:
-                org.seal_name = seal_name.strip() or None
-            if court_name is not None:
-                org.court_name = court_name.strip() or None
-            audit.record(
-                session,
-                self.now(),
-                viewer.username,
-                AuditAction.ORGANISATION,
-                None,
-                organisation=org.code,
-                document_prefix=org.document_prefix,
-                seal_name=org.seal_name,
-                court_name=org.court_name,
-            )
-            return OrganisationSettings(
-                org.code, org.name, org.kind, org.document_prefix, org.seal_name, org.court_name
-            )
-
-    # ---- the working-day calendar -----------------------------------------------------------
-
-    def calendar_year(self, year: int) -> tuple[bool, list[dict[str, object]]]:
-        """(whether the year is only estimated, its days that differ from the weekly rhythm)."""
-        with self.reading() as session:
-            estimated = self.calendar(session).is_estimated(year)
-        return estimated, calendar_admin.year_table(self.runtime, year)
-
-    def set_calendar_day(self, viewer: Viewer, day: date, working: bool, note: str) -> Recomputed:
-        _require_admin(viewer)
-        return calendar_admin.set_day(self.runtime, day, working, note, actor_of(viewer))
-
-    def load_calendar_year(
-        self, viewer: Viewer, year: int, days: Mapping[date, tuple[bool, str]]
-    ) -> Recomputed:
-        _require_admin(viewer)
-        return calendar_admin.load_year(self.runtime, year, days, actor_of(viewer))

@@ -16,6 +16,7 @@ from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import Forbidden, NotFound
 from orchestration.read import queries
 from orchestration.store.models import Case
+from orchestration.vocabulary import Role
 
 Options = Mapping[str, Sequence[tuple[str, str]]]
 
@@ -27,6 +28,11 @@ class FormPage:
     form: FormDefinition
     options: Options
     values: Mapping[str, object]
+
+
+def require_admin(viewer: Viewer) -> None:
+    if viewer.role != Role.ADMIN:
+        raise Forbidden(f"用户 {viewer.username} 不是系统管理员")
 
 
 def actor_of(viewer: Viewer) -> Actor:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -90,6 +91,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # set by an administrator's password reset: the user must choose a new password before anything else
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # part of every session id of the user: raised when the user is deactivated, so that a session
+    # begun before is not valid again once the user is reactivated
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     org: Mapped[Organisation | None] = relationship(lazy="joined")
 
 

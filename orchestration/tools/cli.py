@@ -183,11 +183,11 @@ def cmd_calendar(args: argparse.Namespace) -> None:
 
     services = _services(args)
     if args.action == "show":
-        estimated, rows = services.admin.calendar_year(args.year)
-        print(f"{args.year}年：{'估算（未载入国务院正式安排）' if estimated else '正式安排'}")
-        for row in rows:
-            kind = "上班" if row["working"] else "休息"
-            print(f"{row['date']} {kind} {row['name'] or ''} [{row['source']}]")
+        view = services.calendar.year(args.year)
+        print(f"{args.year}年：{'估算（未载入国务院正式安排）' if view.estimated else '正式安排'}")
+        for row in view.days:
+            kind = "上班" if row.working else "休息"
+            print(f"{row.day.isoformat()} {kind} {row.name or row.note} [{row.source}]")
         return
     admin = _user(services, args.as_user)
     if args.action == "set":
@@ -195,22 +195,22 @@ def cmd_calendar(args: argparse.Namespace) -> None:
             day = date.fromisoformat(args.date)
         except ValueError as exc:
             raise CommandError(f"日期格式错误：{args.date}（应为 2027-02-20）") from exc
-        result = services.admin.set_calendar_day(admin, day, args.kind == "work", args.note)
+        result = services.calendar.set_day(admin, day, args.kind == "work", args.note)
     else:
         try:
             text = Path(args.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"无法读取日历文件 {args.file}：{exc}") from exc
-        result = services.admin.load_calendar_year(admin, args.year, parse_schedule(args.year, text))
+        result = services.calendar.load_year(admin, args.year, parse_schedule(args.year, text))
     print(f"日历已更新；重新计算了 {result.cases} 个案件的期限，{result.moved} 个期限变动")
 
 
 def cmd_org(args: argparse.Namespace) -> None:
     services = _services(args)
     if args.action == "show":
-        _print([vars(o) for o in services.admin.organisations()])
+        _print([vars(o) for o in services.people.organisations()])
         return
-    settings = services.admin.set_document_settings(
+    settings = services.people.set_document_settings(
         _user(services, args.as_user), args.code, args.prefix, args.seal, args.court
     )
     _print(vars(settings))

@@ -1,8 +1,10 @@
 """Browser tests: the web app on a real HTTP server, driven by Playwright through Debian's Chromium.
 
-One SQLite database (migrated, demo network seeded, procedure deployed) and one server for the session,
-with a FrozenClock so that due dates are the same on every run; one browser for the session and a fresh
-context (cookies, storage) per test. Each step's screenshot goes to artifacts/screenshots/<test>/.
+One SQLite database (migrated, demo network seeded, procedure deployed) and one server for the session
+(a module that changes what the others rely on, such as the calendar, overrides `live_server` with a
+server of its own), with a FrozenClock so that due dates are the same on every run; one browser for the
+session and a fresh context (cookies, storage) per test. Each step's screenshot goes to
+artifacts/screenshots/<test>/.
 
 Chromium comes from Debian (`apt-get install chromium fonts-noto-cjk`), never from Playwright's own
 download; without it the tests fail with a message saying so.
@@ -14,6 +16,7 @@ import re
 import shutil
 import threading
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,9 +58,9 @@ class LiveServer:
     app: Flask
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serve(root: Path) -> Iterator[LiveServer]:
+    """The app with a fresh database in `root` on a server of its own, until the block ends."""
     url = f"sqlite:///{root / 'browser.sqlite'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -87,6 +90,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         thread.join(timeout=10)
         app.extensions[SERVICES_KEY].close()
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The server the tests share (a module that changes what others rely on brings its own)."""
+    with serve(tmp_path_factory.mktemp("browser")) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,21 @@
 """Every demo user × every page: allowed (200), forbidden (403), or sent to log in (302 / 401 for the API).
 
 Case A is in 八廓街道 (城关区) and referred to mediation; case B is in 八廓街道 and still being screened.
+The administrators' console is listed route by route (every GET and POST under /admin, checked against
+the app's own routes, so a new one cannot be left out): only administrators reach any of it, and a
+refused POST writes nothing.
 """
 
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from orchestration.engine.runtime import Runtime
 from orchestration.services.demo import USERS
-from orchestration.store.models import Case, Document
+from orchestration.store.models import AuditEvent, CalendarDay, Case, Document, Organisation, Region, User
 from tests.helpers import advance_to, open_task, start
 from tests.webapp.helpers import login
 
@@ -46,6 +50,70 @@ PAGES: dict[str, set[str]] = {
     "/api/tasks": EVERYONE,
     "/api/cases/{a}": CASE_A,
     "/api/cases/{b}": CASE_B,
+    "/account/password": EVERYONE,
+}
+
+ADMINS = {"admin"}
+NOTICE = b'{"holidays": {"2027-01-01": "\xe5\x85\x83\xe6\x97\xa6"}}'
+# Every route of the console: (method, rule) -> (URL, form data that would succeed for an administrator,
+# in this order: the region created is the one removed).
+ADMIN_ROUTES: dict[tuple[str, str], tuple[str, dict[str, object]]] = {
+    ("GET", "/admin"): ("/admin", {}),
+    ("GET", "/admin/health"): ("/admin/health", {}),
+    ("GET", "/admin/users"): ("/admin/users", {}),
+    ("GET", "/admin/users/new"): ("/admin/users/new", {}),
+    ("POST", "/admin/users/new"): (
+        "/admin/users/new",
+        {
+            "username": "clerk3",
+            "display_name": "卓嘎",
+            "role": "petition_clerk",
+            "org_code": "540102002-xf",
+            "password": "temporary-2026",
+        },
+    ),
+    ("GET", "/admin/users/<username>"): ("/admin/users/clerk", {}),
+    ("POST", "/admin/users/<username>"): (
+        "/admin/users/clerk",
+        {"display_name": "王芳芳", "role": "petition_clerk", "org_code": "540102001-xf"},
+    ),
+    ("POST", "/admin/users/<username>/deactivate"): ("/admin/users/clerk/deactivate", {"reason": "调离"}),
+    ("POST", "/admin/users/<username>/reactivate"): ("/admin/users/clerk/reactivate", {"reason": "返岗"}),
+    ("POST", "/admin/users/<username>/password"): (
+        "/admin/users/clerk/password",
+        {"password": "temporary-2026", "reason": "忘记密码"},
+    ),
+    ("GET", "/admin/organisations"): ("/admin/organisations", {}),
+    ("GET", "/admin/organisations/new"): ("/admin/organisations/new", {}),
+    ("POST", "/admin/organisations/new"): (
+        "/admin/organisations/new",
+        {"code": "x-1", "name": "某信访办", "kind": "petition_office", "region_code": "540103002"},
+    ),
+    ("GET", "/admin/organisations/<code>"): ("/admin/organisations/540100-yl", {}),
+    ("POST", "/admin/organisations/<code>"): ("/admin/organisations/540100-yl", {"name": "改名"}),
+    ("POST", "/admin/organisations/<code>/delete"): (
+        "/admin/organisations/540100-yl/delete",
+        {"reason": "撤销"},
+    ),
+    ("GET", "/admin/regions/new"): ("/admin/regions/new", {}),
+    ("POST", "/admin/regions/new"): (
+        "/admin/regions/new",
+        {"code": "540103003", "name": "某镇", "parent_code": "540103"},
+    ),
+    ("GET", "/admin/regions/<code>"): ("/admin/regions/540103002", {}),
+    ("POST", "/admin/regions/<code>"): ("/admin/regions/540103002", {"name": "某镇"}),
+    ("POST", "/admin/regions/<code>/delete"): ("/admin/regions/540103003/delete", {"reason": "撤销"}),
+    ("GET", "/admin/calendar"): ("/admin/calendar", {}),
+    ("POST", "/admin/calendar/day"): (
+        "/admin/calendar/day",
+        {"day": "2027-01-04", "kind": "rest", "note": "调休", "confirm": "1"},
+    ),
+    ("POST", "/admin/calendar/load"): (
+        "/admin/calendar/load",
+        {"year": "2027", "schedule": NOTICE.decode(), "confirm": "1"},
+    ),
+    ("GET", "/admin/audit"): ("/admin/audit", {}),
+    ("GET", "/admin/audit.csv"): ("/admin/audit.csv", {}),
 }
 
 
@@ -87,3 +155,59 @@ def test_anonymous_is_sent_to_log_in(client: FlaskClient, places: dict[str, str]
     for url in ("/logout", "/notifications/read-all", f"/cases/{places['a']}/reveal"):
         response = client.post(url)
         assert response.status_code == 302, url
+
+
+def test_the_table_lists_every_route_of_the_console(app: Flask) -> None:
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/admin")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    assert routes == set(ADMIN_ROUTES)
+
+
+def _written(runtime: Runtime) -> tuple[object, ...]:
+    """What any POST of the console would write."""
+    with runtime.sessions() as session:
+        return (
+            session.scalar(select(func.count()).select_from(AuditEvent)),
+            list(session.execute(select(User.username, User.display_name, User.active, User.password_hash))),
+            list(session.execute(select(Organisation.code, Organisation.name))),
+            list(session.execute(select(Region.code, Region.name))),
+            list(session.execute(select(CalendarDay.day, CalendarDay.is_working))),
+        )
+
+
+@pytest.mark.parametrize("username", sorted(EVERYONE))
+def test_only_administrators_reach_the_console(client: FlaskClient, runtime: Runtime, username: str) -> None:
+    login(client, username)
+    before = _written(runtime)
+    for (method, rule), (url, data) in ADMIN_ROUTES.items():
+        if method == "GET":
+            status = client.get(url).status_code
+            assert status == (200 if username in ADMINS else 403), (username, rule, status)
+        elif username not in ADMINS:
+            status = client.post(url, data=data).status_code
+            assert status == 403, (username, rule, status)
+    if username not in ADMINS:
+        assert _written(runtime) == before
+
+
+def test_an_administrators_posts_are_accepted(client: FlaskClient, runtime: Runtime) -> None:
+    """The data of the table is what succeeds, so a refusal above is the role check's, not the data's."""
+    login(client, "admin")
+    for (method, rule), (url, data) in ADMIN_ROUTES.items():
+        if method == "POST":
+            status = client.post(url, data=data).status_code
+            assert status == 302, (rule, status)
+
+
+def test_a_visitor_is_sent_to_log_in_from_every_route_of_the_console(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    before = _written(runtime)
+    for (method, rule), (url, data) in ADMIN_ROUTES.items():
+        response = client.get(url) if method == "GET" else client.post(url, data=data)
+        assert response.status_code == 302 and response.location.startswith("/login?next="), (method, rule)
+    assert _written(runtime) == before

@@ -125,3 +125,92 @@ def test_security_headers(client: FlaskClient, app: Flask) -> None:
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _must_change(runtime: Runtime, username: str, password: str) -> None:
+    """As an administrator's reset leaves the user: a temporary password to change at the next login."""
+    with runtime.sessions() as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        user.password_hash = generate_password_hash(password)
+        user.must_change_password = True
+
+
+def test_a_reset_password_must_be_changed_before_anything_else(client: FlaskClient, runtime: Runtime) -> None:
+    _must_change(runtime, "clerk", "temporary-2026")
+    response = client.post(
+        "/login?next=/notifications", data={"username": "clerk", "password": "temporary-2026"}
+    )
+    assert response.status_code == 302 and response.location == "/account/password"
+    page = client.get("/account/password")
+    assert page.status_code == 200 and "管理员已为您设置临时密码" in text(page)
+    for url in ("/tasks", "/cases", "/notifications", "/"):
+        assert client.get(url).location == "/account/password", url
+    api = client.get("/api/tasks")
+    assert api.status_code == 403 and "修改密码" in api.get_json()["error"]
+    assert client.post("/tasks/x/claim").location == "/account/password"
+
+    refused = client.post(
+        "/account/password",
+        data={"current_password": "temporary-2026", "new_password": "abc", "repeat_password": "abc"},
+    )
+    assert refused.status_code == 422 and "密码至少需要8个字符" in text(refused)
+    assert client.get("/tasks").location == "/account/password"  # still to be done
+
+    done = client.post(
+        "/account/password",
+        data={
+            "current_password": "temporary-2026",
+            "new_password": "wangfang-2026",
+            "repeat_password": "wangfang-2026",
+        },
+    )
+    assert done.status_code == 302 and done.location == "/tasks"
+    assert client.get("/tasks").status_code == 200  # the session goes on under the new password
+    assert client.get("/api/tasks").status_code == 200
+    client.post("/logout")
+    assert client.post("/login", data={"username": "clerk", "password": "temporary-2026"}).status_code == 401
+    login(client, "clerk", "wangfang-2026")
+    assert client.get("/tasks").status_code == 200
+
+
+def test_anyone_may_change_their_own_password(client: FlaskClient, runtime: Runtime, app: Flask) -> None:
+    login(client, "mediator")
+    other = app.test_client()
+    login(other, "mediator")
+    page = client.get("/account/password")
+    assert page.status_code == 200 and "管理员已为您设置临时密码" not in text(page)
+    wrong = client.post(
+        "/account/password",
+        data={
+            "current_password": "nope",
+            "new_password": "cirenzhuoma-1",
+            "repeat_password": "cirenzhuoma-1",
+        },
+    )
+    assert wrong.status_code == 422 and "当前密码不正确" in text(wrong)
+    changed = client.post(
+        "/account/password",
+        data={
+            "current_password": "fangtiao-demo",
+            "new_password": "cirenzhuoma-1",
+            "repeat_password": "cirenzhuoma-1",
+        },
+    )
+    assert changed.status_code == 302
+    assert client.get("/tasks").status_code == 200
+    assert other.get("/tasks").status_code == 302  # the other browser's session has ended
+
+
+def test_the_health_check_answers_a_user_who_must_change_their_password(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    _must_change(runtime, "clerk", "temporary-2026")
+    client.post("/login", data={"username": "clerk", "password": "temporary-2026"})
+    assert client.get("/healthz").status_code == 200
+
+
+def test_administrators_start_in_the_console(client: FlaskClient) -> None:
+    response = client.post("/login", data={"username": "admin", "password": "fangtiao-demo"})
+    assert response.location == "/admin"
+    assert client.get("/").location == "/admin"

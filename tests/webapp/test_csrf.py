@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
+from orchestration.store.models import User
 from tests.helpers import case_snapshot, open_task, start
 from tests.webapp.conftest import make_app
 from webapp.context import SERVICES_KEY
@@ -81,3 +83,23 @@ def test_api_is_exempt_but_needs_json(protected: Flask, runtime: Runtime) -> Non
         },
     )
     assert ok.status_code == 200
+
+
+def test_an_administrators_change_needs_the_token(protected: Flask, runtime: Runtime) -> None:
+    client = protected.test_client()
+    client.post(
+        "/login",
+        data={"username": "admin", "password": "fangtiao-demo", "csrf_token": token(client, "/login")},
+    )
+    refused = client.post("/admin/users/clerk/deactivate", data={"reason": "调离"})
+    assert refused.status_code == 400 and _active(runtime, "clerk")
+    accepted = client.post(
+        "/admin/users/clerk/deactivate",
+        data={"reason": "调离", "csrf_token": token(client, "/admin/users/clerk")},
+    )
+    assert accepted.status_code == 302 and not _active(runtime, "clerk")
+
+
+def _active(runtime: Runtime, username: str) -> bool:
+    with runtime.sessions() as session:
+        return bool(session.scalar(select(User.active).where(User.username == username)))
