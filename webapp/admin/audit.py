@@ -28,6 +28,7 @@ ACTION_NAMES: dict[str, str] = {
     AuditAction.ERROR: "出错",
     AuditAction.RECOMPUTE: "期限重新计算",
     AuditAction.DEPLOY: "部署流程",
+    AuditAction.MIGRATE: "迁移到其他版本",
     AuditAction.SUSPEND: "暂停案件",
     AuditAction.RESUME: "恢复案件",
     AuditAction.RETRY: "重试故障事件",
