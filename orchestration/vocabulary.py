@@ -58,6 +58,9 @@ class AuditAction(StrEnum):
     REGION_CREATE = "region_create"
     REGION_UPDATE = "region_update"
     REGION_DELETE = "region_delete"
+    # administrators' integration tokens for /api/v1
+    TOKEN_CREATE = "token_create"
+    TOKEN_REVOKE = "token_revoke"
 
 
 class DueState(StrEnum):

@@ -48,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     errors.register(app)
     security.register(app)
 
-    from webapp import admin, api, auth, cases, health, nav, notifications, tasks
+    from webapp import admin, api, api_v1, auth, cases, health, nav, notifications, tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
@@ -60,6 +60,9 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     # The API authenticates by the session cookie but takes JSON only (see webapp/api/views.py), which a
     # cross-site form cannot send; the CSRF token is for HTML forms.
     csrf.exempt(api.bp)
+    # /api/v1 reads no cookie at all: its callers authenticate with a token (webapp/api_v1/__init__.py).
+    app.register_blueprint(api_v1.bp)
+    csrf.exempt(api_v1.bp)
     nav.register(app)
 
     @app.get("/")

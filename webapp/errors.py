@@ -1,4 +1,5 @@
-"""Error pages in Chinese, and JSON errors for the API: {"error": message, "errors": {field: message}}."""
+"""Error pages in Chinese, and JSON errors for the API: {"error": message, "errors": {field: message}};
+under /api/v1 {"error": {"code": stable_code, "message": 中文, "fields": {field: message}}}."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from orchestration.errors import FangtiaoError, InvalidData
+from orchestration.errors import (
+    Conflict,
+    FangtiaoError,
+    Forbidden,
+    Gone,
+    InvalidData,
+    NotFound,
+    ProcedureError,
+)
 from orchestration.services.health import database_outage
 
 MESSAGES = {
@@ -27,11 +36,56 @@ MESSAGES = {
 }
 
 
+# /api/v1's stable error codes: by status, and by the runtime's exception (the most specific class wins).
+V1_PREFIX = "/api/v1/"
+V1_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_data",
+    500: "internal_error",
+    503: "database_unavailable",
+}
+V1_EXCEPTION_CODES: list[tuple[type[FangtiaoError], str]] = [
+    (Gone, "task_gone"),
+    (ProcedureError, "procedure_refused"),
+    (InvalidData, "invalid_data"),
+    (Conflict, "conflict"),
+    (NotFound, "not_found"),
+    (Forbidden, "forbidden"),
+]
+
+
+def v1_code(exc: FangtiaoError) -> str:
+    own = getattr(exc, "code", None)
+    if isinstance(own, str):
+        return own
+    return next((code for kind, code in V1_EXCEPTION_CODES if isinstance(exc, kind)), V1_CODES[400])
+
+
+def v1_error(
+    status: int, message: str, code: str | None = None, field_errors: dict[str, str] | None = None
+) -> tuple[Any, int]:
+    error: dict[str, Any] = {"code": code or V1_CODES.get(status, "error"), "message": message}
+    if field_errors:
+        error["fields"] = field_errors
+    return jsonify({"error": error}), status
+
+
 def wants_json() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
-def respond(status: int, message: str, field_errors: dict[str, str] | None = None) -> tuple[Any, int]:
+def respond(
+    status: int, message: str, field_errors: dict[str, str] | None = None, code: str | None = None
+) -> tuple[Any, int]:
+    if (request.path + "/").startswith(V1_PREFIX):
+        return v1_error(status, message, code, field_errors)
     if wants_json():
         return jsonify({"error": message, "errors": field_errors or {}}), status
     return render_template("errors/error.html", status=status, message=message), status
@@ -40,7 +94,8 @@ def respond(status: int, message: str, field_errors: dict[str, str] | None = Non
 def register(app: Flask) -> None:
     @app.errorhandler(FangtiaoError)
     def runtime_error(exc: FangtiaoError) -> tuple[Any, int]:
-        return respond(exc.status, exc.message, exc.errors if isinstance(exc, InvalidData) else None)
+        field_errors = exc.errors if isinstance(exc, InvalidData) else None
+        return respond(exc.status, exc.message, field_errors, v1_code(exc))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[Any, int]:

@@ -17,6 +17,7 @@ from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
 from orchestration.services.admin_audit import AuditLogService
 from orchestration.services.admin_people import PeopleService
+from orchestration.services.api_tokens import ApiTokenService
 from orchestration.services.calendar_admin import CalendarService
 from orchestration.services.cases import CaseService
 from orchestration.services.documents import DocumentService
@@ -52,6 +53,7 @@ class Services:
         self.health = HealthService(self.runtime)
         self.retention = RetentionService(self.runtime)
         self.repository = RepositoryService(self.runtime)
+        self.api_tokens = ApiTokenService(self.runtime)
 
     @classmethod
     def open(

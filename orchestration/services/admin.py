@@ -14,8 +14,9 @@ from orchestration.domain.procedure import Finding, read_directories
 from orchestration.engine.runtime import SYSTEM
 from orchestration.errors import NotFound
 from orchestration.read import queries
+from orchestration.read.queries import Page
 from orchestration.services.base import Service, actor_of, require_admin
-from orchestration.store.models import Incident, ProcessVersion
+from orchestration.store.models import Case, Incident, ProcessVersion
 
 __all__ = ["AdminService", "IncidentItem"]
 
@@ -50,6 +51,14 @@ class AdminService(Service):
             if version is None:
                 raise NotFound(f"流程 {process_id} 没有第 {number} 版")
             return dict(version.files)
+
+    def instances(
+        self, viewer: Viewer, text: str | None = None, status: str | None = None, page: int = 1
+    ) -> Page[Case]:
+        """The process instances (cases) of the administrator's region, newest activity first."""
+        require_admin(viewer)
+        with self.reading() as session:
+            return queries.search_cases(session, viewer, text, status, page)
 
     def set_suspended(self, viewer: Viewer, case_no: str, suspended: bool) -> None:
         require_admin(viewer)

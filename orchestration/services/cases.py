@@ -31,6 +31,7 @@ from orchestration.vocabulary import AuditAction, Role
 __all__ = [
     "AttachmentFile",
     "AuditEvent",
+    "CaseFiles",
     "CasePage",
     "CaseService",
     "CaseSummary",
@@ -54,6 +55,15 @@ class CasePage:
     risk_form: FormPage | None  # offered while the handling mediation organisation may report a risk
     forms: FormRegistry  # the forms of the case's version: they label its data
     now: datetime
+
+
+@dataclass(frozen=True)
+class CaseFiles:
+    """A case's documents and attachments as lists (their contents are read one at a time)."""
+
+    case_no: str
+    documents: list[Document]
+    attachments: list[Attachment]
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,18 @@ class CaseService(Service):
         with self.reading() as session:
             case = self.visible_case(session, viewer, case_no)
             return case_view.summarise(session, case, viewer, self.runtime.case_data(session, case))
+
+    def files(self, viewer: Viewer, case_no: str) -> CaseFiles:
+        """The documents and attachments of a case the viewer may see (contents not loaded)."""
+        if viewer.role not in CASE_ROLES:
+            raise Forbidden("您无权查看案件")
+        with self.reading() as session:
+            case = self.visible_case(session, viewer, case_no)
+            return CaseFiles(
+                case.case_no,
+                case_view.documents_of(session, case.id),
+                case_view.attachments_of(session, case.id),
+            )
 
     def page(self, viewer: Viewer, case_no: str, reveal: bool = False) -> CasePage:
         """The case page; a reveal is written to the audit log before anything is shown."""

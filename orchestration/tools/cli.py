@@ -247,6 +247,38 @@ def cmd_suspend(args: argparse.Namespace) -> None:
     print(f"案件 {args.case} 已{'暂停' if suspend else '恢复'}")
 
 
+def cmd_token(args: argparse.Namespace) -> None:
+    """Integration tokens for /api/v1: the secret is printed once, at creation, and never again."""
+    services = _services(args)
+    admin = _user(services, args.as_user)
+    if args.action == "create":
+        made = services.api_tokens.create(admin, args.user, args.name, args.days)
+        expires = f"{made.info.expires_at:%Y-%m-%d %H:%M} UTC"
+        print(f"令牌 {made.info.id}（{made.info.name}）已创建，有效期至 {expires}")
+        print("令牌只显示这一次，请立即妥善保存：")
+        print(made.secret)
+    elif args.action == "list":
+        _print(
+            [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "prefix": t.prefix,
+                    "user": t.username,
+                    "role": t.role,
+                    "organisation": t.org_name,
+                    "state": t.state,
+                    "expires_at": t.expires_at.isoformat(),
+                    "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                }
+                for t in services.api_tokens.tokens(admin)
+            ]
+        )
+    else:
+        revoked = services.api_tokens.revoke(admin, args.id)
+        print(f"令牌 {revoked.id}（{revoked.name}）已吊销")
+
+
 def cmd_retention(args: argparse.Namespace) -> int:
     from orchestration.services.retention import RetentionMode
 
@@ -421,6 +453,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--as", dest="as_user", required=True)
         p.add_argument("case")
+    p = command("token", cmd_token, "接口（/api/v1）令牌：创建、列出、吊销")
+    tok = p.add_subparsers(dest="action", required=True)
+    t = tok.add_parser("create", help="以某用户的身份、机构和角色创建令牌（只显示一次）")
+    t.add_argument("--as", dest="as_user", required=True, help="系统管理员")
+    t.add_argument("--user", required=True, help="令牌代表的用户")
+    t.add_argument("--name", required=True, help="令牌名称，如“省信访信息系统”")
+    t.add_argument("--days", type=int, default=90, help="有效天数（默认 90，最多 366）")
+    t = tok.add_parser("list", help="列出全部令牌")
+    t.add_argument("--as", dest="as_user", required=True, help="系统管理员")
+    t = tok.add_parser("revoke", help="吊销令牌")
+    t.add_argument("--as", dest="as_user", required=True, help="系统管理员")
+    t.add_argument("id", type=int, help="令牌编号")
     p = command("retention", cmd_retention, "报告超过保存期限的已结案案件；--apply 匿名化或删除")
     p.add_argument(
         "--apply", choices=["anonymise", "purge"], default=None, help="anonymise 匿名化，purge 删除"

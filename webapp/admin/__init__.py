@@ -23,6 +23,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("admin.calendar", "节假日日历"),
     ("admin.audit", "审计日志"),
     ("admin.health", "系统状态"),
+    ("admin.tokens", "接口令牌"),
 ]
 
 
@@ -41,4 +42,4 @@ def sections() -> dict[str, object]:
     return {"admin_sections": SECTIONS}
 
 
-from webapp.admin import audit, calendar, people, views  # noqa: E402,F401  (registers the routes on bp)
+from webapp.admin import audit, calendar, people, tokens, views  # noqa: E402,F401  (registers the routes on bp)

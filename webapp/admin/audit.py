@@ -53,6 +53,8 @@ ACTION_NAMES: dict[str, str] = {
     AuditAction.REGION_CREATE: "新建区域",
     AuditAction.REGION_UPDATE: "修改区域",
     AuditAction.REGION_DELETE: "删除区域",
+    AuditAction.TOKEN_CREATE: "创建接口令牌",
+    AuditAction.TOKEN_REVOKE: "吊销接口令牌",
 }
 CSV_HEADER = ("编号", "时间（北京时间）", "操作人", "操作", "案件编号", "环节", "详情")
 
