@@ -45,6 +45,7 @@ from typing import Any
 
 from bench.databases import DEFAULT_POSTGRES, postgres_schema, require_postgres
 from bench.referral import START, InProcess, run_engine_alone
+from orchestration.domain.calendar import SHANGHAI
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.compat import engine_clock
 from orchestration.services import Services
@@ -211,7 +212,7 @@ class User:
         registration = today_data({**REGISTRATION, **parties, "locality": t["locality"]}, today)
         began = time.perf_counter()
         created = self.call("register", t["clerk"], "POST", "/cases", {"data": registration}, 201)
-        case_no, revision = created["case_no"], created["revision"]
+        case_no = created["case_no"]
         for name, role_user, data in SUCCESS_PATH:
             username = t[{"clerk": "clerk", "leader": "leader", "mediator": "mediator"}[role_user]]
             step = today_data(data, today)
@@ -224,7 +225,7 @@ class User:
                     self.tally.problems.append(f"{case_no}: no open task {name} for {username}")
                 raise CaseFailed()
             task = found[0]
-            done = self.call(
+            self.call(
                 "complete",
                 username,
                 "POST",
@@ -232,8 +233,6 @@ class User:
                 {"data": step, "expected_revision": task["revision"]},
                 200,
             )
-            revision = done["revision"]
-        del revision
         with self.tally.lock:
             self.tally.cases += 1
             self.tally.case_seconds.append(time.perf_counter() - began)
@@ -265,9 +264,6 @@ def unique_name(surname: str) -> str:
         if number == 0:
             break
     return surname + given
-
-
-SHANGHAI = START.tzinfo
 
 
 def drive(port: int, tokens: dict[str, str], users: int, seconds: float) -> tuple[Tally, float]:
