@@ -171,3 +171,57 @@ def test_the_officer_shortens_the_mediation_deadline_checks_deploys_and_migrates
     ui.shot("case-after-migration")
     expect(page.locator("#diagram-viewer")).to_have_attribute("data-state", "ready")
     expect(page.locator('#diagram-viewer .step-current[data-element-id="mediate"]')).to_have_count(1)
+
+
+def test_conflicts_findings_rules_and_forms_in_the_editor(ui: Ui, live_server: LiveServer) -> None:
+    """Two windows on one draft: the second save is refused, clearly; a wrong timer is highlighted in the
+    modeler after the check; the scope rules open as a decision table; a form's preview follows its JSON."""
+    page = ui.page
+    csp: list[str] = []
+    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
+    ui.login("policy")
+    page.goto("/policy/processes/fangtiao_referral")
+    page.locator("#version-table tbody tr").first.locator("button[id^='new-draft-']").click()
+    editor = page.locator("#editor")
+    expect(editor).to_have_attribute("data-state", "ready")
+    second = page.context.new_page()
+    second.goto(page.url)
+    expect(second.locator("#editor")).to_have_attribute("data-state", "ready")
+
+    _edit_timer(page, "mediation_deadline_reached", "deadline_days(", 'open("x") or deadline_days(')
+    page.click("#save-draft")
+    expect(page.locator("#editor-message")).to_contain_text("草稿已保存")
+    _edit_timer(second, "mediation_deadline_near", "]), 1)", "]), 2)")
+    second.click("#save-draft")
+    conflict = second.locator("#editor-message .conflict")
+    expect(conflict).to_contain_text("保存冲突：草稿已由黄强于")
+    expect(conflict).to_contain_text("未保存")
+    ui.shots(second, "conflict")
+    second.close()
+
+    page.click("#check-draft")
+    finding = page.locator('#findings li.finding-error[data-element="mediation_deadline_reached"]')
+    expect(finding).to_contain_text("调解期限届满")
+    expect(page.locator("#check-status")).to_contain_text("不能部署")
+    finding.locator("button").click()
+    expect(page.locator("#tab-diagram")).to_be_visible()
+    marked = page.locator('#modeler .djs-element.finding-error[data-element-id="mediation_deadline_reached"]')
+    expect(marked).to_have_count(1)
+    expect(page.locator("#properties")).to_have_attribute("data-element", "mediation_deadline_reached")
+    ui.shot("finding-highlighted")
+
+    page.click("#tab-rules-button")
+    expect(page.locator("#dmn-editor .tjs-table")).to_be_visible()
+    expect(page.locator("#dmn-editor")).to_contain_text("纠纷类型")
+    ui.shot("rules")
+
+    page.click("#tab-forms-button")
+    page.select_option("#form-select", "forms/guide_divert.json")
+    expect(page.locator("#form-preview h3")).to_have_text("引导分流")
+    text = page.locator("#form-text").input_value()
+    page.locator("#form-text").fill(text.replace('"title": "引导分流"', '"title": "引导分流（试行）"', 1))
+    expect(page.locator("#form-preview h3")).to_have_text("引导分流（试行）")
+    page.locator("#form-text").fill(text[:-5])
+    expect(page.locator("#form-preview-error")).to_contain_text("不是有效的 JSON")
+    ui.shot("form-preview")
+    assert csp == []
