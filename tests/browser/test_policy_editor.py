@@ -25,6 +25,7 @@ from tests.helpers import advance_to, start
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 DI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
 DC = "{http://www.omg.org/spec/DD/20100524/DC}"
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 ROOT = Path(__file__).resolve().parents[2]
 FIFTEEN = 'deadline_days(acceptance["accepted_at"], 15 + acceptance["extension_days"])'
 TEN = 'deadline_days(acceptance["accepted_at"], 10 + acceptance["extension_days"])'
@@ -52,8 +53,8 @@ def _mediation_deadline(live_server: LiveServer, case_id: int) -> str:
         return (due if due.tzinfo else due.replace(tzinfo=UTC)).astimezone(SHANGHAI).date().isoformat()
 
 
-def _edit_timer(page: Page, element_id: str, old: str, new: str) -> None:
-    """Brings the element into view at full size, clicks it and rewrites its timer in the side panel."""
+def _select(page: Page, element_id: str) -> None:
+    """Brings the element into view at full size and clicks it: the side panel shows it."""
     page.evaluate(
         """id => { const m = window.fangtiaoEditor.modeler, c = m.get('canvas');
                    m.get('selection').select(null);  // the last selection's context pad would cover it
@@ -62,6 +63,11 @@ def _edit_timer(page: Page, element_id: str, old: str, new: str) -> None:
     )
     page.locator(f'#modeler .djs-element[data-element-id="{element_id}"]').click()
     expect(page.locator("#properties")).to_have_attribute("data-element", element_id)
+
+
+def _edit_timer(page: Page, element_id: str, old: str, new: str) -> None:
+    """Rewrites the element's timer expression in the side panel."""
+    _select(page, element_id)
     timer = page.locator("#prop-timer")
     assert old in timer.input_value()
     timer.fill(timer.input_value().replace(old, new))
@@ -225,3 +231,53 @@ def test_conflicts_findings_rules_and_forms_in_the_editor(ui: Ui, live_server: L
     expect(page.locator("#form-preview-error")).to_contain_text("不是有效的 JSON")
     ui.shot("form-preview")
     assert csp == []
+
+
+def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_server: LiveServer) -> None:
+    page = ui.page
+    ui.login("policy")
+    page.goto("/policy/processes/fangtiao_referral")
+    page.locator("#version-table tbody tr").first.locator("button[id^='new-draft-']").click()
+    expect(page.locator("#editor")).to_have_attribute("data-state", "ready")
+    draft_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+    _select(page, "follow_up_visit")
+    expect(page.locator("#prop-lane")).to_have_value("lane_mediation")
+    expect(page.locator("#prop-form")).to_have_value("follow_up_visit")
+    page.select_option("#prop-form", "feedback_success")
+    page.select_option("#prop-lane", "lane_justice")
+    expect(page.locator("#prop-lane")).to_have_value("lane_justice")  # the panel drawn again after the move
+
+    _select(page, "gw_consent")
+    expect(page.locator("#prop-condition-f_refused")).to_be_disabled()  # the default flow has no condition
+    page.check("#prop-default-f_consented")
+    page.locator("#prop-condition-f_refused").fill('consent == "refuse"')
+    page.locator("#prop-condition-f_refused").press("Tab")
+    ui.shot("gateway")
+
+    page.click("#tab-rules-button")
+    cell = page.locator("#dmn-editor td", has_text="len(?.strip()) > 0")
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("1")
+    page.click("#save-draft")
+    expect(page.locator("#editor-message")).to_contain_text("草稿已保存")
+    ui.shot("saved")
+
+    with live_server.runtime.sessions() as session:
+        draft = session.get(Draft, draft_id)
+        assert draft is not None
+        saved, rules = draft.files["referral.bpmn"], draft.files["scope.dmn"]
+    tree = etree.fromstring(saved.encode())
+    lanes = {
+        lane.get("id"): {r.text for r in lane.iter(f"{BPMN}flowNodeRef")} for lane in tree.iter(f"{BPMN}lane")
+    }
+    assert "follow_up_visit" in lanes["lane_justice"] and "follow_up_visit" not in lanes["lane_mediation"]
+    (task,) = tree.iterfind(f".//{BPMN}userTask[@id='follow_up_visit']")
+    assert task.find(f".//{SPIFF}property").get("value") == "feedback_success"
+    (gateway,) = tree.iterfind(f".//{BPMN}exclusiveGateway[@id='gw_consent']")
+    assert gateway.get("default") == "f_consented"
+    flows = {f.get("id"): f.findtext(f"{BPMN}conditionExpression") for f in tree.iter(f"{BPMN}sequenceFlow")}
+    assert flows["f_refused"] == 'consent == "refuse"' and flows["f_consented"] is None
+    assert "len(?.strip()) &gt; 1" in rules and "len(?.strip()) &gt; 0" not in rules

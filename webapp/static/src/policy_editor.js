@@ -89,9 +89,15 @@ async function openDiagram() {
 
 // ---- the scope rules ----------------------------------------------------------------------------------
 
-const dmn = new DmnModeler({ container: $('dmn-editor'), common: { keyboard: { bindTo: $('dmn-editor') } } });
+// every keystroke in a cell reaches the model at once: a save right after typing keeps it
+const dmn = new DmnModeler({
+  container: $('dmn-editor'),
+  common: { keyboard: { bindTo: $('dmn-editor') }, debounceInput: false },
+});
 let dmnLoaded = false;
-let dmnDirty = false;
+// the table as dmn-js writes it before any edit: only a table that differs from it is saved, so opening
+// the rules does not rewrite the file
+let dmnPristine = null;
 
 async function openTable() {
   const name = $('rules-file').value;
@@ -100,9 +106,9 @@ async function openTable() {
   const table = dmn.getViews().find((view) => view.type === 'decisionTable');
   if (table) await dmn.open(table);
   dmnLoaded = true;
-  dmn.on('views.changed', () => {});
+  dmnPristine = (await dmn.saveXML({ format: true })).xml;
   const active = dmn.getActiveViewer();
-  if (active) active.on('elements.changed', () => { dmnDirty = true; setDirty(true); });
+  if (active) active.on('elements.changed', () => setDirty(true));
 }
 
 // ---- the forms ----------------------------------------------------------------------------------------
@@ -145,7 +151,10 @@ async function collect() {
   const files = { ...state.files, ...state.forms };
   const name = diagramFile();
   if (name) files[name] = (await modeler.saveXML({ format: true })).xml;
-  if (dmnLoaded && dmnDirty) files[$('rules-file').value] = (await dmn.saveXML({ format: true })).xml;
+  if (dmnLoaded) {
+    const { xml } = await dmn.saveXML({ format: true });
+    if (xml !== dmnPristine) files[$('rules-file').value] = xml;
+  }
   return files;
 }
 
@@ -159,7 +168,7 @@ async function save() {
   state.files = payload.files;
   state.forms = {};
   state.revision = payload.revision;
-  dmnDirty = false;
+  if (dmnLoaded) dmnPristine = (await dmn.saveXML({ format: true })).xml;
   $('draft-revision').textContent = String(payload.revision);
   setDirty(false);
   message(`草稿已保存（修订 ${payload.revision}）。`, 'success');
