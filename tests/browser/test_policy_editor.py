@@ -265,6 +265,15 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     expect(page.locator("#editor-message")).to_contain_text("草稿已保存")
     ui.shot("saved")
 
+    page.click("#tab-results-button")  # a new scenario, starting from an existing one
+    page.select_option("#scenario-base", "scenarios/05_unsuitable_category_other.json")
+    scenario = page.locator("#scenario-text")
+    scenario.fill(
+        re.sub(r'"name": "[^"]*"', '"name": "新场景：浏览器中编写"', scenario.input_value(), count=1)
+    )
+    page.click("#record-scenario")
+    expect(page.locator("#scenario-message")).to_contain_text("已保存为 scenarios/41_recorded.json")
+
     with live_server.runtime.sessions() as session:
         draft = session.get(Draft, draft_id)
         assert draft is not None
@@ -281,3 +290,4 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     flows = {f.get("id"): f.findtext(f"{BPMN}conditionExpression") for f in tree.iter(f"{BPMN}sequenceFlow")}
     assert flows["f_refused"] == 'consent == "refuse"' and flows["f_consented"] is None
     assert "len(?.strip()) &gt; 1" in rules and "len(?.strip()) &gt; 0" not in rules
+    assert "新场景：浏览器中编写" in draft.files["scenarios/41_recorded.json"]

@@ -140,3 +140,31 @@ def test_deploy_then_migrate_a_running_case(client: FlaskClient, runtime: Runtim
     login(client, "admin")  # administrators read, but do not change
     assert client.get("/policy/processes/fangtiao_referral").status_code == 200
     assert client.post("/policy/versions/2/draft").status_code == 403
+
+
+def test_a_hostile_file_is_refused_with_a_clear_message(client: FlaskClient) -> None:
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    entity = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
+    refused = _save(client, draft_id, {**loaded["files"], "referral.bpmn": entity}, loaded["revision"])
+    assert refused.status_code == 422 and "DOCTYPE" in refused.get_json()["error"]
+    named = _save(client, draft_id, {**loaded["files"], "../x.bpmn": "<x/>"}, loaded["revision"])
+    assert named.status_code == 422 and "文件名" in named.get_json()["error"]
+    again = client.get(f"/policy/drafts/{draft_id}/files.json").get_json()
+    assert again["revision"] == loaded["revision"] and again["files"] == loaded["files"]
+
+
+def test_a_scenario_written_in_the_editor_is_kept_with_the_draft(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    scenario = json.loads(loaded["files"]["scenarios/05_unsuitable_category_other.json"])
+    scenario["name"] = "新场景：其他类型纠纷不适宜调解"
+    kept = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": scenario})
+    assert kept.status_code == 200
+    assert kept.get_json()["file"] == "scenarios/41_recorded.json"
+    assert kept.get_json()["revision"] == loaded["revision"] + 1
+    assert json.loads(kept.get_json()["files"]["scenarios/41_recorded.json"])["name"] == scenario["name"]
+    wrong = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": {"name": "缺少步骤"}})
+    assert wrong.status_code == 422 and "场景写法有误" in wrong.get_json()["error"]

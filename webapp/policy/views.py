@@ -11,7 +11,7 @@ from flask import jsonify, redirect, render_template, request, send_file, url_fo
 from werkzeug.wrappers import Response
 
 from orchestration.domain.forms import FormError, parse_form_text
-from orchestration.domain.procedure import BPMN, DMN, FORMS, DeployError, Finding
+from orchestration.domain.procedure import BPMN, DMN, FORMS, JSON, SCENARIOS, DeployError, Finding
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.services.repository import ChangeSummary, DraftView
 from webapp.context import services, viewer
@@ -68,9 +68,11 @@ def process(process_id: str) -> Page:
     repository = services().repository
     versions = repository.versions(viewer(), process_id)
     drafts = [d for d in repository.drafts(viewer()) if d.process_id == process_id]
+    names = {p.process_id: p.name for p in repository.processes(viewer())}
     return render_template(
         "policy/process.html",
         process_id=process_id,
+        name=names.get(process_id, process_id),
         versions=versions,
         changes={v.id: _changes(v.changes) for v in versions},
         drafts=drafts,
@@ -119,6 +121,7 @@ def draft(draft_id: int) -> Page:
         diagrams=[n for n in names if n.endswith(BPMN)],
         tables=[n for n in names if n.endswith(DMN)],
         forms=[n for n in names if n.startswith(FORMS)],
+        scenarios=[n for n in names if n.startswith(SCENARIOS) and n.endswith(JSON)],
     )
 
 
@@ -150,6 +153,17 @@ def scenarios(draft_id: int) -> Response:
     report = services().repository.run_scenarios(viewer(), draft_id)
     rows = [asdict(r) for r in report.rows]
     return jsonify({"deployed_version_id": report.deployed_version_id, "rows": rows})
+
+
+@bp.post("/drafts/<int:draft_id>/scenarios/new")
+def record_scenario(draft_id: int) -> Response:
+    """Keeps a scenario written in the editor with the draft (checked against the scenario schema)."""
+    body = request.get_json(silent=True)
+    scenario = body.get("scenario") if isinstance(body, dict) else None
+    if not isinstance(scenario, dict):
+        raise InvalidData('请以 JSON 对象提交场景：{"scenario": {…}}')
+    name = services().repository.record_scenario(viewer(), draft_id, scenario)
+    return jsonify({"file": name, **_draft_json(services().repository.draft(viewer(), draft_id))})
 
 
 @bp.post("/drafts/<int:draft_id>/deploy")

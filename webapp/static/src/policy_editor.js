@@ -296,6 +296,42 @@ async function deploy() {
   window.location.assign(payload.url);
 }
 
+const BLANK_SCENARIO = {
+  name: '新场景：',
+  clock: '2026-11-02T09:00:00+08:00',
+  steps: [{ do: 'start', as: 'clerk', data: {} }],
+};
+
+$('scenario-base').addEventListener('change', () => {
+  const name = $('scenario-base').value;
+  $('scenario-text').value = name ? state.files[name] : JSON.stringify(BLANK_SCENARIO, null, 2);
+});
+
+async function recordScenario() {
+  const box = $('scenario-message');
+  let scenario;
+  try {
+    scenario = JSON.parse($('scenario-text').value);
+  } catch (error) {
+    box.textContent = `场景不是有效的 JSON：${error.message}`;
+    box.className = 'alert';
+    return;
+  }
+  if (state.dirty && !(await save())) return;
+  const { ok, payload } = await call(root.dataset.recordUrl, { scenario });
+  if (!ok) {
+    box.textContent = payload.error;
+    box.className = 'alert';
+    return;
+  }
+  state.files = payload.files;
+  state.revision = payload.revision;
+  $('draft-revision').textContent = String(payload.revision);
+  box.textContent = `已保存为 ${payload.file}（草稿修订 ${payload.revision}）；“检查并运行场景”将一并运行它。`;
+  box.className = 'flash flash-success';
+}
+
+$('record-scenario').addEventListener('click', recordScenario);
 $('save-draft').addEventListener('click', save);
 $('check-draft').addEventListener('click', check);
 $('deploy-draft').addEventListener('click', deploy);
@@ -313,6 +349,7 @@ async function load() {
   state.revision = payload.revision;
   await openDiagram();
   openForm();
+  $('scenario-text').value = JSON.stringify(BLANK_SCENARIO, null, 2);
   setDirty(false);
   root.dataset.state = 'ready';
 }
