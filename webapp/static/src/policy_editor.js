@@ -225,8 +225,10 @@ function showFindings(findings) {
 
 function yes(passed) {
   const cell = document.createElement('td');
-  cell.textContent = passed ? '通过' : '未通过';
-  cell.className = passed ? 'due due-normal' : 'due due-overdue';
+  const tag = document.createElement('span');
+  tag.textContent = passed ? '通过' : '未通过';
+  tag.className = passed ? 'due due-normal' : 'due due-overdue';
+  cell.append(tag);
   return cell;
 }
 
