@@ -7,11 +7,13 @@ import html
 import io
 import json
 import re
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from orchestration.domain.procedure import read_directories
+from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, Document
 from tests.helpers import actor, advance_to, case_snapshot, open_task, start
@@ -227,7 +229,7 @@ def test_the_timeline_says_when_a_case_moved_to_another_version(
 
 
 def test_the_diagram_viewer_gets_its_version_xml_marks_and_masked_step_history(
-    client: FlaskClient, runtime: Runtime
+    client: FlaskClient, runtime: Runtime, clock: FrozenClock
 ) -> None:
     case_id = start(runtime)
     advance_to(runtime, case_id, "review_referral")
@@ -252,6 +254,11 @@ def test_the_diagram_viewer_gets_its_version_xml_marks_and_masked_step_history(
     )[0]
     assert "王芳" in step and "办理“甄别适用范围”" in step and "公民之间有关财产权益的纠纷" in step
     assert "540102199001011234" not in body
+
+    clock.advance(timedelta(days=10))  # 受理审查 is past its deadline: marked overdue
+    late = element(client.get(f"/cases/{number}"), "diagram-viewer").split(">", 1)[0]
+    found = re.search(r"data-marks='([^']*)'", late)
+    assert found is not None and json.loads(html.unescape(found.group(1)))["overdue"] == ["review_referral"]
 
     login(client, "clerk2")  # another township's clerk sees neither the page nor its diagram
     assert client.get(f"/cases/{number}/diagram.bpmn").status_code == 403
