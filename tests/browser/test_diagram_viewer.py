@@ -79,3 +79,15 @@ def test_a_click_on_a_step_shows_its_history_masked(ui: Ui, live_server: LiveSer
     page.locator('#diagram-viewer .djs-element[data-element-id="follow_up_visit"]').click()
     expect(history).to_contain_text("该环节尚无办理记录")
     assert "540102199001011234" not in page.content()
+
+
+def test_the_same_viewer_shows_a_version_to_the_policy_officer(ui: Ui) -> None:
+    page = ui.page
+    ui.login("policy")
+    page.goto("/policy/processes/fangtiao_referral")
+    page.click("#view-1")
+    viewer = page.locator("#diagram-viewer")
+    expect(viewer).to_have_attribute("data-state", "ready")
+    expect(viewer).to_have_attribute("data-warnings", "0")
+    expect(page.locator('#diagram-viewer .djs-element[data-element-id="lane_justice"]')).to_have_count(1)
+    ui.shot("version-diagram")

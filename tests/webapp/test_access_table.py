@@ -56,6 +56,8 @@ PAGES: dict[str, set[str]] = {
     "/policy": PROCEDURE,
     "/policy/processes/fangtiao_referral": PROCEDURE,
     "/policy/versions/1/export.zip": PROCEDURE,
+    "/policy/versions/1": PROCEDURE,
+    "/policy/versions/1/diagram.bpmn": PROCEDURE,
 }
 
 ADMINS = {"admin"}

@@ -45,6 +45,10 @@ def test_the_versions_page_lists_versions_changes_and_running_cases(
     exported = client.get("/policy/versions/1/export.zip")
     assert exported.status_code == 200
     assert "processes/referral.bpmn" in zipfile.ZipFile(io.BytesIO(exported.data)).namelist()
+    assert 'data-xml-url="/policy/versions/1/diagram.bpmn"' in client.get("/policy/versions/1").get_data(
+        as_text=True
+    )
+    assert 'id="fangtiao_referral"' in client.get("/policy/versions/1/diagram.bpmn").get_data(as_text=True)
 
 
 def test_saving_over_an_older_revision_is_a_conflict_and_only_the_owner_saves(

@@ -90,6 +90,22 @@ def export(version_id: int) -> Response:
     )
 
 
+@bp.get("/versions/<int:version_id>")
+def version(version_id: int) -> Page:
+    """A version's diagram in the same viewer as the case pages, with its files listed."""
+    files = services().repository.version_files(viewer(), version_id)
+    return render_template("policy/version.html", version_id=version_id, names=sorted(files))
+
+
+@bp.get("/versions/<int:version_id>/diagram.bpmn")
+def version_diagram(version_id: int) -> Response:
+    files = services().repository.version_files(viewer(), version_id)
+    diagrams = sorted(name for name in files if name.endswith(BPMN))
+    if not diagrams:
+        raise InvalidData("该版本没有流程图文件")
+    return Response(files[diagrams[0]], mimetype="application/xml")
+
+
 @bp.post("/versions/<int:version_id>/draft")
 def new_draft(version_id: int) -> Response:
     draft = services().repository.create_draft(viewer(), version_id)
