@@ -176,6 +176,7 @@ def test_the_officer_shortens_the_mediation_deadline_checks_deploys_and_migrates
     expect(page.locator("#deadline-table")).to_contain_text("2026年11月12日")
     ui.shot("case-after-migration")
     expect(page.locator("#diagram-viewer")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#diagram-viewer")).to_have_attribute("data-warnings", "0")  # the deployed edit
     expect(page.locator('#diagram-viewer .step-current[data-element-id="mediate"]')).to_have_count(1)
 
 
