@@ -30,6 +30,9 @@ def test_the_viewer_zooms_to_the_current_step(ui: Ui, live_server: LiveServer, w
     case_id = start(live_server.runtime, matter=f"院墙纠纷（流程图 {width}px）")
     advance_to(live_server.runtime, case_id, "mediate")
     page = ui.page
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
     page.set_viewport_size({"width": width, "height": 844 if width < 500 else 900})
     ui.login("clerk")
     page.goto(f"/cases/{_case_no(live_server, case_id)}#diagram")
@@ -59,6 +62,7 @@ def test_the_viewer_zooms_to_the_current_step(ui: Ui, live_server: LiveServer, w
     page.wait_for_function(
         "document.querySelector('#diagram-viewer').viewer.get('canvas').zoom() >= 0.95", timeout=5000
     )
+    assert problems == []
 
 
 def test_a_click_on_a_step_shows_its_history_masked(ui: Ui, live_server: LiveServer) -> None:

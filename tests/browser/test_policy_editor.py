@@ -236,6 +236,12 @@ def test_conflicts_findings_rules_and_forms_in_the_editor(ui: Ui, live_server: L
 
 def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_server: LiveServer) -> None:
     page = ui.page
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+    )
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
     ui.login("policy")
     page.goto("/policy/processes/fangtiao_referral")
     page.locator("#version-table tbody tr").first.locator("button[id^='new-draft-']").click()
@@ -292,3 +298,4 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     assert flows["f_refused"] == 'consent == "refuse"' and flows["f_consented"] is None
     assert "len(?.strip()) &gt; 1" in rules and "len(?.strip()) &gt; 0" not in rules
     assert "新场景：浏览器中编写" in draft.files["scenarios/41_recorded.json"]
+    assert problems == []

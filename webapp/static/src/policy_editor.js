@@ -65,7 +65,6 @@ document.querySelectorAll('.tab').forEach((tab) => tab.addEventListener('click',
 
 const modeler = new BpmnModeler({
   container: $('modeler'),
-  keyboard: { bindTo: document },
   moddleExtensions: { spiffworkflow },
 });
 const diagramFile = () => $('diagram-file').value;
@@ -92,7 +91,7 @@ async function openDiagram() {
 // every keystroke in a cell reaches the model at once: a save right after typing keeps it
 const dmn = new DmnModeler({
   container: $('dmn-editor'),
-  common: { keyboard: { bindTo: $('dmn-editor') }, debounceInput: false },
+  common: { debounceInput: false },
 });
 let dmnLoaded = false;
 // the table as dmn-js writes it before any edit: only a table that differs from it is saved, so opening
