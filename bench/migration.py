@@ -62,8 +62,8 @@ from orchestration.store.models import Case, OpenTask, User
 PREFIX = "bench_migration"
 SETTINGS = bench_settings()
 POLICY = "policy"
-MEDIATION_DEADLINE = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"])'
-TEN_DAYS = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"] - 5)'
+MEDIATION_DEADLINE = 'deadline_days(acceptance["accepted_at"], 15 + acceptance["extension_days"])'
+TEN_DAYS = 'deadline_days(acceptance["accepted_at"], 10 + acceptance["extension_days"])'
 # the open steps of bench/http.py's mix, as shares of the running cases
 RUNNING = {stop: share for stop, share in MIX.items() if stop != DONE}
 

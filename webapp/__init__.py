@@ -48,7 +48,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     errors.register(app)
     security.register(app)
 
-    from webapp import admin, api, api_v1, auth, cases, health, nav, notifications, tasks
+    from webapp import admin, api, api_v1, auth, cases, health, nav, notifications, policy, tasks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.register_blueprint(notifications.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(policy.bp)
     # The API authenticates by the session cookie but takes JSON only (see webapp/api/views.py), which a
     # cross-site form cannot send; the CSRF token is for HTML forms.
     csrf.exempt(api.bp)

@@ -30,5 +30,6 @@ def register(app: Flask) -> None:
                 "is_leader": v.role in LEADER_ROLES,
                 "sees_cases": v.role in CASE_ROLES,
                 "is_admin": v.role == Role.ADMIN,
+                "sees_procedure": v.role in (Role.POLICY_OFFICER, Role.ADMIN),
             }
         }

@@ -182,6 +182,13 @@ class CaseService(Service):
                 now=now,
             )
 
+    def diagram(self, viewer: Viewer, case_no: str) -> str:
+        """The BPMN XML of the version the case runs on, for whoever may see the case."""
+        if viewer.role not in CASE_ROLES:
+            raise Forbidden("您无权查看案件")
+        with self.reading() as session:
+            return case_view.process_diagram(session, self.visible_case(session, viewer, case_no))[0]
+
     def _audit_reveal(self, viewer: Viewer, case_no: str) -> None:
         with self.runtime.transaction() as session:
             case = self.visible_case(session, viewer, case_no)

@@ -33,6 +33,7 @@ CASE_A = {
     "admin",
 }
 CASE_B = {"clerk", "leader", "county_clerk", "admin"}  # not referred yet: no mediation or justice users
+PROCEDURE = {"policy", "admin"}  # 流程管理: policy officers change the procedure, administrators may read
 
 PAGES: dict[str, set[str]] = {
     "/tasks": EVERYONE,
@@ -42,6 +43,7 @@ PAGES: dict[str, set[str]] = {
     "/cases": CASE_USERS,
     "/cases/{a}": CASE_A,
     "/cases/{b}": CASE_B,
+    "/cases/{a}/diagram.bpmn": CASE_A,
     "/tasks/{b_task}": {"clerk"},
     "/tasks/{a_task}": {"mediator"},
     "/documents/{a_document}": CASE_A,
@@ -51,6 +53,11 @@ PAGES: dict[str, set[str]] = {
     "/api/cases/{a}": CASE_A,
     "/api/cases/{b}": CASE_B,
     "/account/password": EVERYONE,
+    "/policy": PROCEDURE,
+    "/policy/processes/fangtiao_referral": PROCEDURE,
+    "/policy/versions/1/export.zip": PROCEDURE,
+    "/policy/versions/1": PROCEDURE,
+    "/policy/versions/1/diagram.bpmn": PROCEDURE,
 }
 
 ADMINS = {"admin"}

@@ -3,12 +3,17 @@ documents, risk report; case search."""
 
 from __future__ import annotations
 
+import html
 import io
+import json
+import re
+from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from orchestration.domain.procedure import read_directories
+from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, Document
 from tests.helpers import actor, advance_to, case_snapshot, open_task, start
@@ -41,7 +46,7 @@ def test_case_page_shows_every_section(client: FlaskClient, runtime: Runtime) ->
     shown = text(page)
     assert "邻里宅基地院墙归属纠纷" in shown and "张三" in shown and "李四" in shown
     assert "依法调解" in shown
-    assert "<svg" in body  # the procedure diagram
+    assert "data-diagram-viewer" in body and f"/cases/{number}/diagram.bpmn" in body  # the procedure diagram
     assert "2026年11月2日" in shown
     # deadlines: the open task's, the timer's, the data's and the paused petition clock
     assert "调解期限（受理之日起15日）" in shown and "2026年11月17日" in shown
@@ -221,3 +226,39 @@ def test_the_timeline_says_when_a_case_moved_to_another_version(
     shown = text(client.get(f"/cases/{case_no(runtime, case_id)}"))
     assert "由流程第1版迁移到第2版，重新计算期限：调解期限届满、调解期限临近" in shown
     assert "2026年11月12日" in shown
+
+
+def test_the_diagram_viewer_gets_its_version_xml_marks_and_masked_step_history(
+    client: FlaskClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    number = case_no(runtime, case_id)
+    login(client, "clerk")
+    xml = client.get(f"/cases/{number}/diagram.bpmn")
+    assert xml.status_code == 200 and xml.mimetype == "application/xml"
+    assert 'id="fangtiao_referral"' in xml.get_data(as_text=True)
+
+    page = client.get(f"/cases/{number}")
+    body = page.get_data(as_text=True)
+    opening = element(page, "diagram-viewer").split(">", 1)[0]
+    found = re.search(r"data-marks='([^']*)'", opening)
+    assert found is not None
+    marks = json.loads(html.unescape(found.group(1)))
+    assert marks["current"] == ["review_referral"] and marks["overdue"] == []
+    assert {"start", "screen_case", "approve_referral"} <= set(marks["done"])
+    assert "review_referral" not in marks["done"]
+    # a click on 甄别适用范围 shows who did it and what they entered (labelled), masked as the page is
+    step = body.split('<template data-step="screen_case" data-title="甄别适用范围">', 1)[1].split(
+        "</template>"
+    )[0]
+    assert "王芳" in step and "办理“甄别适用范围”" in step and "公民之间有关财产权益的纠纷" in step
+    assert "540102199001011234" not in body
+
+    clock.advance(timedelta(days=10))  # 受理审查 is past its deadline: marked overdue
+    late = element(client.get(f"/cases/{number}"), "diagram-viewer").split(">", 1)[0]
+    found = re.search(r"data-marks='([^']*)'", late)
+    assert found is not None and json.loads(html.unescape(found.group(1)))["overdue"] == ["review_referral"]
+
+    login(client, "clerk2")  # another township's clerk sees neither the page nor its diagram
+    assert client.get(f"/cases/{number}/diagram.bpmn").status_code == 403

@@ -108,3 +108,16 @@ def build(
             )
         )
     return entries
+
+
+def by_step(
+    history: History, entries: list[Entry], titles: Mapping[str, str]
+) -> dict[str, tuple[str, list[Entry]]]:
+    """The entries about each step of the diagram (its BPMN id -> its title and its entries, oldest first),
+    for the viewer's click on a step; the entries are `build`'s, so masked as the page is."""
+    steps: dict[str, tuple[str, list[Entry]]] = {}
+    for event, entry in zip(history.events, entries, strict=True):
+        if event.task_name:
+            title = titles.get(event.task_name, event.task_name)
+            steps.setdefault(event.task_name, (title, []))[1].append(entry)
+    return steps

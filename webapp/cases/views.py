@@ -13,9 +13,9 @@ from werkzeug.wrappers import Response
 from orchestration.domain.forms import FormDefinition, FormValidationError, validate
 from orchestration.errors import Conflict, InvalidData
 from orchestration.services.documents import DocumentView
+from orchestration.vocabulary import DueState
 from webapp.cases import bp, summary, timeline
 from webapp.context import services, viewer
-from webapp.diagram import render_svg
 from webapp.documents import field_title, render_document
 from webapp.dossier import dossier_pdf
 from webapp.forms_ui import FieldView, field_views, submission
@@ -55,6 +55,10 @@ def _render_case(
         values = risk_values if risk_values is not None else dict(form.values)
         risk = (form.form, field_views(form.form, values, risk_errors or {}, form.options))
     open_names = {t.task_name for t in info.open_tasks}
+    overdue = {t.task_name for t in info.open_tasks if page.task_states.get(t.id) == DueState.OVERDUE}
+    entries = timeline.build(
+        page.history, page.step_titles, info.known, info.attachment_names, info.disclosure
+    )
     return (
         render_template(
             "cases/show.html",
@@ -62,10 +66,13 @@ def _render_case(
             summary=info,
             deadlines=page.deadlines,
             clock=page.clock,
-            timeline=timeline.build(
-                page.history, page.step_titles, info.known, info.attachment_names, info.disclosure
-            ),
-            diagram=render_svg(*page.diagram, open_names, page.passed_steps),
+            timeline=entries,
+            diagram={
+                "current": sorted(open_names),
+                "done": sorted(page.passed_steps),
+                "overdue": sorted(overdue),
+                "steps": timeline.by_step(page.history, entries, page.step_titles),
+            },
             attachments=page.attachments,
             documents=page.documents,
             # document id -> the number of the document that corrects it
@@ -86,6 +93,13 @@ def _render_case(
 @login_required
 def show(case_no: str) -> Page:
     return _render_case(case_no)
+
+
+@bp.get("/cases/<case_no>/diagram.bpmn")
+@login_required
+def diagram(case_no: str) -> Response:
+    """The BPMN XML of the version the case runs on, for the diagram viewer (whoever sees the case)."""
+    return Response(services().cases.diagram(viewer(), case_no), mimetype="application/xml")
 
 
 @bp.post("/cases/<case_no>/reveal")

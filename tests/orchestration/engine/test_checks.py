@@ -16,7 +16,7 @@ from orchestration.engine.specs import PROCESS_ID
 ROOT = Path(__file__).resolve().parents[3]
 FILES = read_directories(ROOT / "processes", ROOT / "forms")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
-MEDIATION_DEADLINE = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"])'
+MEDIATION_DEADLINE = 'deadline_days(acceptance["accepted_at"], 15 + acceptance["extension_days"])'
 
 
 def run(files: dict[str, str]) -> list[Finding]:
@@ -113,7 +113,7 @@ def test_timer_expressions_must_give_a_date_with_a_time_zone(expression: str, me
 
 
 def test_a_changed_deadline_that_still_gives_a_date_passes() -> None:
-    ten_days = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"] - 5)'
+    ten_days = 'deadline_days(acceptance["accepted_at"], 10 + acceptance["extension_days"])'
     assert run(changed(MEDIATION_DEADLINE, ten_days, count=2)) == []
 
 

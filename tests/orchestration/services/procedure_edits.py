@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-MEDIATION_DEADLINE = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"])'
+MEDIATION_DEADLINE = 'deadline_days(acceptance["accepted_at"], 15 + acceptance["extension_days"])'
 # the mediation deadline 10 days instead of 15 (extensions still counted)
-TEN_DAYS = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"] - 5)'
+TEN_DAYS = 'deadline_days(acceptance["accepted_at"], 10 + acceptance["extension_days"])'
 
 
 def replaced(files: Mapping[str, str], file: str, old: str, new: str, count: int = -1) -> dict[str, str]:

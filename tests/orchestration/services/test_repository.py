@@ -124,7 +124,7 @@ def test_versions_say_what_changed_and_how_many_cases_run_on_each(
         Element("mediation_deadline_reached", "调解期限届满", "boundaryEvent", ("事件（期限等）",)),
         Element("screen_case", "甄别受理范围", "userTask", ("名称",)),
     ]
-    old = 'deadline_days(acceptance["accepted_at"], acceptance["mediation_days"])'
+    old = 'deadline_days(acceptance["accepted_at"], 15 + acceptance["extension_days"])'
     assert sorted(changes.deadlines_changed) == [
         f"调解期限临近：warning_time({old}, 1) → warning_time({TEN_DAYS}, 1)",
         f"调解期限届满：{old} → {TEN_DAYS}",

@@ -1,0 +1,174 @@
+"""流程管理's pages and the editor's JSON calls (both databases): versions with what changed and the cases on
+each; drafts saved over the revision loaded (a conflict is a 409 naming who saved), only by their owner;
+the check's findings pointing at elements; the form preview drawn by the task pages' template; a refused
+deployment answered with its findings; deployment and migration."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from orchestration.engine.runtime import Runtime
+from orchestration.store.models import Case, Draft, Timer
+from tests.helpers import add_colleague, advance_to, start
+from tests.orchestration.services.procedure_edits import MEDIATION_DEADLINE, TEN_DAYS, replaced
+from tests.webapp.helpers import login, text
+
+
+def _new_draft(client: FlaskClient) -> tuple[int, dict[str, Any]]:
+    created = client.post("/policy/versions/1/draft")
+    assert created.status_code == 302
+    draft_id = int(created.location.rstrip("/").rsplit("/", 1)[1])
+    loaded = client.get(f"/policy/drafts/{draft_id}/files.json").get_json()
+    return draft_id, loaded
+
+
+def _save(client: FlaskClient, draft_id: int, files: dict[str, str], revision: int) -> Any:
+    return client.post(
+        f"/policy/drafts/{draft_id}/files.json", json={"files": files, "expected_revision": revision}
+    )
+
+
+def test_the_versions_page_lists_versions_changes_and_running_cases(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    advance_to(runtime, start(runtime), "mediate")
+    login(client, "policy")
+    assert "流程管理" in text(client.get("/tasks"))  # in the navigation
+    page = text(client.get("/policy/processes/fangtiao_referral"))
+    assert "第1版" in page and "首个版本" in page and "黄强" in page
+    exported = client.get("/policy/versions/1/export.zip")
+    assert exported.status_code == 200
+    assert "processes/referral.bpmn" in zipfile.ZipFile(io.BytesIO(exported.data)).namelist()
+    assert 'data-xml-url="/policy/versions/1/diagram.bpmn"' in client.get("/policy/versions/1").get_data(
+        as_text=True
+    )
+    assert 'id="fangtiao_referral"' in client.get("/policy/versions/1/diagram.bpmn").get_data(as_text=True)
+
+
+def test_saving_over_an_older_revision_is_a_conflict_and_only_the_owner_saves(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    add_colleague(runtime, "policy2", "周洁", of="policy")
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    files = replaced(loaded["files"], "referral.bpmn", MEDIATION_DEADLINE, TEN_DAYS)
+    first = _save(client, draft_id, files, loaded["revision"])
+    assert first.status_code == 200 and first.get_json()["revision"] == loaded["revision"] + 1
+    # a second window still on the revision it loaded: refused, nothing overwritten
+    stale = _save(client, draft_id, loaded["files"], loaded["revision"])
+    assert stale.status_code == 409
+    assert "黄强" in stale.get_json()["error"] and "未保存" in stale.get_json()["error"]
+    with runtime.sessions() as session:
+        draft = session.get(Draft, draft_id)
+        assert draft is not None and TEN_DAYS in draft.files["referral.bpmn"]
+
+    login(client, "policy2")
+    other = _save(client, draft_id, files, first.get_json()["revision"])
+    assert other.status_code == 403 and "只有其作者可以保存" in other.get_json()["error"]
+    assert "您只能查看" in text(client.get(f"/policy/drafts/{draft_id}"))
+    bad = client.post(f"/policy/drafts/{draft_id}/files.json", json={"files": files})
+    assert bad.status_code == 422 and "修订号" in bad.get_json()["error"]
+
+
+def test_the_check_points_at_elements_and_a_refused_deployment_lists_the_findings(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    broken = replaced(loaded["files"], "referral.bpmn", MEDIATION_DEADLINE, 'open("/etc/passwd")')
+    assert _save(client, draft_id, broken, loaded["revision"]).status_code == 200
+    findings = client.post(f"/policy/drafts/{draft_id}/check", json={}).get_json()["findings"]
+    errors = {f["element_id"]: f for f in findings if f["severity"] == "error"}
+    assert {"mediation_deadline_reached", "mediation_deadline_near"} <= set(errors)
+    assert errors["mediation_deadline_reached"]["element_name"] == "调解期限届满"
+    assert errors["mediation_deadline_reached"]["line"].startswith("错误：referral.bpmn 调解期限届满")
+
+    refused = client.post(f"/policy/drafts/{draft_id}/deploy", json={})
+    assert refused.status_code == 422
+    assert any(f["element_id"] == "mediation_deadline_reached" for f in refused.get_json()["findings"])
+    assert "第2版" not in text(client.get("/policy/processes/fangtiao_referral"))
+
+
+def test_the_form_preview_is_drawn_like_a_task_page(client: FlaskClient) -> None:
+    login(client, "policy")
+    form = json.dumps(
+        {
+            "title": "测试表单",
+            "schema": {
+                "type": "object",
+                "required": ["note"],
+                "properties": {"note": {"type": "string", "title": "备注"}},
+            },
+            "ui": {"order": ["note"], "fields": {"note": {"widget": "textarea"}}},
+        },
+        ensure_ascii=False,
+    )
+    shown = client.post("/policy/form-preview", json={"name": "note_form", "text": form})
+    assert shown.status_code == 200
+    body = shown.get_data(as_text=True)
+    assert "测试表单" in body and 'id="f-note"' in body and "备注" in body
+    wrong = client.post("/policy/form-preview", json={"name": "x", "text": '{"title": '})
+    assert wrong.status_code == 422 and "不是有效的 JSON" in wrong.get_data(as_text=True)
+
+
+def test_deploy_then_migrate_a_running_case(client: FlaskClient, runtime: Runtime) -> None:
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    files = replaced(loaded["files"], "referral.bpmn", MEDIATION_DEADLINE, TEN_DAYS)
+    assert _save(client, draft_id, files, loaded["revision"]).status_code == 200
+    deployed = client.post(f"/policy/drafts/{draft_id}/deploy", json={})
+    assert deployed.status_code == 200 and deployed.get_json()["number"] == 2
+    page = text(client.get("/policy/processes/fangtiao_referral"))
+    assert "已部署第2版" not in page and "调解期限届满" in page  # the change summary of version 2
+
+    with runtime.sessions() as session:
+        case_no = session.get(Case, case_id).case_no  # type: ignore[union-attr]
+    preview = text(client.get("/policy/migrate?from=1&to=2"))
+    assert (
+        case_no in preview and "可以迁移" in preview and "2026-11-17" in preview and "2026-11-12" in preview
+    )
+    done = client.post("/policy/migrate", data={"from": "1", "to": "2", "case_no": [case_no]})
+    assert done.status_code == 200 and f"已迁移 1 件：{case_no}" in text(done)
+    with runtime.sessions() as session:
+        timer = session.scalar(select(Timer).where(Timer.case_id == case_id, Timer.name == "调解期限届满"))
+        assert timer is not None and session.get(Case, case_id).version_id == 2  # type: ignore[union-attr]
+
+    login(client, "admin")  # administrators read, but do not change
+    assert client.get("/policy/processes/fangtiao_referral").status_code == 200
+    assert client.post("/policy/versions/2/draft").status_code == 403
+
+
+def test_a_hostile_file_is_refused_with_a_clear_message(client: FlaskClient) -> None:
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    entity = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
+    refused = _save(client, draft_id, {**loaded["files"], "referral.bpmn": entity}, loaded["revision"])
+    assert refused.status_code == 422 and "DOCTYPE" in refused.get_json()["error"]
+    named = _save(client, draft_id, {**loaded["files"], "../x.bpmn": "<x/>"}, loaded["revision"])
+    assert named.status_code == 422 and "文件名" in named.get_json()["error"]
+    again = client.get(f"/policy/drafts/{draft_id}/files.json").get_json()
+    assert again["revision"] == loaded["revision"] and again["files"] == loaded["files"]
+
+
+def test_a_scenario_written_in_the_editor_is_kept_with_the_draft(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    scenario = json.loads(loaded["files"]["scenarios/05_unsuitable_category_other.json"])
+    scenario["name"] = "新场景：其他类型纠纷不适宜调解"
+    kept = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": scenario})
+    assert kept.status_code == 200
+    assert kept.get_json()["file"] == "scenarios/41_recorded.json"
+    assert kept.get_json()["revision"] == loaded["revision"] + 1
+    assert json.loads(kept.get_json()["files"]["scenarios/41_recorded.json"])["name"] == scenario["name"]
+    wrong = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": {"name": "缺少步骤"}})
+    assert wrong.status_code == 422 and "场景写法有误" in wrong.get_json()["error"]
