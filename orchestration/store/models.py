@@ -159,6 +159,11 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # the administrators' instance list sorts by these and pages on (value, id) from where it left off
+    __table_args__ = (
+        Index("ix_cases_updated_at_id", "updated_at", "id"),
+        Index("ix_cases_created_at_id", "created_at", "id"),
+    )
 
 
 class Counter(Base):
@@ -352,6 +357,10 @@ class Incident(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # timer | service
     message: Mapped[str] = mapped_column(Text)
+    # the step whose handler failed, its traceback (shown to administrators only) and the attempts made
+    task_name: Mapped[str | None] = mapped_column(String(100))
+    traceback: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,33 @@
+"""the administrators' instance list and incidents: indexes to sort and page cases by their times; an
+incident's failing step, traceback and attempts
+
+Revision ID: 0006_i10_instances
+Revises: 0005
+Create Date: 2026-11-29 10:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_i10_instances"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_cases_updated_at_id", "cases", ["updated_at", "id"])
+    op.create_index("ix_cases_created_at_id", "cases", ["created_at", "id"])
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("task_name", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("traceback", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("incidents", schema=None) as batch_op:
+        batch_op.drop_column("attempts")
+        batch_op.drop_column("traceback")
+        batch_op.drop_column("task_name")
+    op.drop_index("ix_cases_created_at_id", table_name="cases")
+    op.drop_index("ix_cases_updated_at_id", table_name="cases")
