@@ -7,7 +7,8 @@ Data: one case is taken through the runtime to ``review_referral`` and cloned (b
 template and COPY/executemany loader) into ``--cases`` cases; the clones are then spread out: registered
 over a year, in every township of the demo network, 30% completed and 1% terminated (their open task and
 timer removed), 1% suspended, 5% waiting on a timer only (open task removed), 0.1% with an incident, 10%
-with their task overdue. What is timed is the service call the page makes (InstanceService.search), the
+with their task overdue, 10% on a second version (their state is the first version's: the list never
+decodes it). What is timed is the service call the page makes (InstanceService.search), the
 list query, the rows' details and the counts, each in its own read session.
 """
 
@@ -27,6 +28,7 @@ from bench.databases import DEFAULT_POSTGRES, postgres_schema, require_postgres,
 from bench.timers import SETTINGS, TEMPLATE_START, capture_template, vacuum, write_clones
 from orchestration import logs
 from orchestration.domain.access import Viewer
+from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.read.instances import InstanceFilter
 from orchestration.services import Services, demo
@@ -34,6 +36,7 @@ from orchestration.store import migrate
 from orchestration.store.db import make_engine
 from orchestration.store.models import Case, Incident, OpenTask, Region, Timer, User
 from tests.helpers import advance_to, start
+from tests.orchestration.services.procedure_edits import ten_day_mediation
 
 NOW = TEMPLATE_START + timedelta(days=1)
 
@@ -54,12 +57,16 @@ def load(url: str, count: int) -> tuple[Services, float]:
     began = time.perf_counter()
     dues = [NOW + timedelta(days=3 + (i % 300)) for i in range(count)]
     write_clones(engine, template, template_id + 1, dues)
-    spread(services, template_id + 1, count)
+    # a second version, so that the version filter selects some cases and not others
+    second, _ = runtime.deploy_files(
+        ten_day_mediation(read_directories(runtime.processes_dir, runtime.forms_dir))
+    )
+    spread(services, template_id + 1, count, second.id)
     vacuum(engine)
     return services, time.perf_counter() - began
 
 
-def spread(services: Services, first: int, count: int) -> None:
+def spread(services: Services, first: int, count: int, second_version: int) -> None:
     """Varied registrations, places, statuses and deadlines over the clones (see the module's text)."""
     rng = random.Random(7)
     engine = services.engine
@@ -93,6 +100,7 @@ def spread(services: Services, first: int, count: int) -> None:
                 "created_at": created,
                 "updated_at": updated,
                 "completed_at": ended if status in ("completed", "terminated") else None,
+                "version_id": second_version if rng.random() < 0.1 else second_version - 1,
             }
         )
     with engine.begin() as conn:
@@ -154,7 +162,9 @@ def scenarios(services: Services, viewer: Viewer) -> list[tuple[str, InstanceFil
         ("overdue", InstanceFilter(overdue=True)),
         ("registered in one month", InstanceFilter(since=month, until=month + timedelta(days=30))),
         ("case number fragment", InstanceFilter(case_no="B00123")),
-        ("procedure and version", InstanceFilter(process_id="fangtiao_referral", version=1)),
+        ("case number start", InstanceFilter(case_no="FT2026-B00123")),
+        ("version 1 (90%)", InstanceFilter(process_id="fangtiao_referral", version=1)),
+        ("version 2 (10%)", InstanceFilter(process_id="fangtiao_referral", version=2)),
         ("by case number, page at 50,000", InstanceFilter(sort="case_no", descending=False, after=cursor)),
         ("oldest first, page after 1st", InstanceFilter(sort="created_at", descending=False, after=None)),
     ]

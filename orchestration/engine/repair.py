@@ -67,6 +67,7 @@ def terminate(runtime: Runtime, case_id: int, actor: Actor, reason: str) -> None
         workflow.cancel()
         runtime._save(session, case, workflow, now, before)
         case.status, case.completed_at = CaseStatus.TERMINATED, now
+        case.petition_deadline = None  # nothing is handled any more: no warnings of its time limit
         runtime._audit(session, case, actor, AuditAction.TERMINATE, None, {"reason": reason, "was": previous})
 
 

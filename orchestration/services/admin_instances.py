@@ -13,6 +13,7 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from orchestration.domain.access import Viewer, mask_pii
 from orchestration.engine import repair
@@ -21,6 +22,7 @@ from orchestration.engine.documents import superseded_ids, withdrawn_ids
 from orchestration.engine.migration import MigrationRefused
 from orchestration.engine.repair import CompletedStep
 from orchestration.engine.runtime import passed_steps
+from orchestration.engine.specs import latest_version
 from orchestration.errors import FangtiaoError, InvalidData, NotFound
 from orchestration.read import case_view, instances, queries
 from orchestration.read.case_view import History
@@ -163,9 +165,24 @@ class InstanceService(Service):
             regions = [(r.code, r.name) for r in session.scalars(select(Region).order_by(Region.code))]
             return {
                 "versions": [(f"{p}:{n}", f"{p} 第{n}版") for p, n in instances.processes(session)],
-                "steps": sorted(set(instances.steps_in_use(session))),
+                "steps": self._user_steps(session),
                 "orgs": regions,
             }
+
+    def _user_steps(self, session: Session) -> list[tuple[str, str]]:
+        """(BPMN id, name) of the user tasks of every process's latest version: the steps a case can be
+        waiting at (read from the cached specs, not from the open tasks of every case)."""
+        steps: dict[str, str] = {}
+        for process_id in session.scalars(select(ProcessVersion.process_id).distinct()):
+            version = latest_version(session, process_id)
+            if version is None:
+                continue
+            parsed = self.runtime.specs.get(version)
+            for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+                for task_spec in spec.task_specs.values():
+                    if task_spec.manual and task_spec.bpmn_id and task_spec.bpmn_name:
+                        steps.setdefault(task_spec.bpmn_id, task_spec.bpmn_name)
+        return sorted(steps.items(), key=lambda item: item[1])
 
     def detail(self, viewer: Viewer, case_no: str) -> InstanceDetail:
         require_admin(viewer)

@@ -163,6 +163,10 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_updated_at_id", "updated_at", "id"),
         Index("ix_cases_created_at_id", "created_at", "id"),
+        Index("ix_cases_status_updated_at_id", "status", "updated_at", "id"),
+        Index("ix_cases_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_cases_locality_status_times", "locality_code", "status", "updated_at", "created_at", "id"),
+        Index("ix_cases_version_status", "version_id", "status"),
     )
 
 

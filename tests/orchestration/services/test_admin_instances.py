@@ -90,6 +90,8 @@ def test_the_list_filters_counts_and_pages_from_where_it_left_off(
     assert len(in_county.rows) == 5
     ascending = services.instances.search(admin, InstanceFilter(sort="case_no", descending=False))
     assert [r.case_no for r in ascending.rows] == sorted(r.case_no for r in ascending.rows)
+    steps = dict(services.instances.choices(admin)["steps"])
+    assert "review_referral" in steps and "screen_case" in steps
     with pytest.raises(InvalidData):
         services.instances.search(admin, InstanceFilter(status="bogus"))
     with pytest.raises(Forbidden):
@@ -149,7 +151,7 @@ def test_terminate_ends_the_case_and_nothing_of_it_runs_again(
     services.instances.terminate(admin, case_no, "重复登记")
     with runtime.sessions() as session:
         case = session.get(Case, case_id)
-        assert case is not None and case.status == "terminated"
+        assert case is not None and case.status == "terminated" and case.petition_deadline is None
         assert session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)).all() == []
         assert session.scalars(select(Timer).where(Timer.case_id == case_id)).all() == []
     clock.advance(timedelta(days=10))

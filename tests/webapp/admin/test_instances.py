@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
-from orchestration.store.models import AuditEvent, Case, Incident, OpenTask, Timer
+from orchestration.store.models import AuditEvent, Case, Document, Incident, OpenTask, Timer
 from tests.helpers import advance_to, case_snapshot, open_task, start
 from tests.webapp.helpers import login, text
 
@@ -125,6 +125,9 @@ def test_each_action_from_its_form(client: FlaskClient, runtime: Runtime, clock:
     response = client.post(f"{url}/reset", data={"task": reset_to.detail["task_id"], "reason": "组织选错"})
     assert response.status_code == 302
     assert "已撤回其后出具的文书" in text(client.get(url))
+    with runtime.sessions() as session:
+        letter = session.scalar(select(Document.id).where(Document.case_id == case_id))
+    assert "本文书已撤回（案件退回到" in text(client.get(f"/documents/{letter}"))
     assert open_task(runtime, case_id, "draft_referral")
 
     refused = client.post(f"{url}/retry", data={"reason": "重试"})

@@ -18,6 +18,14 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_cases_updated_at_id", "cases", ["updated_at", "id"])
     op.create_index("ix_cases_created_at_id", "cases", ["created_at", "id"])
+    op.create_index("ix_cases_status_updated_at_id", "cases", ["status", "updated_at", "id"])
+    op.create_index("ix_cases_status_created_at_id", "cases", ["status", "created_at", "id"])
+    op.create_index(
+        "ix_cases_locality_status_times",
+        "cases",
+        ["locality_code", "status", "updated_at", "created_at", "id"],
+    )
+    op.create_index("ix_cases_version_status", "cases", ["version_id", "status"])
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("task_name", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("traceback", sa.Text(), nullable=True))
@@ -29,5 +37,9 @@ def downgrade() -> None:
         batch_op.drop_column("attempts")
         batch_op.drop_column("traceback")
         batch_op.drop_column("task_name")
+    op.drop_index("ix_cases_version_status", table_name="cases")
+    op.drop_index("ix_cases_locality_status_times", table_name="cases")
+    op.drop_index("ix_cases_status_created_at_id", table_name="cases")
+    op.drop_index("ix_cases_status_updated_at_id", table_name="cases")
     op.drop_index("ix_cases_created_at_id", table_name="cases")
     op.drop_index("ix_cases_updated_at_id", table_name="cases")
