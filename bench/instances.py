@@ -76,17 +76,18 @@ def spread(services: Services, first: int, count: int, second_version: int) -> N
     for case_id in range(first, first + count):
         created = NOW - timedelta(days=365 * rng.random())
         roll = rng.random()
-        status = "running"
+        status, task_open = "running", True
         if roll < 0.30:
-            status, ended = "completed", created + timedelta(days=20)
+            status, ended, task_open = "completed", created + timedelta(days=20), False
             gone.append(case_id)
         elif roll < 0.31:
-            status, ended = "terminated", created + timedelta(days=5)
+            status, ended, task_open = "terminated", created + timedelta(days=5), False
             gone.append(case_id)
         elif roll < 0.32:
             status = "suspended"
         elif roll < 0.37:
             waiting.append(case_id)
+            task_open = False
         elif roll < 0.47:
             overdue.append(case_id)
         if rng.random() < 0.001:
@@ -100,6 +101,7 @@ def spread(services: Services, first: int, count: int, second_version: int) -> N
                 "created_at": created,
                 "updated_at": updated,
                 "completed_at": ended if status in ("completed", "terminated") else None,
+                "task_open": task_open,
                 "version_id": second_version if rng.random() < 0.1 else second_version - 1,
             }
         )

@@ -433,6 +433,7 @@ class Runtime:
             case.status = CaseStatus.COMPLETED
             case.completed_at = now
         after = derive(workflow, case)
+        case.task_open = bool(after.tasks)
         with session.no_autoflush:
             write_open_tasks(session, case, before, after, now)
             write_timers(session, case, before, after)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from orchestration.domain.access import Viewer, region_subtree, visible_cases
@@ -76,10 +76,6 @@ class InstancePage:
     counts: dict[str, int] = field(default_factory=dict)  # status -> cases under the other filters
 
 
-def _has_open_task() -> ColumnElement[bool]:
-    return exists().where(OpenTask.case_id == Case.id)
-
-
 def _has_timer() -> ColumnElement[bool]:
     return exists().where(Timer.case_id == Case.id)
 
@@ -90,7 +86,7 @@ def _has_incident() -> ColumnElement[bool]:
 
 def status_clause(status: str) -> ColumnElement[bool]:
     if status == TIMER:
-        return and_(Case.status == CaseStatus.RUNNING, not_(_has_open_task()), _has_timer())
+        return and_(Case.status == CaseStatus.RUNNING, Case.task_open == false(), _has_timer())
     if status == INCIDENT:
         # few cases have one: found from the incidents, not by probing every case
         return Case.id.in_(select(Incident.case_id).where(Incident.resolved_at.is_(None)))

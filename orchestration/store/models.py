@@ -152,6 +152,9 @@ class Case(Base):
     mediation_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     justice_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # whether a user task is open, kept with the open-task rows: the administrators' list counts the
+    # cases waiting on a timer alone from an index instead of looking for tasks case by case
+    task_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the petition's own handling limit (信访工作条例 art 34), None while mediation pauses it;
     # kept on the row so the worker finds cases near or past it without recomputing every clock
     petition_deadline: Mapped[datetime | None] = mapped_column(index=True)
@@ -167,6 +170,7 @@ class Case(Base):
         Index("ix_cases_status_created_at_id", "status", "created_at", "id"),
         Index("ix_cases_locality_status_times", "locality_code", "status", "updated_at", "created_at", "id"),
         Index("ix_cases_version_status", "version_id", "status"),
+        Index("ix_cases_status_task_open", "status", "task_open", "id"),
     )
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from orchestration.domain.access import Viewer
+from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData
@@ -27,6 +28,7 @@ from orchestration.store.models import (
     User,
 )
 from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
+from tests.orchestration.services.procedure_edits import ten_day_mediation
 
 
 @pytest.fixture
@@ -152,6 +154,7 @@ def test_terminate_ends_the_case_and_nothing_of_it_runs_again(
     with runtime.sessions() as session:
         case = session.get(Case, case_id)
         assert case is not None and case.status == "terminated" and case.petition_deadline is None
+        assert case.task_open is False
         assert session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)).all() == []
         assert session.scalars(select(Timer).where(Timer.case_id == case_id)).all() == []
     clock.advance(timedelta(days=10))
@@ -304,3 +307,44 @@ def test_migrate_a_case_refused_when_it_makes_no_sense(services: Services, runti
     with pytest.raises(Conflict, match="已被管理员终止"):
         services.instances.migrate(admin, case_no, version_id, "迁移")
     assert case_snapshot(runtime, case_id)["state"] != before["state"]
+
+
+def test_migrate_a_case_to_another_version(services: Services, runtime: Runtime) -> None:
+    admin = viewer(runtime)
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    case_no = number(runtime, case_id)
+    second, _ = runtime.deploy_files(
+        ten_day_mediation(read_directories(runtime.processes_dir, runtime.forms_dir))
+    )
+    assert [number for _, number in services.instances.detail(admin, case_no).versions] == [2]
+    services.instances.migrate(admin, case_no, second.id, "按新版实施意见办理")
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.version_id == second.id
+    assert audits(runtime, case_id, "migrate")[0].detail["reason"] == "按新版实施意见办理"
+    assert services.instances.search(admin, InstanceFilter(process_id="fangtiao_referral", version=2)).rows
+    assert not services.instances.search(
+        admin, InstanceFilter(process_id="fangtiao_referral", version=1)
+    ).rows
+
+
+def test_a_running_case_with_no_task_open_but_a_timer_counts_as_waiting_on_it(
+    services: Services, runtime: Runtime
+) -> None:
+    """The procedure has no timer-only wait today; a version that had one would leave its cases so."""
+    admin = viewer(runtime)
+    waiting, working = start(runtime), start(runtime)
+    advance_to(runtime, waiting, "review_referral")
+    advance_to(runtime, working, "review_referral")
+    with runtime.sessions() as session:
+        assert all(c.task_open for c in session.scalars(select(Case)))
+    with runtime.transaction() as session:
+        session.execute(delete(OpenTask).where(OpenTask.case_id == waiting))
+        case = session.get(Case, waiting)
+        assert case is not None
+        case.task_open = False
+    page = services.instances.search(admin, InstanceFilter(status="timer"))
+    assert [r.case_no for r in page.rows] == [number(runtime, waiting)]
+    assert page.counts["timer"] == 1 and page.counts["running"] == 2
+    assert page.rows[0].steps == [] and page.rows[0].timers == 1

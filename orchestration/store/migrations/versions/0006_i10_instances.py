@@ -1,5 +1,5 @@
-"""the administrators' instance list and incidents: indexes to sort and page cases by their times; an
-incident's failing step, traceback and attempts
+"""the administrators' instance list and incidents: indexes to sort, filter and count cases, and whether a
+case has a task open; an incident's failing step, traceback and attempts
 
 Revision ID: 0006_i10_instances
 Revises: 0005
@@ -16,6 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("task_open", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.execute(
+        "UPDATE cases SET task_open = EXISTS (SELECT 1 FROM open_tasks WHERE open_tasks.case_id = cases.id)"
+    )
+    op.create_index("ix_cases_status_task_open", "cases", ["status", "task_open", "id"])
     op.create_index("ix_cases_updated_at_id", "cases", ["updated_at", "id"])
     op.create_index("ix_cases_created_at_id", "cases", ["created_at", "id"])
     op.create_index("ix_cases_status_updated_at_id", "cases", ["status", "updated_at", "id"])
@@ -38,6 +44,9 @@ def downgrade() -> None:
         batch_op.drop_column("traceback")
         batch_op.drop_column("task_name")
     op.drop_index("ix_cases_version_status", table_name="cases")
+    op.drop_index("ix_cases_status_task_open", table_name="cases")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_column("task_open")
     op.drop_index("ix_cases_locality_status_times", table_name="cases")
     op.drop_index("ix_cases_status_created_at_id", table_name="cases")
     op.drop_index("ix_cases_status_updated_at_id", table_name="cases")
