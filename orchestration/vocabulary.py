@@ -22,6 +22,7 @@ class CaseStatus(StrEnum):
     RUNNING = "running"
     SUSPENDED = "suspended"  # an administrator paused it; its timers wait
     COMPLETED = "completed"
+    TERMINATED = "terminated"  # an administrator ended it before its end; nothing of it runs again
 
 
 class AuditAction(StrEnum):
@@ -61,6 +62,11 @@ class AuditAction(StrEnum):
     # administrators' integration tokens for /api/v1
     TOKEN_CREATE = "token_create"
     TOKEN_REVOKE = "token_revoke"
+    # administrators repairing instances (each with the reason they gave)
+    TERMINATE = "terminate"
+    FIRE_TIMER = "fire_timer"  # a pending timer fired before its due time
+    RESET = "reset"  # the case moved back to an earlier completed step
+    WITHDRAW_DOCUMENT = "withdraw_document"  # a document issued after the step a reset went back to
 
 
 class DueState(StrEnum):

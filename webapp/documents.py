@@ -329,6 +329,8 @@ def context(view: DocumentView) -> dict[str, Any]:
         "signature": _signature(acts.get("signed")),
         "supersedes": view.supersedes,
         "superseded_by": view.superseded_by,
+        # withdrawn when an administrator moved the case back before the step that issued it
+        "withdrawn": acts["withdrawn"].content.get("reason") or "已撤回" if "withdrawn" in acts else None,
         "correction_reason": document.correction_reason,
         "intact": view.intact,
         "draft": view.draft,

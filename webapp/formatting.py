@@ -18,6 +18,7 @@ CASE_STATUS: dict[str, str] = {
     CaseStatus.RUNNING: "办理中",
     CaseStatus.COMPLETED: "已办结",
     CaseStatus.SUSPENDED: "已暂停",
+    CaseStatus.TERMINATED: "已终止",
 }
 OUTCOMES = {"mediated": "调解成功", "terminated": "调解终止", "ordinary": "转信访程序办理"}
 

@@ -171,6 +171,17 @@ def superseded_ids(session: Session, case_id: int) -> set[int]:
     )
 
 
+def withdrawn_ids(session: Session, case_id: int) -> set[int]:
+    """Documents withdrawn when an administrator moved the case back before the step that issued them."""
+    return set(
+        session.scalars(
+            select(DocumentAct.document_id)
+            .join(Document, Document.id == DocumentAct.document_id)
+            .where(Document.case_id == case_id, DocumentAct.act == "withdrawn")
+        )
+    )
+
+
 def intact(session: Session, document: Document) -> bool:
     """Whether the stored document is still what was issued (its digest matches)."""
     supersedes = session.get(Document, document.supersedes_id) if document.supersedes_id else None
@@ -190,7 +201,7 @@ def record_acts(
     act = ACTS.get(task_name)
     if act is None:
         return None
-    replaced = superseded_ids(session, case.id)
+    replaced = superseded_ids(session, case.id) | withdrawn_ids(session, case.id)
     candidates = session.scalars(
         select(Document)
         .where(Document.case_id == case.id, Document.kind.in_(act.kinds))

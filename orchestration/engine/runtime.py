@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -432,6 +433,7 @@ class Runtime:
             case.status = CaseStatus.COMPLETED
             case.completed_at = now
         after = derive(workflow, case)
+        case.task_open = bool(after.tasks)
         with session.no_autoflush:
             write_open_tasks(session, case, before, after, now)
             write_timers(session, case, before, after)
@@ -640,11 +642,15 @@ class Runtime:
                 self._audit(session, case, SYSTEM, AuditAction.TIMER, None, {"fired": names, "steps": steps})
                 return FireResult(case_id, names, lateness)
         except ProcedureError as exc:
-            self._timer_failed(case_id, exc.message, now)
+            self._timer_failed(case_id, exc.message, now, exc)
             return FireResult(case_id, [], 0.0, error=exc.message)
 
-    def _timer_failed(self, case_id: int, message: str, now: datetime) -> None:
-        """Retries with exponential backoff; past the last attempt the case gets an incident."""
+    def _timer_failed(
+        self, case_id: int, message: str, now: datetime, exc: BaseException | None = None
+    ) -> None:
+        """Retries with exponential backoff; past the last attempt the case gets an incident, naming the
+        step whose handler failed and keeping the traceback for administrators."""
+        step_name, trace = _failure_of(exc)
         with self.transaction() as session:
             case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
             assert case is not None
@@ -659,6 +665,9 @@ class Runtime:
                             case_id=case_id,
                             kind="timer",
                             message=f"定时器“{timer.name}”重试{timer.attempts}次仍失败：{message}",
+                            task_name=step_name,
+                            traceback=trace,
+                            attempts=timer.attempts,
                             created_at=now,
                         )
                     )
@@ -731,7 +740,7 @@ class Runtime:
                 sent += 1
         return sent
 
-    def retry_incident(self, incident_id: int, actor: Actor) -> None:
+    def retry_incident(self, incident_id: int, actor: Actor, reason: str | None = None) -> None:
         now = self.clock.now()
         with self.transaction() as session:
             incident = session.get(Incident, incident_id)
@@ -744,21 +753,30 @@ class Runtime:
                 if timer.attempts >= MAX_TIMER_ATTEMPTS:
                     timer.attempts, timer.due_at = 0, now
             audit.record(
-                session, now, actor.username, AuditAction.RETRY, incident.case_id, incident=incident_id
+                session,
+                now,
+                actor.username,
+                AuditAction.RETRY,
+                incident.case_id,
+                incident=incident_id,
+                **_reason(reason),
             )
 
-    def set_suspended(self, case_id: int, suspended: bool, actor: Actor) -> Case:
-        """An administrator pauses a case (its timers wait too) or lets it go on."""
+    def set_suspended(self, case_id: int, suspended: bool, actor: Actor, reason: str | None = None) -> Case:
+        """An administrator pauses a case (its timers wait too: the worker takes running cases only) or
+        lets it go on (timers that fell due meanwhile are due now, and the worker fires them)."""
         now = self.clock.now()
         with self._step(case_id) as step:
             session, case = step.session, step.locked
             running, paused = CaseStatus.RUNNING, CaseStatus.SUSPENDED
             wanted, current = (paused, running) if suspended else (running, paused)
             if case.status != current:
-                raise Conflict("案件当前状态不能暂停" if suspended else "案件未处于暂停状态")
+                if case.status in (CaseStatus.COMPLETED, CaseStatus.TERMINATED):
+                    raise Conflict(f"案件{_STATUS_WORDS[case.status]}，不能暂停或恢复")
+                raise Conflict("案件已处于暂停状态" if suspended else "案件未处于暂停状态，无需恢复")
             case.status, case.updated_at = wanted, now
             action = AuditAction.SUSPEND if suspended else AuditAction.RESUME
-            self._audit(session, case, actor, action, None, {})
+            self._audit(session, case, actor, action, None, _reason(reason))
         return case
 
     def recompute_deadlines(self, case_id: int, actor: Actor = SYSTEM) -> list[dict[str, str]]:
@@ -808,7 +826,9 @@ class Runtime:
             return MovePreview(steps, Verdict(False, _stray_message(stray)), [])
         return MovePreview(steps, verdict, due_changes(before, derive(workflow, case)))
 
-    def migrate_case(self, case_id: int, target_id: int, actor: Actor) -> list[dict[str, str]]:
+    def migrate_case(
+        self, case_id: int, target_id: int, actor: Actor, reason: str | None = None
+    ) -> list[dict[str, str]]:
         """Moves a running case to another version of its process in one locked transaction: SpiffWorkflow's
         migration resets its current tasks onto the new spec (timers evaluated again), the engine steps run,
         and its open tasks, timers and deadlines are written as the new state implies, audited. A case that
@@ -816,8 +836,8 @@ class Runtime:
         now = self.clock.now()
         with self._step(case_id) as step:
             session, case = step.session, step.locked
-            if case.status == CaseStatus.COMPLETED:
-                raise MigrationRefused("案件已办结，无需迁移")
+            if case.status in (CaseStatus.COMPLETED, CaseStatus.TERMINATED):
+                raise MigrationRefused(f"案件{_STATUS_WORDS[case.status]}，无需迁移")
             if case.status == CaseStatus.SUSPENDED:
                 # its engine steps would fire a deadline the migration brought forward, while it is paused
                 raise MigrationRefused(SUSPENDED_NOT_MOVED)
@@ -852,6 +872,7 @@ class Runtime:
             after = self._save(session, case, workflow, now, before)
             moved = due_changes(before, after)
             detail = {"from": source.number, "to": target.number, "moved": moved, "steps": steps}
+            detail.update(_reason(reason))
             self._audit(session, case, actor, AuditAction.MIGRATE, None, detail)
         return moved
 
@@ -959,11 +980,30 @@ def _moved_timers(workflow: BpmnWorkflow) -> list[tuple[Task, Any, Any]]:
     return moved
 
 
+_STATUS_WORDS: dict[str, str] = {CaseStatus.COMPLETED: "已办结", CaseStatus.TERMINATED: "已被管理员终止"}
+
+
+def _reason(reason: str | None) -> dict[str, str]:
+    return {"reason": reason} if reason else {}
+
+
+def _failure_of(exc: BaseException | None) -> tuple[str | None, str | None]:
+    """The step whose handler raised (SpiffWorkflow's exception carries the task) and the traceback of
+    the handler's own exception, for an incident."""
+    if exc is None:
+        return None, None
+    engine_error = exc.__cause__
+    task = getattr(engine_error, "task", None)
+    step_name = (task.task_spec.bpmn_name or task.task_spec.bpmn_id) if task is not None else None
+    cause = (engine_error.__cause__ if engine_error is not None else None) or engine_error or exc
+    return step_name, "".join(traceback.format_exception(cause))
+
+
 def _require_running(case: Case) -> None:
     if case.status == CaseStatus.SUSPENDED:
         raise Conflict("案件已被管理员暂停，暂不能办理")
     if case.status != CaseStatus.RUNNING:
-        raise Conflict("案件已办结")
+        raise Conflict(f"案件{_STATUS_WORDS.get(case.status, '已办结')}")
 
 
 def _authorise(task: OpenTask, actor: Actor) -> None:

@@ -16,6 +16,7 @@ from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Runtime
 from orchestration.services.admin import AdminService
 from orchestration.services.admin_audit import AuditLogService
+from orchestration.services.admin_instances import InstanceService
 from orchestration.services.admin_people import PeopleService
 from orchestration.services.api_tokens import ApiTokenService
 from orchestration.services.calendar_admin import CalendarService
@@ -47,6 +48,7 @@ class Services:
         self.notifications = NotificationService(self.runtime)
         self.users = UserService(self.runtime)
         self.admin = AdminService(self.runtime)
+        self.instances = InstanceService(self.runtime)
         self.people = PeopleService(self.runtime)
         self.calendar = CalendarService(self.runtime)
         self.audit_log = AuditLogService(self.runtime)

@@ -15,7 +15,7 @@ from orchestration.engine.runtime import Actor, Runtime
 from orchestration.errors import Conflict, Forbidden, Gone, NotFound
 from orchestration.store import audit
 from orchestration.store.models import Case, OpenTask, User
-from orchestration.vocabulary import AuditAction
+from orchestration.vocabulary import AuditAction, Role
 
 
 @dataclass(frozen=True)
@@ -137,5 +137,52 @@ def reassign(runtime: Runtime, task_id: str, actor: Actor, username: str) -> Cla
             to=target.username,
             to_name=target.display_name,
             previous=_name(session, previous),
+        )
+        return _result(session, case, task)
+
+
+def admin_reassign(
+    runtime: Runtime, task_id: str, actor: Actor, username: str | None, reason: str
+) -> ClaimResult:
+    """An administrator hands the task to a named user holding the task's role in its organisation, or
+    (no username) back to that organisation's pool, whatever the case's state; with the reason given."""
+    with _locked_task(runtime, task_id) as (session, case, task):
+        if actor.role != Role.ADMIN:
+            raise Forbidden("只有系统管理员可以这样改派任务")
+        previous = task.claimed_by
+        if username is None:
+            if previous is None:
+                raise Conflict("该任务未被认领，已在待认领任务中")
+            task.claimed_by = None
+            _audit(
+                session,
+                runtime,
+                case,
+                task,
+                actor,
+                AuditAction.RELEASE,
+                previous=_name(session, previous),
+                reason=reason,
+            )
+            return _result(session, case, task)
+        target = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+        if target is None:
+            raise NotFound(f"用户不存在或已停用：{username}")
+        if target.org_id != task.org_id or target.role != task.role:
+            raise Conflict(f"{target.display_name}不是该任务所属机构中负责该环节的人员，不能改派")
+        if previous == target.id:
+            raise Conflict(f"该任务已由{target.display_name}认领")
+        task.claimed_by = target.id
+        _audit(
+            session,
+            runtime,
+            case,
+            task,
+            actor,
+            AuditAction.REASSIGN,
+            to=target.username,
+            to_name=target.display_name,
+            previous=_name(session, previous),
+            reason=reason,
         )
         return _result(session, case, task)

@@ -74,7 +74,7 @@ def _anonymised() -> ColumnElement[bool]:
 
 def _past(cutoff: datetime) -> ColumnElement[bool]:
     return (
-        (Case.status == CaseStatus.COMPLETED)
+        Case.status.in_((CaseStatus.COMPLETED, CaseStatus.TERMINATED))
         & Case.completed_at.is_not(None)
         & (Case.completed_at <= cutoff)
         & ~_anonymised()

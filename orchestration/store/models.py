@@ -152,6 +152,9 @@ class Case(Base):
     mediation_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     justice_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # whether a user task is open, kept with the open-task rows: the administrators' list counts the
+    # cases waiting on a timer alone from an index instead of looking for tasks case by case
+    task_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the petition's own handling limit (信访工作条例 art 34), None while mediation pauses it;
     # kept on the row so the worker finds cases near or past it without recomputing every clock
     petition_deadline: Mapped[datetime | None] = mapped_column(index=True)
@@ -159,6 +162,16 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    # the administrators' instance list sorts by these and pages on (value, id) from where it left off
+    __table_args__ = (
+        Index("ix_cases_updated_at_id", "updated_at", "id"),
+        Index("ix_cases_created_at_id", "created_at", "id"),
+        Index("ix_cases_status_updated_at_id", "status", "updated_at", "id"),
+        Index("ix_cases_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_cases_locality_status_times", "locality_code", "status", "updated_at", "created_at", "id"),
+        Index("ix_cases_version_status", "version_id", "status"),
+        Index("ix_cases_status_task_open", "status", "task_open", "id"),
+    )
 
 
 class Counter(Base):
@@ -352,6 +365,10 @@ class Incident(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # timer | service
     message: Mapped[str] = mapped_column(Text)
+    # the step whose handler failed, its traceback (shown to administrators only) and the attempts made
+    task_name: Mapped[str | None] = mapped_column(String(100))
+    traceback: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(64))

@@ -13,10 +13,23 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from orchestration.domain.procedure import read_directories
 from orchestration.engine.runtime import Runtime
 from orchestration.services.demo import USERS
-from orchestration.store.models import AuditEvent, CalendarDay, Case, Document, Organisation, Region, User
+from orchestration.store.models import (
+    AuditEvent,
+    CalendarDay,
+    Case,
+    Document,
+    Incident,
+    OpenTask,
+    Organisation,
+    Region,
+    Timer,
+    User,
+)
 from tests.helpers import advance_to, open_task, start
+from tests.orchestration.services.procedure_edits import ten_day_mediation
 from tests.webapp.helpers import login
 
 EVERYONE = {u[0] for u in USERS}
@@ -61,6 +74,7 @@ PAGES: dict[str, set[str]] = {
 }
 
 ADMINS = {"admin"}
+CASE_NO = "FT2026-000001"
 NOTICE = b'{"holidays": {"2027-01-01": "\xe5\x85\x83\xe6\x97\xa6"}}'
 # Every route of the console: (method, rule) -> (URL, form data that would succeed for an administrator,
 # in this order: the region created is the one removed).
@@ -122,9 +136,75 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[str, dict[str, object]]] = {
     ("GET", "/admin/audit"): ("/admin/audit", {}),
     ("GET", "/admin/audit.csv"): ("/admin/audit.csv", {}),
     ("GET", "/admin/tokens"): ("/admin/tokens", {}),
-    ("POST", "/admin/tokens"): ("/admin/tokens", {"name": "省信访信息系统", "username": "clerk", "days": "30"}),
+    ("POST", "/admin/tokens"): (
+        "/admin/tokens",
+        {"name": "省信访信息系统", "username": "clerk", "days": "30"},
+    ),
     ("POST", "/admin/tokens/<int:token_id>/revoke"): ("/admin/tokens/1/revoke", {"reason": "停用"}),
+    # the instances, on the case `console_case` makes; "<…>" values are read from it when posted
+    ("GET", "/admin/instances"): ("/admin/instances", {}),
+    ("GET", "/admin/instances/<case_no>"): (f"/admin/instances/{CASE_NO}", {}),
+    ("GET", "/admin/instances/<case_no>/diagram.bpmn"): (f"/admin/instances/{CASE_NO}/diagram.bpmn", {}),
+    ("POST", "/admin/instances/<case_no>/suspend"): (
+        f"/admin/instances/{CASE_NO}/suspend",
+        {"reason": "核实"},
+    ),
+    ("POST", "/admin/instances/<case_no>/resume"): (
+        f"/admin/instances/{CASE_NO}/resume",
+        {"reason": "核实完毕"},
+    ),
+    ("POST", "/admin/instances/<case_no>/reassign"): (
+        f"/admin/instances/{CASE_NO}/reassign",
+        {"task": "<task>", "username": "mediator", "reason": "指定"},
+    ),
+    ("POST", "/admin/instances/<case_no>/retry"): (f"/admin/instances/{CASE_NO}/retry", {"reason": "已修复"}),
+    ("POST", "/admin/instances/<case_no>/fire-timer"): (
+        f"/admin/instances/{CASE_NO}/fire-timer",
+        {"timer": "<timer>", "reason": "提前"},
+    ),
+    ("POST", "/admin/instances/<case_no>/reset"): (
+        f"/admin/instances/{CASE_NO}/reset",
+        {"task": "<reset>", "reason": "选错调解组织"},
+    ),
+    ("POST", "/admin/instances/<case_no>/migrate"): (
+        f"/admin/instances/{CASE_NO}/migrate",
+        {"version": "2", "reason": "按新版办理"},
+    ),
+    ("POST", "/admin/instances/<case_no>/terminate"): (
+        f"/admin/instances/{CASE_NO}/terminate",
+        {"reason": "重复登记"},
+    ),
+    ("POST", "/admin/instances/bulk"): ("/admin/instances/bulk", {"action": "suspend", "reason": "维护"}),
 }
+
+
+@pytest.fixture
+def console_case(runtime: Runtime) -> int:
+    """A case referred to mediation, with a timer, an incident and a second version to migrate to."""
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "review_referral")
+    runtime.deploy_files(ten_day_mediation(read_directories(runtime.processes_dir, runtime.forms_dir)))
+    with runtime.transaction() as session:
+        session.add(Incident(case_id=case_id, kind="timer", message="失败", created_at=runtime.clock.now()))
+    return case_id
+
+
+def _resolved(runtime: Runtime, case_id: int, data: dict[str, object]) -> dict[str, object]:
+    """The form data with the case's current ids in place of "<task>", "<timer>" and "<reset>"."""
+    with runtime.sessions() as session:
+        ids = {
+            "<task>": session.scalar(select(OpenTask.id).where(OpenTask.case_id == case_id)),
+            "<timer>": session.scalar(select(Timer.task_id).where(Timer.case_id == case_id)),
+            "<reset>": next(
+                (
+                    e.detail["task_id"]
+                    for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id))
+                    if e.task_name == "draft_referral" and e.action == "complete"
+                ),
+                None,
+            ),
+        }
+    return {key: ids.get(value, value) if isinstance(value, str) else value for key, value in data.items()}
 
 
 @pytest.fixture
@@ -186,11 +266,16 @@ def _written(runtime: Runtime) -> tuple[object, ...]:
             list(session.execute(select(Organisation.code, Organisation.name))),
             list(session.execute(select(Region.code, Region.name))),
             list(session.execute(select(CalendarDay.day, CalendarDay.is_working))),
+            list(session.execute(select(Case.case_no, Case.status, Case.revision, Case.version_id))),
+            list(session.execute(select(OpenTask.id, OpenTask.claimed_by))),
+            list(session.execute(select(Incident.id, Incident.resolved_at))),
         )
 
 
 @pytest.mark.parametrize("username", sorted(EVERYONE))
-def test_only_administrators_reach_the_console(client: FlaskClient, runtime: Runtime, username: str) -> None:
+def test_only_administrators_reach_the_console(
+    client: FlaskClient, runtime: Runtime, console_case: int, username: str
+) -> None:
     login(client, username)
     before = _written(runtime)
     for (method, rule), (url, data) in ADMIN_ROUTES.items():
@@ -198,24 +283,26 @@ def test_only_administrators_reach_the_console(client: FlaskClient, runtime: Run
             status = client.get(url).status_code
             assert status == (200 if username in ADMINS else 403), (username, rule, status)
         elif username not in ADMINS:
-            status = client.post(url, data=data).status_code
+            status = client.post(url, data=_resolved(runtime, console_case, data)).status_code
             assert status == 403, (username, rule, status)
     if username not in ADMINS:
         assert _written(runtime) == before
 
 
-def test_an_administrators_posts_are_accepted(client: FlaskClient, runtime: Runtime) -> None:
+def test_an_administrators_posts_are_accepted(
+    client: FlaskClient, runtime: Runtime, console_case: int
+) -> None:
     """The data of the table is what succeeds, so a refusal above is the role check's, not the data's."""
     login(client, "admin")
     for (method, rule), (url, data) in ADMIN_ROUTES.items():
         if method == "POST":
-            status = client.post(url, data=data).status_code
+            status = client.post(url, data=_resolved(runtime, console_case, data)).status_code
             # A new token's secret is shown once, on the answer itself rather than after a redirect.
             assert status == (201 if rule == "/admin/tokens" else 302), (rule, status)
 
 
 def test_a_visitor_is_sent_to_log_in_from_every_route_of_the_console(
-    client: FlaskClient, runtime: Runtime
+    client: FlaskClient, runtime: Runtime, console_case: int
 ) -> None:
     before = _written(runtime)
     for (method, rule), (url, data) in ADMIN_ROUTES.items():

@@ -18,6 +18,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 # entry here.
 SECTIONS: list[tuple[str, str]] = [
     ("admin.home", "概览"),
+    ("admin.instances", "案件实例"),
     ("admin.users", "人员"),
     ("admin.organisations", "机构与区域"),
     ("admin.calendar", "节假日日历"),
@@ -42,4 +43,4 @@ def sections() -> dict[str, object]:
     return {"admin_sections": SECTIONS}
 
 
-from webapp.admin import audit, calendar, people, tokens, views  # noqa: E402,F401  (registers the routes on bp)
+from webapp.admin import audit, calendar, instances, people, tokens, views  # noqa: E402,F401  (registers the routes on bp)

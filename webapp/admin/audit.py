@@ -55,6 +55,10 @@ ACTION_NAMES: dict[str, str] = {
     AuditAction.REGION_DELETE: "删除区域",
     AuditAction.TOKEN_CREATE: "创建接口令牌",
     AuditAction.TOKEN_REVOKE: "吊销接口令牌",
+    AuditAction.TERMINATE: "终止案件",
+    AuditAction.FIRE_TIMER: "立即触发定时器",
+    AuditAction.RESET: "退回到先前环节",
+    AuditAction.WITHDRAW_DOCUMENT: "撤回文书",
 }
 CSV_HEADER = ("编号", "时间（北京时间）", "操作人", "操作", "案件编号", "环节", "详情")
 

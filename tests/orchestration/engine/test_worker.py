@@ -182,6 +182,9 @@ def test_a_failing_timer_is_retried_with_backoff_then_becomes_an_incident(
     with runtime.sessions() as session:
         incident = session.scalar(select(Incident).where(Incident.case_id == case_id))
         assert incident is not None and "通知服务不可用" in incident.message
+        # the step whose handler failed, the attempts and the handler's own traceback, for administrators
+        assert incident.task_name and incident.attempts == MAX_TIMER_ATTEMPTS
+        assert "RuntimeError: 通知服务不可用" in (incident.traceback or "")
     monkeypatch.undo()
     runtime.retry_incident(incident.id, actor(runtime, "admin"))
     result = runtime.fire_next()

@@ -1,7 +1,7 @@
 """api_tokens and idempotent_requests: integration tokens for /api/v1 (hashed, scoped, expiring,
 revocable) and the stored responses of state-changing calls made with an Idempotency-Key
 
-Revision ID: 0006_i11_api
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-29 10:00:00
 """
@@ -9,7 +9,7 @@ Create Date: 2026-11-29 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_i11_api"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
