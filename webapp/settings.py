@@ -25,7 +25,9 @@ def defaults(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": settings.secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # the cookie's own expiry; the session's absolute end is its row's (services/users.py), which a
+        # refreshed cookie does not extend
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # several attachments of up to 10 MB each
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; a long form is no failure
         "TASKS_PER_PAGE": 20,
