@@ -24,6 +24,8 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow import validate as mv
 
+from orchestration.domain import text_input
+
 __all__ = [
     "FormDefinition",
     "FormError",
@@ -998,6 +1000,17 @@ def validate(
         raise FormError(f"表单“{form.name}”需要动态选项列表（{names}），调用方未提供 options")
     if not isinstance(data, Mapping):
         raise FormValidationError({"_schema": "提交的数据应为字段名到取值的映射"})
+    # Before anything reads the values: text PostgreSQL cannot store (NUL, lone surrogates) would fail
+    # only at the commit, or, stored in SQLite, break every later JSON query.
+    if text_input.depth(data) > text_input.MAX_JSON_DEPTH:
+        raise FormValidationError({"_schema": f"数据嵌套过深（最多 {text_input.MAX_JSON_DEPTH} 层）"})
+    unusable = {
+        str(name): text_input.UNUSABLE_MESSAGE
+        for name, value in data.items()
+        if text_input.unusable_anywhere(name) or text_input.unusable_anywhere(value)
+    }
+    if unusable:
+        raise FormValidationError(unusable, _compiled(form).labels)
 
     prepared = _prepare(data, compiled.kinds)
     for name, conditions in compiled.only_when:

@@ -11,6 +11,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from orchestration.domain.forms import FormDefinition, FormValidationError, validate
+from orchestration.domain.text_input import clean_filename
 from orchestration.errors import Conflict, InvalidData
 from orchestration.services.documents import DocumentView
 from webapp.cases import bp, summary, timeline
@@ -120,13 +121,17 @@ def attachment(attachment_id: int) -> Response:
     """Always a download, never rendered inline: an uploaded HTML or SVG file must not run in our origin.
     send_file writes a Chinese file name as RFC 5987 filename*=UTF-8'' (headers must stay latin-1)."""
     file = services().cases.attachment(viewer(), attachment_id)
-    return send_file(
+    response = send_file(
         io.BytesIO(file.content),
         mimetype=file.content_type or "application/octet-stream",
         as_attachment=True,
-        download_name=file.filename,
+        # cleaned again: a name stored before uploads were cleaned may hold a line break
+        download_name=clean_filename(file.filename) or "attachment",
         max_age=0,
     )
+    # a personal document must not stay in a browser's or a proxy's cache
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/documents/<int:document_id>")
