@@ -167,6 +167,15 @@ MSG_BOOLEAN = "请选择“是”或“否”"
 MSG_LIST = "请提交列表"
 MSG_PATTERN = "格式不正确"
 
+# Bounds for what a form file leaves open, so that no field takes unlimited input (one 5 MB list item
+# made a 5 MB case state): a text field without maxLength takes DEFAULT_MAX_LENGTH[widget] characters, a
+# list (choices, files, rows) without maxItems DEFAULT_MAX_ITEMS entries, a free list item
+# DEFAULT_MAX_ITEM_LENGTH characters. A form's own maxLength or maxItems, larger or smaller, wins.
+DEFAULT_MAX_LENGTH = {"text": 500, "textarea": 10_000}
+DEFAULT_MAX_LENGTH_OTHER = 500  # a choice's value, a field of a kind added later
+DEFAULT_MAX_ITEMS = 20
+DEFAULT_MAX_ITEM_LENGTH = 200
+
 
 class FormError(ValueError):
     """A form file (or the caller's set-up, such as a missing option list) is wrong, not the user's data."""
@@ -769,12 +778,12 @@ class _FormSchema(Schema):
         unknown = RAISE
 
 
-def _string_validators(prop: Mapping[str, Any], label: str) -> list[Any]:
+def _string_validators(prop: Mapping[str, Any], label: str, widget: str = "text") -> list[Any]:
     validators: list[Any] = []
     if "minLength" in prop:
         validators.append(mv.Length(min=prop["minLength"], error="不能少于{min}个字"))
-    if "maxLength" in prop:
-        validators.append(mv.Length(max=prop["maxLength"], error="不能超过{max}个字"))
+    longest = prop.get("maxLength", DEFAULT_MAX_LENGTH.get(widget, DEFAULT_MAX_LENGTH_OTHER))
+    validators.append(mv.Length(max=longest, error="不能超过{max}个字"))
     if "pattern" in prop:
         hint = prop.get("x-pattern-message")
         message = f"{MSG_PATTERN}：{hint}" if hint else f"{MSG_PATTERN}：请检查{label}"
@@ -798,7 +807,7 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         return _IsoDate(error_messages={**messages, "invalid": MSG_DATE}, **common)
     if kind == "string":
         return fields.String(
-            validate=_string_validators(prop, form_field.label),
+            validate=_string_validators(prop, form_field.label, form_field.widget),
             error_messages={**messages, "invalid": MSG_TEXT},
             **common,
         )
@@ -836,12 +845,20 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         )
     if form_field.widget == "group":
         return _group_field(form_field, messages, common)
-    item_validators = [mv.OneOf([value for value, _ in form_field.options], error=MSG_CHOICE)]
-    item = fields.String(
-        validate=item_validators if form_field.options else [],
-        error_messages={"invalid": MSG_TEXT, "null": MSG_TEXT},
+    item_validators = (
+        [mv.OneOf([value for value, _ in form_field.options], error=MSG_CHOICE)]
+        if form_field.options
+        else [mv.Length(max=DEFAULT_MAX_ITEM_LENGTH, error="每项不能超过{max}个字")]
     )
-    return fields.List(item, error_messages={**messages, "invalid": MSG_LIST}, **common)
+    item = fields.String(validate=item_validators, error_messages={"invalid": MSG_TEXT, "null": MSG_TEXT})
+    most = prop.get("maxItems", DEFAULT_MAX_ITEMS)
+    noun = "个文件" if form_field.widget == "file" else "项"
+    return fields.List(
+        item,
+        validate=[mv.Length(max=most, error=_esc(f"最多{most}{noun}"))],
+        error_messages={**messages, "invalid": MSG_LIST},
+        **common,
+    )
 
 
 def _group_field(form_field: FormField, messages: dict[str, str], common: dict[str, Any]) -> fields.Field:
@@ -855,8 +872,8 @@ def _group_field(form_field: FormField, messages: dict[str, str], common: dict[s
     validators = []
     if "minItems" in prop:
         validators.append(mv.Length(min=prop["minItems"], error=_esc(f"至少填写{prop['minItems']}个{title}")))
-    if "maxItems" in prop:
-        validators.append(mv.Length(max=prop["maxItems"], error=_esc(f"最多填写{prop['maxItems']}个{title}")))
+    most = prop.get("maxItems", DEFAULT_MAX_ITEMS)
+    validators.append(mv.Length(max=most, error=_esc(f"最多填写{most}个{title}")))
     return fields.List(
         fields.Nested(row, error_messages={"type": "每一行应为字段名到取值的映射"}),
         validate=validators,
