@@ -43,7 +43,10 @@ def secret_key(app: Flask, settings: Settings) -> str:
     path = Path(app.instance_path) / SECRET_FILE
     if path.exists():
         return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        # the instance folder also holds the embedded database: private to the server's user
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
     key = secrets.token_hex(32)
     # O_EXCL: two workers starting together must not overwrite each other's key.
     try:

@@ -6,8 +6,6 @@ whose password an administrator reset is sent to change it before any other page
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
@@ -19,6 +17,7 @@ from webapp.auth import bp
 from webapp.context import SignedInUser, services, viewer
 from webapp.errors import respond, wants_json
 from webapp.extensions import login_manager
+from webapp.security import same_site_path
 
 # What a user who must change their password may still reach.
 WHILE_CHANGING = frozenset({"auth.change_password", "auth.logout", "static", "health.healthz"})
@@ -62,10 +61,7 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would make login an open redirect."""
     if not target:
         return home()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return home()
-    return target
+    return target if same_site_path(target) else home()
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from webapp.cases import summary as case_summary
 from webapp.context import services, viewer
 from webapp.documents import render_document
 from webapp.forms_ui import field_views, submission
+from webapp.security import same_site_path
 from webapp.tasks import bp
 
 Page = str | tuple[str, int] | Response
@@ -183,7 +184,7 @@ def _refused(v: Viewer, task_id: str, sent: Submission, exc: FangtiaoError) -> P
 
 def _back(default: str) -> Response:
     target = request.form.get("back", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+    return redirect(target if same_site_path(target) else default)
 
 
 @bp.post("/tasks/<task_id>/claim")
