@@ -121,6 +121,20 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(index=True)
 
 
+class TaskSubmission(Base):
+    """A task completion's idempotency key (one per drawing of the task form), stored with the step: a
+    retried POST with the same key (a double click, a reload, a retry after a lost answer) is told the
+    step already happened instead of being refused as a conflict or done twice."""
+
+    __tablename__ = "task_submissions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_title: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
 class ProcessVersion(Base):
     """One deployment of a process's files (BPMN, DMN, forms, scenarios); cases stay pinned to the version
     they started on until migrated."""
