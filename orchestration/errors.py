@@ -44,3 +44,9 @@ class ProcedureError(FangtiaoError):
     """A handler or the engine refused the step; nothing of it was stored."""
 
     status = 422
+
+
+class TooManyAttempts(FangtiaoError):
+    """Logins refused for a while after too many failures (the message says until when)."""
+
+    status = 429

@@ -29,7 +29,13 @@ VARIABLES = {
     "log_format": "FANGTIAO_LOG_FORMAT",
     "worker_poll_seconds": "FANGTIAO_WORKER_POLL",
     "retention_years": "FANGTIAO_RETENTION_YEARS",
+    "session_hours": "FANGTIAO_SESSION_HOURS",
+    "login_max_failures": "FANGTIAO_LOGIN_MAX_FAILURES",
+    "login_max_failures_per_address": "FANGTIAO_LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "login_lockout_minutes": "FANGTIAO_LOGIN_LOCKOUT_MINUTES",
 }
+# the settings that are whole positive numbers
+_COUNTS = ("session_hours", "login_max_failures", "login_max_failures_per_address", "login_lockout_minutes")
 
 
 class SettingsError(ValueError):
@@ -56,6 +62,14 @@ class Settings:
     # purge it: the shorter fixed period (定期10年) of the archive rules for organs' records (国家档案局令
     # 第8号 art 6), since no rule fixes one for 人民调解卷宗; the privacy notice states the same period.
     retention_years: int = 10
+    # A signed-in session ends this many hours after the login, however busy it is (the absolute lifetime).
+    session_hours: int = 8
+    # Failed logins within the lockout window that lock a name typed (whether it exists or not) or an
+    # address (the client's, as the app server sees it: behind a proxy, configure it to pass the client's)
+    # until the window from the oldest counted failure has passed.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_lockout_minutes: int = 15
 
     def __post_init__(self) -> None:
         if self.log_level is not None and not isinstance(logging.getLevelName(self.log_level), int):
@@ -70,6 +84,9 @@ class Settings:
             )
         if self.retention_years < 1:
             raise SettingsError(f"FANGTIAO_RETENTION_YEARS 无效：{self.retention_years}（应为正整数年数）")
+        for name in _COUNTS:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{VARIABLES[name]} 无效：{getattr(self, name)}（应为正整数）")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> Settings:
@@ -96,6 +113,10 @@ class Settings:
             values["worker_poll_seconds"] = _seconds("worker_poll_seconds", raw["worker_poll_seconds"])
         if raw["retention_years"] is not None:
             values["retention_years"] = _years("retention_years", raw["retention_years"])
+        for name in _COUNTS:
+            text = raw[name]
+            if text is not None:
+                values[name] = _count(name, text)
         values.update(overrides)
         if "database_url" not in values:
             # the embedded database lives in the instance folder, wherever that is
@@ -124,4 +145,11 @@ def _years(name: str, text: str) -> int:
     value = text.strip()
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise SettingsError(f"{VARIABLES[name]} 无效：{text}（应为正整数年数，如 10）")
+    return int(value)
+
+
+def _count(name: str, text: str) -> int:
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) < 1:
+        raise SettingsError(f"{VARIABLES[name]} 无效：{text}（应为正整数）")
     return int(value)

@@ -54,6 +54,8 @@ class AuditAction(StrEnum):
     USER_REACTIVATE = "user_reactivate"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGE = "password_change"
+    LOGIN_FAILURE = "login_failure"  # a wrong password, an unknown name, or a login while locked out
+    SESSIONS_END = "sessions_end"  # an administrator ended all sessions of a user
     ORGANISATION_CREATE = "organisation_create"
     ORGANISATION_DELETE = "organisation_delete"
     REGION_CREATE = "region_create"

@@ -27,6 +27,10 @@ FULL = {
     "FANGTIAO_LOG_FORMAT": "JSON",
     "FANGTIAO_WORKER_POLL": "2.5",
     "FANGTIAO_RETENTION_YEARS": "30",
+    "FANGTIAO_SESSION_HOURS": "4",
+    "FANGTIAO_LOGIN_MAX_FAILURES": "3",
+    "FANGTIAO_LOGIN_MAX_FAILURES_PER_ADDRESS": "50",
+    "FANGTIAO_LOGIN_LOCKOUT_MINUTES": "30",
 }
 
 
@@ -43,6 +47,10 @@ def test_defaults_are_the_embedded_demo() -> None:
         log_format="text",
         worker_poll_seconds=0.5,
         retention_years=10,
+        session_hours=8,
+        login_max_failures=5,
+        login_max_failures_per_address=20,
+        login_lockout_minutes=15,
     )
 
 
@@ -60,6 +68,10 @@ def test_every_variable_is_read() -> None:
         log_format="json",
         worker_poll_seconds=2.5,
         retention_years=30,
+        session_hours=4,
+        login_max_failures=3,
+        login_max_failures_per_address=50,
+        login_lockout_minutes=30,
     )
     assert "s3cret" not in repr(settings)
 
@@ -91,6 +103,10 @@ def test_overrides_win_and_empty_variables_count_as_unset() -> None:
         ("FANGTIAO_RETENTION_YEARS", "十年"),
         ("FANGTIAO_RETENTION_YEARS", "0"),
         ("FANGTIAO_RETENTION_YEARS", "2.5"),
+        ("FANGTIAO_SESSION_HOURS", "0"),
+        ("FANGTIAO_SESSION_HOURS", "８"),
+        ("FANGTIAO_LOGIN_MAX_FAILURES", "-1"),
+        ("FANGTIAO_LOGIN_LOCKOUT_MINUTES", "9" * 30),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(variable: str, value: str) -> None:

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from orchestration import logs
 from orchestration.services import Services
 from orchestration.settings import Settings
-from webapp import errors, formatting, request_log, security
+from webapp import errors, formatting, input_guard, request_log, security
 from webapp import settings as web_settings
 from webapp.context import SERVICES_KEY
 from webapp.extensions import csrf, login_manager
@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     formatting.register(app)
     errors.register(app)
     security.register(app)
+    input_guard.register(app)
 
     from webapp import admin, api, api_v1, auth, cases, health, nav, notifications, policy, tasks
 

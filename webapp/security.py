@@ -3,6 +3,8 @@ that carry personal information."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -31,3 +33,21 @@ def register(app: Flask) -> None:
         ):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def same_site_path(target: str) -> bool:
+    """Whether a redirect target stays on this site: a path, not a URL. Browsers drop tabs and line breaks
+    from a URL and read a backslash as a slash, so "/\\t/evil.example/" or "/\\\\evil.example" would lead
+    to another site; anything with those characters is refused rather than cleaned."""
+    if not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def cross_site() -> bool:
+    """Whether the browser says the request comes from another site (Sec-Fetch-Site): a link elsewhere
+    must not make a user's browser write our audit log."""
+    return request.headers.get("Sec-Fetch-Site") == "cross-site"

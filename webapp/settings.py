@@ -25,7 +25,9 @@ def defaults(settings: Settings) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": settings.secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # the cookie's own expiry; the session's absolute end is its row's (services/users.py), which a
+        # refreshed cookie does not extend
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # several attachments of up to 10 MB each
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; a long form is no failure
         "TASKS_PER_PAGE": 20,
@@ -41,7 +43,10 @@ def secret_key(app: Flask, settings: Settings) -> str:
     path = Path(app.instance_path) / SECRET_FILE
     if path.exists():
         return path.read_text(encoding="ascii").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        # the instance folder also holds the embedded database: private to the server's user
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
     key = secrets.token_hex(32)
     # O_EXCL: two workers starting together must not overwrite each other's key.
     try:

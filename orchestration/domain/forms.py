@@ -24,6 +24,8 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow import validate as mv
 
+from orchestration.domain import text_input
+
 __all__ = [
     "FormDefinition",
     "FormError",
@@ -164,6 +166,15 @@ MSG_TEXT = "请输入文字"
 MSG_BOOLEAN = "请选择“是”或“否”"
 MSG_LIST = "请提交列表"
 MSG_PATTERN = "格式不正确"
+
+# Bounds for what a form file leaves open, so that no field takes unlimited input (one 5 MB list item
+# made a 5 MB case state): a text field without maxLength takes DEFAULT_MAX_LENGTH[widget] characters, a
+# list (choices, files, rows) without maxItems DEFAULT_MAX_ITEMS entries, a free list item
+# DEFAULT_MAX_ITEM_LENGTH characters. A form's own maxLength or maxItems, larger or smaller, wins.
+DEFAULT_MAX_LENGTH = {"text": 500, "textarea": 10_000}
+DEFAULT_MAX_LENGTH_OTHER = 500  # a choice's value, a field of a kind added later
+DEFAULT_MAX_ITEMS = 20
+DEFAULT_MAX_ITEM_LENGTH = 200
 
 
 class FormError(ValueError):
@@ -767,12 +778,12 @@ class _FormSchema(Schema):
         unknown = RAISE
 
 
-def _string_validators(prop: Mapping[str, Any], label: str) -> list[Any]:
+def _string_validators(prop: Mapping[str, Any], label: str, widget: str = "text") -> list[Any]:
     validators: list[Any] = []
     if "minLength" in prop:
         validators.append(mv.Length(min=prop["minLength"], error="不能少于{min}个字"))
-    if "maxLength" in prop:
-        validators.append(mv.Length(max=prop["maxLength"], error="不能超过{max}个字"))
+    longest = prop.get("maxLength", DEFAULT_MAX_LENGTH.get(widget, DEFAULT_MAX_LENGTH_OTHER))
+    validators.append(mv.Length(max=longest, error="不能超过{max}个字"))
     if "pattern" in prop:
         hint = prop.get("x-pattern-message")
         message = f"{MSG_PATTERN}：{hint}" if hint else f"{MSG_PATTERN}：请检查{label}"
@@ -796,7 +807,7 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         return _IsoDate(error_messages={**messages, "invalid": MSG_DATE}, **common)
     if kind == "string":
         return fields.String(
-            validate=_string_validators(prop, form_field.label),
+            validate=_string_validators(prop, form_field.label, form_field.widget),
             error_messages={**messages, "invalid": MSG_TEXT},
             **common,
         )
@@ -834,12 +845,20 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         )
     if form_field.widget == "group":
         return _group_field(form_field, messages, common)
-    item_validators = [mv.OneOf([value for value, _ in form_field.options], error=MSG_CHOICE)]
-    item = fields.String(
-        validate=item_validators if form_field.options else [],
-        error_messages={"invalid": MSG_TEXT, "null": MSG_TEXT},
+    item_validators = (
+        [mv.OneOf([value for value, _ in form_field.options], error=MSG_CHOICE)]
+        if form_field.options
+        else [mv.Length(max=DEFAULT_MAX_ITEM_LENGTH, error="每项不能超过{max}个字")]
     )
-    return fields.List(item, error_messages={**messages, "invalid": MSG_LIST}, **common)
+    item = fields.String(validate=item_validators, error_messages={"invalid": MSG_TEXT, "null": MSG_TEXT})
+    most = prop.get("maxItems", DEFAULT_MAX_ITEMS)
+    noun = "个文件" if form_field.widget == "file" else "项"
+    return fields.List(
+        item,
+        validate=[mv.Length(max=most, error=_esc(f"最多{most}{noun}"))],
+        error_messages={**messages, "invalid": MSG_LIST},
+        **common,
+    )
 
 
 def _group_field(form_field: FormField, messages: dict[str, str], common: dict[str, Any]) -> fields.Field:
@@ -853,8 +872,8 @@ def _group_field(form_field: FormField, messages: dict[str, str], common: dict[s
     validators = []
     if "minItems" in prop:
         validators.append(mv.Length(min=prop["minItems"], error=_esc(f"至少填写{prop['minItems']}个{title}")))
-    if "maxItems" in prop:
-        validators.append(mv.Length(max=prop["maxItems"], error=_esc(f"最多填写{prop['maxItems']}个{title}")))
+    most = prop.get("maxItems", DEFAULT_MAX_ITEMS)
+    validators.append(mv.Length(max=most, error=_esc(f"最多填写{most}个{title}")))
     return fields.List(
         fields.Nested(row, error_messages={"type": "每一行应为字段名到取值的映射"}),
         validate=validators,
@@ -998,6 +1017,17 @@ def validate(
         raise FormError(f"表单“{form.name}”需要动态选项列表（{names}），调用方未提供 options")
     if not isinstance(data, Mapping):
         raise FormValidationError({"_schema": "提交的数据应为字段名到取值的映射"})
+    # Before anything reads the values: text PostgreSQL cannot store (NUL, lone surrogates) would fail
+    # only at the commit, or, stored in SQLite, break every later JSON query.
+    if text_input.depth(data) > text_input.MAX_JSON_DEPTH:
+        raise FormValidationError({"_schema": f"数据嵌套过深（最多 {text_input.MAX_JSON_DEPTH} 层）"})
+    unusable = {
+        str(name): text_input.UNUSABLE_MESSAGE
+        for name, value in data.items()
+        if text_input.unusable_anywhere(name) or text_input.unusable_anywhere(value)
+    }
+    if unusable:
+        raise FormValidationError(unusable, _compiled(form).labels)
 
     prepared = _prepare(data, compiled.kinds)
     for name, conditions in compiled.only_when:

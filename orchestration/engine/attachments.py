@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from orchestration.domain.forms import Upload
+from orchestration.domain.text_input import clean_filename
 from orchestration.errors import InvalidData
 from orchestration.store.models import Attachment
 
@@ -22,7 +23,7 @@ def check(uploads: Mapping[str, Sequence[Upload]]) -> None:
         for upload in files:
             if len(upload.content) > MAX_BYTES:
                 errors[field] = f"文件“{upload.filename}”超过 {MAX_BYTES // (1024 * 1024)}MB"
-            elif not upload.filename.strip():
+            elif not clean_filename(upload.filename):
                 errors[field] = "文件名不能为空"
     if errors:
         raise InvalidData("上传的文件有误", errors)
@@ -38,8 +39,8 @@ def store(
         rows = [
             Attachment(
                 case_id=case_id,
-                filename=upload.filename.strip(),
-                content_type=upload.content_type or "application/octet-stream",
+                filename=clean_filename(upload.filename),
+                content_type=_content_type(upload.content_type),
                 size=len(upload.content),
                 sha256=hashlib.sha256(upload.content).hexdigest(),
                 content=upload.content,
@@ -52,6 +53,15 @@ def store(
         session.flush()
         ids[field] = [str(row.id) for row in rows]
     return ids
+
+
+def _content_type(declared: str | None) -> str:
+    """What the browser declared, if it looks like a media type that fits the column; the file is always
+    sent back as a download whatever it says."""
+    value = (declared or "").strip()
+    if not value or len(value) > 100 or not value.isascii() or not value.isprintable() or "/" not in value:
+        return "application/octet-stream"
+    return value
 
 
 def merge(data: Mapping[str, Any], ids: Mapping[str, list[str]]) -> dict[str, Any]:

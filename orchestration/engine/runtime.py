@@ -62,6 +62,7 @@ from orchestration.store.models import (
     OfficialYear,
     OpenTask,
     ProcessVersion,
+    TaskSubmission,
     Timer,
 )
 from orchestration.store.numbering import case_number
@@ -147,6 +148,8 @@ class StepResult:
     revision: int
     open_tasks: list[OpenTaskInfo]
     task_title: str | None = None  # the task the step completed, if it completed one
+    # True: this answers a retry of a completion committed before (same idempotency key); nothing ran now
+    repeated: bool = False
 
 
 def _result(case: Case, rows: Derived, task_title: str | None = None) -> StepResult:
@@ -535,9 +538,11 @@ class Runtime:
         actor: Actor,
         expected_revision: int | None = None,
         files: Mapping[str, Sequence[Upload]] | None = None,
+        submission_key: str | None = None,
     ) -> StepResult:
         """Completes a user task with its data, or with what a browser sent for its form; `files` are
-        uploads for file fields, stored in the same transaction."""
+        uploads for file fields, stored in the same transaction, and so is `submission_key` (an
+        idempotency key, see models.TaskSubmission)."""
         now = self.clock.now()
         with self._step() as step:
             case, open_task = step.lock_task(task_id)
@@ -580,6 +585,17 @@ class Runtime:
                 open_task.task_name,
                 {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title},
             )
+            if submission_key is not None:
+                session.add(
+                    TaskSubmission(
+                        key=submission_key,
+                        task_id=task_id,
+                        case_id=case.id,
+                        task_title=open_task.title[:200],
+                        actor=actor.username,
+                        at=now,
+                    )
+                )
         return _result(case, after, open_task.title)
 
     def report_risk(self, case_id: int, data: Mapping[str, Any], actor: Actor) -> StepResult:

@@ -27,7 +27,7 @@ from orchestration.services.notifications import NotificationService
 from orchestration.services.repository import RepositoryService
 from orchestration.services.retention import RetentionService
 from orchestration.services.tasks import TaskService
-from orchestration.services.users import UserService
+from orchestration.services.users import LoginPolicy, UserService
 from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.store.db import make_engine, make_session_factory
 
@@ -39,6 +39,7 @@ class Services:
         clock: Clock | None = None,
         processes_dir: Path = PROJECT_ROOT / "processes",
         forms_dir: Path = PROJECT_ROOT / "forms",
+        login_policy: LoginPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.runtime = Runtime(make_session_factory(engine), clock, processes_dir, forms_dir)
@@ -46,7 +47,7 @@ class Services:
         self.cases = CaseService(self.runtime)
         self.documents = DocumentService(self.runtime)
         self.notifications = NotificationService(self.runtime)
-        self.users = UserService(self.runtime)
+        self.users = UserService(self.runtime, login_policy)
         self.admin = AdminService(self.runtime)
         self.instances = InstanceService(self.runtime)
         self.people = PeopleService(self.runtime)
@@ -63,7 +64,7 @@ class Services:
     ) -> Services:
         """The services over the settings' database (or the one given), with the settings' procedure."""
         engine = make_engine(database_url or settings.database_url)
-        return cls(engine, clock, settings.processes_dir, settings.forms_dir)
+        return cls(engine, clock, settings.processes_dir, settings.forms_dir, LoginPolicy.of(settings))
 
     @property
     def clock(self) -> Clock:

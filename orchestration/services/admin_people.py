@@ -5,8 +5,9 @@ each, their document-number prefix and seal name.
 An administrator keeps what lies in their own region and below, as they see its cases. Every change is
 one transaction with its audit event; a refusal writes nothing. Deactivating a user, or moving them to
 another role or organisation, gives the tasks they had claimed back to the pool of the task's role in
-its organisation, each release audited on its case; a deactivated user's sessions end (the session id
-carries the user's session generation, raised here, see services/users.py)."""
+its organisation, each release audited on its case; a deactivated user's sessions end, and so do those of
+a user whose password is reset or whose sessions an administrator ends (their rows are deleted, see
+services/users.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from orchestration.domain.organisations import CHILD_LEVEL, KIND_NAMES, LEVEL_NA
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound
 from orchestration.read.queries import Page, clamp_page
 from orchestration.services.base import Service, require_admin
-from orchestration.services.users import password_problem
+from orchestration.services.users import end_sessions, password_problem
 from orchestration.store import audit
 from orchestration.store.models import Case, Notification, OpenTask, Organisation, Region, User
 from orchestration.vocabulary import AuditAction, Role
@@ -295,7 +296,7 @@ class PeopleService(Service):
             if not user.active:
                 raise Conflict(f"用户 {username} 已停用")
             user.active = False
-            user.session_generation += 1
+            end_sessions(session, user.id)
             released = self._release_claims(session, viewer, user, note)
             self._audit(
                 session,
@@ -326,7 +327,17 @@ class PeopleService(Service):
             user = self._user_in_scope(session, scope, username)
             user.password_hash = generate_password_hash(password)
             user.must_change_password = True
+            end_sessions(session, user.id)
             self._audit(session, viewer, AuditAction.PASSWORD_RESET, user=username, reason=note)
+
+    def end_user_sessions(self, viewer: Viewer, username: str, reason: str) -> int:
+        """Ends every session of the user now (a lost phone, a shared computer); returns how many."""
+        note = _reason(reason, required=True)
+        with self._writing(viewer) as (session, scope):
+            user = self._user_in_scope(session, scope, username)
+            ended = end_sessions(session, user.id)
+            self._audit(session, viewer, AuditAction.SESSIONS_END, user=username, sessions=ended, reason=note)
+            return ended
 
     def _user_in_scope(
         self, session: Session, scope: set[str], username: str, for_update: bool = True

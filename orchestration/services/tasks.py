@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from orchestration.domain.access import LEADER_ROLES, Viewer, can_act_on, form_data
 from orchestration.domain.calendar import SHANGHAI
@@ -13,14 +16,18 @@ from orchestration.domain.forms import FormDefinition, FormRegistry, Submission,
 from orchestration.domain.privacy_notice import GIVEN_FIELD, PrivacyNotice
 from orchestration.engine.documents import PARTIES, registered_parties
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
-from orchestration.errors import Forbidden, Gone
+from orchestration.errors import Conflict, Forbidden, Gone
 from orchestration.read import case_view, queries
 from orchestration.read.case_view import CaseSummary
 from orchestration.read.queries import DoneTask, Page, TaskFilter, TaskList
 from orchestration.services import claims
 from orchestration.services.base import Options, Service, actor_of
 from orchestration.services.claims import ClaimResult
-from orchestration.store.models import Document, OpenTask, User
+from orchestration.services.health import database_outage
+from orchestration.store.models import Case, Document, OpenTask, TaskSubmission, User
+
+# what the task form sends as its idempotency key (uuid4().hex); anything else is ignored
+IDEMPOTENCY_KEY = re.compile(r"[0-9a-f]{32}")
 
 __all__ = [
     "UNKNOWN_REVISION",
@@ -147,8 +154,48 @@ class TaskService(Service):
         data: Mapping[str, Any] | Submission,
         expected_revision: int | None,
         files: Mapping[str, Sequence[Upload]] | None = None,
+        idempotency_key: str | None = None,
     ) -> StepResult:
-        return self.runtime.complete_task(task_id, data, actor_of(viewer), expected_revision, files)
+        """Completes the task. With an idempotency key (one per drawing of the form), a retry of a
+        completion that was committed (a double click; a reload; an answer lost when the connection or
+        the database failed after the commit) answers with that completion (`repeated`) rather than a
+        conflict, and nothing runs twice."""
+        key = idempotency_key if idempotency_key and IDEMPOTENCY_KEY.fullmatch(idempotency_key) else None
+        if key is not None:
+            earlier = self._submitted(key, task_id, viewer)
+            if earlier is not None:
+                return earlier
+        try:
+            return self.runtime.complete_task(
+                task_id, data, actor_of(viewer), expected_revision, files, submission_key=key
+            )
+        except Exception as exc:
+            if key is None or not (isinstance(exc, Conflict) or database_outage(exc)):
+                raise
+            try:
+                earlier = self._submitted(key, task_id, viewer)
+            except Exception:
+                raise exc from None  # the database is still away: the first error is the answer
+            if earlier is None:
+                raise
+            return earlier
+
+    def _submitted(self, key: str, task_id: str, viewer: Viewer) -> StepResult | None:
+        """The completion committed with this key, for the same task and user, if there is one."""
+        with self.reading() as session:
+            row = session.execute(
+                select(TaskSubmission.task_title, Case.id, Case.case_no, Case.status, Case.revision)
+                .join(Case, Case.id == TaskSubmission.case_id)
+                .where(
+                    TaskSubmission.key == key,
+                    TaskSubmission.task_id == task_id,
+                    TaskSubmission.actor == viewer.username,
+                )
+            ).first()
+        if row is None:
+            return None
+        title, case_id, case_no, status, revision = row
+        return StepResult(case_id, case_no, status, revision, [], title, repeated=True)
 
     def claim(self, viewer: Viewer, task_id: str) -> ClaimResult:
         return claims.claim(self.runtime, task_id, actor_of(viewer))

@@ -1,43 +1,91 @@
-"""Signing in: checking a password, turning a session back into the signed-in user, and a user changing
-their own password (which an administrator's reset makes them do before anything else).
+"""Signing in: checking a password (throttled per name typed and per address), turning a session back
+into the signed-in user, ending sessions, and a user changing their own password (which an
+administrator's reset makes them do before anything else).
 
-The session id carries a digest of the password hash and of the user's session generation, so a changed
-password ends existing sessions, and so does deactivating a user (refused while inactive, and the
-generation raised, so the sessions stay ended once the user is reactivated)."""
+Sessions live on the server (models.UserSession): the cookie carries a random token and the table only
+its SHA-256, so a copied cookie is worth nothing once the session ends. A session ends at logout, when
+the password changes or is reset, when the user is deactivated or an administrator ends all their
+sessions (the rows are deleted), and `session_hours` after the login whatever happens in between."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orchestration.domain.access import Viewer
-from orchestration.errors import InvalidData
+from orchestration.engine.clock import SHANGHAI
+from orchestration.engine.runtime import Runtime
+from orchestration.errors import InvalidData, TooManyAttempts
 from orchestration.services.base import Service
+from orchestration.settings import Settings
 from orchestration.store import audit
-from orchestration.store.models import Organisation, Region, User
+from orchestration.store.models import LoginFailure, Organisation, Region, User, UserSession
 from orchestration.vocabulary import AuditAction
 
 MIN_PASSWORD_LENGTH = 8
+# Longer than any user name (models.User.username); a longer name typed is refused before any lookup.
+MAX_USERNAME_LENGTH = 64
+MAX_ADDRESS_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How long a session lives and when failed logins lock (see Settings)."""
+
+    session_hours: int = 8
+    max_failures: int = 5
+    max_failures_per_address: int = 20
+    lockout_minutes: int = 15
+
+    @classmethod
+    def of(cls, settings: Settings) -> LoginPolicy:
+        return cls(
+            settings.session_hours,
+            settings.login_max_failures,
+            settings.login_max_failures_per_address,
+            settings.login_lockout_minutes,
+        )
 
 
 @dataclass(frozen=True)
 class SignedIn:
     viewer: Viewer
-    session_id: str  # "<user id>.<token>": what the session cookie carries
+    session_id: str  # the random token the session cookie carries
     must_change_password: bool = False
+    expires_at: datetime | None = None
 
 
-def _token(user_id: int, password_hash: str, generation: int) -> str:
-    return hashlib.sha256(f"{user_id}:{generation}:{password_hash}".encode()).hexdigest()[:16]
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _signed_in(user: User) -> SignedIn:
-    session_id = f"{user.id}.{_token(user.id, user.password_hash, user.session_generation)}"
-    return SignedIn(Viewer.of(user), session_id, user.must_change_password)
+def start_session(session: Session, user: User, now: datetime, hours: int, address: str | None) -> SignedIn:
+    """A new session row for the user; the token is returned once and never stored."""
+    token = secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=hours)
+    session.add(
+        UserSession(
+            token_hash=_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires,
+            address=(address or "")[:MAX_ADDRESS_LENGTH] or None,
+        )
+    )
+    return SignedIn(Viewer.of(user), token, user.must_change_password, expires)
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """Ends every session of the user; how many there were."""
+    result = session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def password_problem(password: str) -> str | None:
@@ -59,24 +107,87 @@ def _dummy_hash() -> str:
 
 
 class UserService(Service):
-    def authenticate(self, username: str, password: str) -> SignedIn | None:
-        with self.reading() as session:
+    def __init__(self, runtime: Runtime, policy: LoginPolicy | None = None) -> None:
+        super().__init__(runtime)
+        self.policy = policy or LoginPolicy()
+
+    def authenticate(self, username: str, password: str, address: str = "") -> SignedIn | None:
+        """The new session when the password is right; None when it is not (the failure counted and
+        audited). Raises TooManyAttempts while the name or the address is locked, InvalidData for a name
+        no user can have (control characters, NUL, too long). Whether the user exists changes neither the
+        answer nor its timing: the password is checked against a dummy hash, failures are counted per
+        name typed."""
+        if len(username) > MAX_USERNAME_LENGTH or not username.isprintable():
+            raise InvalidData("用户名含有无效字符或过长", {"username": "用户名含有无效字符或过长"})
+        address = address[:MAX_ADDRESS_LENGTH] if address.isprintable() else ""
+        now = self.now()
+        with self.runtime.transaction() as session:
+            locked_until = self._locked_until(session, username, address, now)
+            if locked_until is not None:
+                audit.record(
+                    session, now, username or "-", AuditAction.LOGIN_FAILURE, address=address, reason="locked"
+                )
+        if locked_until is not None:
+            # raised after the commit: the refused attempt stays in the audit log
+            local = locked_until.astimezone(SHANGHAI)
+            raise TooManyAttempts(
+                f"登录失败次数过多，已暂时锁定，请于 {local.month}月{local.day}日 {local:%H:%M} 后再试"
+            )
+        with self.runtime.transaction() as session:
             user = session.scalar(select(User).where(User.username == username)) if username else None
             hashed = user.password_hash if user is not None and user.password_hash else _dummy_hash()
             if check_password_hash(hashed, password) and user is not None and user.active:
-                return _signed_in(user)
+                # expired sessions of anyone go now: a login is rare enough to carry the cleaning
+                session.execute(delete(UserSession).where(UserSession.expires_at <= now))
+                session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+                return start_session(session, user, now, self.policy.session_hours, address)
+            session.add(LoginFailure(username=username, address=address, at=now))
+            audit.record(
+                session,
+                now,
+                username or "-",
+                AuditAction.LOGIN_FAILURE,
+                address=address,
+                reason="wrong_password" if user is not None and user.active else "unknown_or_inactive",
+            )
         return None
 
+    def _locked_until(self, session: Session, username: str, address: str, now: datetime) -> datetime | None:
+        window = timedelta(minutes=self.policy.lockout_minutes)
+        session.execute(delete(LoginFailure).where(LoginFailure.at <= now - window))
+        until: datetime | None = None
+        for column, value, limit in (
+            (LoginFailure.username, username, self.policy.max_failures),
+            (LoginFailure.address, address, self.policy.max_failures_per_address),
+        ):
+            if not value:
+                continue
+            times = session.scalars(
+                select(LoginFailure.at)
+                .where(column == value, LoginFailure.at > now - window)
+                .order_by(LoginFailure.at.desc())
+                .limit(limit)
+            ).all()
+            if len(times) >= limit:
+                # locked until the oldest of the last `limit` failures leaves the window
+                candidate = times[-1] + window
+                until = candidate if until is None or candidate > until else until
+        return until
+
+    def end_session(self, session_id: str) -> None:
+        """Logout: the session's row goes, so its cookie is worth nothing even if copied."""
+        with self.runtime.transaction() as session:
+            session.execute(delete(UserSession).where(UserSession.token_hash == _hash(session_id)))
+
     def load(self, session_id: str) -> SignedIn | None:
-        """The user a session belongs to, if it is still valid (same password, still active)."""
-        raw_id, _, token = session_id.partition(".")
-        if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
+        """The user a session belongs to, if the session has not ended or expired and the user is active."""
+        if not session_id or len(session_id) > 100:
             return None
         # Every request asks this: plain columns in one statement, no ORM objects to build.
         query = (
             select(
-                User.password_hash,
-                User.session_generation,
+                User.id,
+                UserSession.expires_at,
                 User.must_change_password,
                 User.username,
                 User.display_name,
@@ -87,19 +198,24 @@ class UserService(Service):
                 Organisation.region_code,
                 Region.level,
             )
+            .join(User, User.id == UserSession.user_id)
             .outerjoin(Organisation, Organisation.id == User.org_id)
             .outerjoin(Region, Region.code == Organisation.region_code)
-            .where(User.id == int(raw_id), User.active.is_(True))
+            .where(
+                UserSession.token_hash == _hash(session_id),
+                UserSession.expires_at > self.now(),
+                User.active.is_(True),
+            )
         )
         with self.reading() as session:
             row = session.execute(query).first()
-        if row is None or _token(int(raw_id), row[0], row[1]) != token:
+        if row is None:
             return None
-        _, _, must_change, username, display_name, role, org_id, org_name, kind, region, level = row
-        viewer = Viewer(
-            int(raw_id), username, display_name, role, org_id, org_name or "", kind, region, level
+        user_id, expires, must_change, username, display_name, role, org_id, org_name, kind, region, level = (
+            row
         )
-        return SignedIn(viewer, session_id, must_change)
+        viewer = Viewer(user_id, username, display_name, role, org_id, org_name or "", kind, region, level)
+        return SignedIn(viewer, session_id, must_change, expires)
 
     def viewer(self, username: str) -> Viewer | None:
         """An active user by name (the command line acts as a named user)."""
@@ -128,5 +244,6 @@ class UserService(Service):
                 raise InvalidData("密码未修改，请按提示更正", errors)
             user.password_hash = generate_password_hash(new)
             user.must_change_password = False
+            end_sessions(session, user.id)
             audit.record(session, self.now(), user.username, AuditAction.PASSWORD_CHANGE, user=user.username)
-            return _signed_in(user)
+            return start_session(session, user, self.now(), self.policy.session_hours, None)

@@ -44,8 +44,8 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path and path != ":memory:" and not path.startswith("file:"):
+        _private_file(Path(path.split("?", 1)[0]))
     engine = create_engine(
         url, hide_parameters=HIDE_PARAMETERS, connect_args={"timeout": 30, "check_same_thread": False}
     )
@@ -136,6 +136,23 @@ def _release_writers_lock(pooled_connection: Any) -> None:
         return
     if info.pop(WRITERS_HELD, False):
         fcntl.flock(info[WRITERS_FD], fcntl.LOCK_UN)
+def _private_file(path: Path) -> None:
+    """The embedded database holds personal data: its folder, when this creates it, is 0700 and the file
+    0600 (SQLite gives its -wal and -shm files the same mode as the database file). A file or folder
+    that already exists keeps the mode its owner chose."""
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        created.chmod(0o700)  # mkdir's mode is masked by the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    path.chmod(0o600)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

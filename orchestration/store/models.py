@@ -93,10 +93,46 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # set by an administrator's password reset: the user must choose a new password before anything else
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # part of every session id of the user: raised when the user is deactivated, so that a session
-    # begun before is not valid again once the user is reactivated
-    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     org: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """A signed-in session: the cookie carries only a random token, this row its SHA-256. Ending a session
+    (logout, a password change or reset, deactivation, an administrator's "end all sessions") deletes the
+    row; `expires_at` is fixed at login, so using the session never extends it."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    """A failed login, counted per name typed (whether or not such a user exists) and per address to
+    throttle guessing; rows older than the lockout window are no longer counted and are deleted."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TaskSubmission(Base):
+    """A task completion's idempotency key (one per drawing of the task form), stored with the step: a
+    retried POST with the same key (a double click, a reload, a retry after a lost answer) is told the
+    step already happened instead of being refused as a conflict or done twice."""
+
+    __tablename__ = "task_submissions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_title: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
 
 
 class ProcessVersion(Base):

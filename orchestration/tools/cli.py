@@ -11,7 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from orchestration import logs
+from orchestration.domain import text_input
 from orchestration.domain.access import Viewer
 from orchestration.domain.procedure import DeployError, write_directories
 from orchestration.engine.clock import SHANGHAI
@@ -21,10 +24,11 @@ from orchestration.read.queries import MAX_PER_PAGE, TaskFilter
 from orchestration.services import Services, demo
 from orchestration.settings import Settings, SettingsError
 from orchestration.store import migrate
-from orchestration.store.db import make_engine, make_session_factory
+from orchestration.store.db import error_summary, make_engine, make_session_factory
 from orchestration.store.models import OpenTask
 
 USAGE_ERROR = 2
+INT32_MAX = 2**31 - 1  # the largest id of an INTEGER column (PostgreSQL)
 # Commands that run until stopped log at INFO by default; the others print their result and log only
 # warnings and errors unless FANGTIAO_LOG_LEVEL says otherwise.
 LONG_RUNNING = ("worker", "serve", "demo")
@@ -48,6 +52,14 @@ def _json_arg(text: str) -> Any:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CommandError(f"JSON 格式错误（第{exc.lineno}行第{exc.colno}列）：{exc.msg}") from exc
+    except (RecursionError, ValueError) as exc:  # nested beyond the parser, an integer too long to read
+        raise CommandError(
+            f"JSON 无法读取：嵌套过深（最多 {text_input.MAX_JSON_DEPTH} 层）或数字过长"
+        ) from exc
+    try:
+        text_input.check(value)
+    except text_input.UnusableInput as exc:
+        raise CommandError(str(exc)) from exc
     if not isinstance(value, dict):
         raise CommandError("JSON 数据必须是一个对象（{...}）")
     return value
@@ -222,13 +234,18 @@ def cmd_dossier(args: argparse.Namespace) -> None:
     services = _services(args)
     started = time.perf_counter()
     pdf = dossier_pdf(services.documents.dossier(_user(services, args.as_user), args.case))
-    Path(args.output).write_bytes(pdf)
+    try:
+        Path(args.output).write_bytes(pdf)
+    except OSError as exc:
+        raise CommandError(f"无法写入 {args.output}：{exc.strerror}") from exc
     print(f"卷宗已导出：{args.output}（{len(pdf)} 字节，用时 {time.perf_counter() - started:.2f} 秒）")
 
 
 def cmd_incidents(args: argparse.Namespace) -> None:
     services = _services(args)
     if args.retry is not None:
+        if not 1 <= args.retry <= INT32_MAX:
+            raise CommandError(f"事件不存在：{args.retry}")
         services.admin.retry_incident(_user(services, args.as_user), args.retry)
         print(f"已重新安排事件 {args.retry}")
         return
@@ -488,7 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # an argument no field can hold (NUL; an undecodable byte, which Python turns into a lone surrogate)
+    # would fail only in the database driver
+    if any(text_input.unusable(argument) for argument in arguments):
+        print(f"错误：命令行参数{text_input.UNUSABLE_MESSAGE}", file=sys.stderr)
+        return USAGE_ERROR
+    args = build_parser().parse_args(arguments)
     args.database_given = args.database is not None
     overrides = {"database_url": args.database, "worker_poll_seconds": getattr(args, "poll", None)}
     try:
@@ -509,6 +532,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     except FangtiaoError as exc:
         print(f"错误：{exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except (DBAPIError, OSError) as exc:
+        # a database that cannot be reached or opened: its own first line, without the statement
+        print(
+            f"错误：数据库无法连接或无法打开（{args.settings.database_url.split('@')[-1]}）：{error_summary(exc)}",
+            file=sys.stderr,
+        )
         return USAGE_ERROR
     return result if isinstance(result, int) else 0
 

@@ -29,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.services import demo
+from orchestration.settings import Settings
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from tests.browser.ui import Shots, Ui
@@ -77,7 +78,9 @@ def serve(root: Path) -> Iterator[LiveServer]:
             "CLOCK": clock,
             "SECRET_KEY": "browser-test-secret-key",
             "INSTANCE_PATH": str(root / "instance"),
-        }
+        },
+        # the tests move the clock by days while signed in; sessions end after 8 hours by default
+        Settings.from_env(session_hours=24 * 400),
     )
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)

@@ -11,11 +11,22 @@ from flask.testing import FlaskClient
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
+from orchestration.settings import Settings
 from webapp import create_app
 from webapp.context import SERVICES_KEY
 
+# The tests move the frozen clock by days to reach deadlines while a user stays signed in; the sessions'
+# own lifetime (8 hours by default) is tested in test_sessions.py with an app of its own.
+TEST_SESSION_HOURS = 24 * 400
 
-def make_app(database_url: str, clock: FrozenClock, tmp_path: Any, **config: Any) -> Flask:
+
+def make_app(
+    database_url: str,
+    clock: FrozenClock,
+    tmp_path: Any,
+    session_hours: int = TEST_SESSION_HOURS,
+    **config: Any,
+) -> Flask:
     return create_app(
         {
             "DATABASE_URL": database_url,
@@ -25,7 +36,8 @@ def make_app(database_url: str, clock: FrozenClock, tmp_path: Any, **config: Any
             "WTF_CSRF_ENABLED": False,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             **config,
-        }
+        },
+        Settings.from_env(session_hours=session_hours),
     )
 
 

@@ -100,6 +100,10 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[str, dict[str, object]]] = {
     ),
     ("POST", "/admin/users/<username>/deactivate"): ("/admin/users/clerk/deactivate", {"reason": "调离"}),
     ("POST", "/admin/users/<username>/reactivate"): ("/admin/users/clerk/reactivate", {"reason": "返岗"}),
+    ("POST", "/admin/users/<username>/sessions/end"): (
+        "/admin/users/clerk/sessions/end",
+        {"reason": "设备遗失"},
+    ),
     ("POST", "/admin/users/<username>/password"): (
         "/admin/users/clerk/password",
         {"password": "temporary-2026", "reason": "忘记密码"},

@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
+from orchestration.services.users import UserService
 from orchestration.store.models import User
 from tests.webapp.conftest import make_app
 from tests.webapp.helpers import login, text
@@ -78,10 +79,10 @@ def test_inactive_user_cannot_log_in_and_is_logged_out(client: FlaskClient, runt
 
 def test_changing_the_password_ends_existing_sessions(client: FlaskClient, runtime: Runtime) -> None:
     login(client, "clerk")
-    with runtime.sessions() as session, session.begin():
-        user = session.scalar(select(User).where(User.username == "clerk"))
-        assert user is not None
-        user.password_hash = generate_password_hash("new-password")
+    users = UserService(runtime)
+    viewer = users.viewer("clerk")
+    assert viewer is not None
+    users.change_password(viewer, "fangtiao-demo", "new-password", "new-password")
     assert client.get("/tasks").status_code == 302
     login(client, "clerk", "new-password")
     assert client.get("/tasks").status_code == 200

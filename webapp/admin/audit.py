@@ -47,6 +47,8 @@ ACTION_NAMES: dict[str, str] = {
     AuditAction.USER_REACTIVATE: "重新启用用户",
     AuditAction.PASSWORD_RESET: "重置密码",
     AuditAction.PASSWORD_CHANGE: "修改本人密码",
+    AuditAction.LOGIN_FAILURE: "登录失败",
+    AuditAction.SESSIONS_END: "结束用户全部登录",
     AuditAction.ORGANISATION_CREATE: "新建机构",
     AuditAction.ORGANISATION: "修改机构",
     AuditAction.ORGANISATION_DELETE: "删除机构",

@@ -165,6 +165,16 @@ def users_password(username: str) -> Page:
     return redirect(url_for("admin.users_edit", username=username))
 
 
+@bp.post("/users/<username>/sessions/end")
+def users_end_sessions(username: str) -> Page:
+    try:
+        ended = services().people.end_user_sessions(viewer(), username, request.form.get("reason", ""))
+    except SHOWN_REFUSALS as exc:
+        return _user_page(username, "sessions", refusal=_refusal(exc))
+    flash(f"已结束 {username} 的全部登录（{ended} 个）", "success")
+    return redirect(url_for("admin.users_edit", username=username))
+
+
 # ---- regions and organisations --------------------------------------------------------------------
 
 

@@ -1,23 +1,23 @@
 """Login, logout and changing one's own password. Passwords are checked against User.password_hash
-(werkzeug); the session id also carries a digest of the hash, so a changed password or a deactivated user
-ends existing sessions. A user whose password an administrator reset is sent to change it before any
-other page."""
+(werkzeug), failed logins throttled and audited by the service. The signed cookie carries only the random
+token of a session kept on the server (services/users.py): logout, a changed or reset password,
+deactivation and an administrator ending the sessions delete it, so a copied cookie stops working. A user
+whose password an administrator reset is sent to change it before any other page."""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from orchestration.errors import InvalidData
+from orchestration.errors import InvalidData, TooManyAttempts
 from orchestration.vocabulary import Role
 from webapp.auth import bp
 from webapp.context import SignedInUser, services, viewer
 from webapp.errors import respond, wants_json
 from webapp.extensions import login_manager
+from webapp.security import same_site_path
 
 # What a user who must change their password may still reach.
 WHILE_CHANGING = frozenset({"auth.change_password", "auth.logout", "static", "health.healthz"})
@@ -61,10 +61,7 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: an absolute or scheme-relative URL would make login an open redirect."""
     if not target:
         return home()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return home()
-    return target
+    return target if same_site_path(target) else home()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,7 +72,12 @@ def login() -> Response | str | tuple[str, int]:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        signed_in = services().users.authenticate(username, password)
+        try:
+            signed_in = services().users.authenticate(username, password, request.remote_addr or "")
+        except TooManyAttempts as exc:
+            return render_template("auth/login.html", username=username, error=exc.message), exc.status
+        except InvalidData as exc:
+            return render_template("auth/login.html", username="", error=exc.message), 400
         if signed_in is not None:
             session.clear()  # nothing from before the login carries over into the signed-in session
             session.permanent = True
@@ -91,6 +93,8 @@ def login() -> Response | str | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        services().users.end_session(current_user.get_id())
     logout_user()
     session.clear()
     flash("已退出登录", "info")

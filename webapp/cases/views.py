@@ -11,6 +11,7 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from orchestration.domain.forms import FormDefinition, FormValidationError, validate
+from orchestration.domain.text_input import clean_filename
 from orchestration.errors import Conflict, InvalidData
 from orchestration.services.documents import DocumentView
 from orchestration.vocabulary import DueState
@@ -19,6 +20,7 @@ from webapp.context import services, viewer
 from webapp.documents import field_title, render_document
 from webapp.dossier import dossier_pdf
 from webapp.forms_ui import FieldView, field_views, submission
+from webapp.security import cross_site
 
 Page = str | tuple[str, int] | Response
 
@@ -128,25 +130,41 @@ def report_risk(case_no: str) -> Page:
     return redirect(url_for("cases.show", case_no=case_no))
 
 
+def _from_elsewhere() -> Response:
+    """The two reads that write the audit log stay links (GET), so that a download or a printable full
+    document opens as any file does; a link on another site must not write that log in a signed-in
+    user's name, so such a request is refused and nothing is recorded."""
+    message = "请从访调通的案件页面打开此链接（来自其他网站的链接不能查看完整信息或下载附件）"
+    return Response(render_template("errors/error.html", status=403, message=message), status=403)
+
+
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int) -> Response:
     """Always a download, never rendered inline: an uploaded HTML or SVG file must not run in our origin.
     send_file writes a Chinese file name as RFC 5987 filename*=UTF-8'' (headers must stay latin-1)."""
+    if cross_site():
+        return _from_elsewhere()
     file = services().cases.attachment(viewer(), attachment_id)
-    return send_file(
+    response = send_file(
         io.BytesIO(file.content),
         mimetype=file.content_type or "application/octet-stream",
         as_attachment=True,
-        download_name=file.filename,
+        # cleaned again: a name stored before uploads were cleaned may hold a line break
+        download_name=clean_filename(file.filename) or "attachment",
         max_age=0,
     )
+    # a personal document must not stay in a browser's or a proxy's cache
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/documents/<int:document_id>")
 @login_required
 def document(document_id: int) -> Response:
     """A printable document; masked unless a handler asks for the full text (?full=1), which is audited."""
+    if request.args.get("full") == "1" and cross_site():
+        return _from_elsewhere()
     shown = services().documents.document(viewer(), document_id, full=request.args.get("full") == "1")
     return Response(render_document(shown), mimetype="text/html")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from webapp.cases import summary as case_summary
 from webapp.context import services, viewer
 from webapp.documents import render_document
 from webapp.forms_ui import field_views, submission
+from webapp.security import same_site_path
 from webapp.tasks import bp
 
 Page = str | tuple[str, int] | Response
@@ -114,6 +116,8 @@ def _render_task(
             mine=page.mine,
             documents=page.documents,
             revision=page.revision,
+            # one key per drawing of the form: a second POST of the same form is the same completion
+            idempotency_key=uuid.uuid4().hex,
             notes=page.form.notes_for(page.data),
             draft=draft,
         ),
@@ -153,11 +157,16 @@ def complete(task_id: str) -> Page:
     tasks = services().tasks
     sent = submission(request.form, request.files)
     try:
-        done = tasks.complete(v, task_id, sent, _expected_revision())
+        done = tasks.complete(
+            v, task_id, sent, _expected_revision(), idempotency_key=request.form.get("idempotency_key")
+        )
     except Gone:
         return _gone(SUBMITTED_TOO_LATE)
     except (InvalidData, Conflict, ProcedureError) as exc:
         return _refused(v, task_id, sent, exc)
+    if done.repeated:
+        flash(f"{done.case_no}“{done.task_title}”此前的提交已保存；本次重复提交未再办理。", "info")
+        return redirect(url_for("tasks.inbox"))
     following = "、".join(t.title for t in done.open_tasks)
     after = f"下一环节：{following}" if following else "流程已无待办环节"
     flash(f"已办理：{done.case_no}“{done.task_title}”。{after}", "success")
@@ -183,7 +192,7 @@ def _refused(v: Viewer, task_id: str, sent: Submission, exc: FangtiaoError) -> P
 
 def _back(default: str) -> Response:
     target = request.form.get("back", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+    return redirect(target if same_site_path(target) else default)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -75,7 +75,6 @@ def snapshot(runtime: Runtime) -> dict[str, Any]:
                         User.active,
                         User.password_hash,
                         User.must_change_password,
-                        User.session_generation,
                     ).order_by(User.id)
                 )
             ),
@@ -267,7 +266,6 @@ def test_deactivating_a_user_returns_their_tasks_to_the_pool_and_ends_their_sess
     assert open_task(runtime, first, "mediate").claimed_by is None  # back in the committee's pool
     assert open_task(runtime, second, "screen_case").claimed_by is not None  # another's claim stays
     assert users.load(signed_in.session_id) is None
-    assert users.authenticate("mediator", DEMO_PASSWORD) is None
     with runtime.sessions() as session:
         release = session.scalar(
             select(AuditEvent).where(AuditEvent.case_id == first, AuditEvent.action == "release")
@@ -280,6 +278,8 @@ def test_deactivating_a_user_returns_their_tasks_to_the_pool_and_ends_their_sess
         "released_tasks": 1,
         "reason": "调离本单位",
     }
+    assert users.authenticate("mediator", DEMO_PASSWORD) is None
+    assert last_audit(runtime).action == "login_failure"
     with pytest.raises(Conflict, match="已停用"):
         people.deactivate_user(admin, "mediator", "再次")
 
@@ -298,12 +298,12 @@ def test_a_password_reset_ends_sessions_and_forces_a_change(
     assert signed_in is not None
     people.reset_password(admin, "clerk", NEW_PASSWORD, "忘记密码")
     assert users.load(signed_in.session_id) is None
-    assert users.authenticate("clerk", DEMO_PASSWORD) is None
-    again = users.authenticate("clerk", NEW_PASSWORD)
-    assert again is not None and again.must_change_password
     event = last_audit(runtime)
     assert (event.action, event.detail) == ("password_reset", {"user": "clerk", "reason": "忘记密码"})
     assert NEW_PASSWORD not in str(event.detail)
+    assert users.authenticate("clerk", DEMO_PASSWORD) is None
+    again = users.authenticate("clerk", NEW_PASSWORD)
+    assert again is not None and again.must_change_password
 
     before = snapshot(runtime)
     refusals: list[tuple[tuple[str, str, str], str, str]] = [
