@@ -12,7 +12,8 @@ def ground(data: Mapping[str, Any]) -> str:
     """Why the case went to the ordinary procedure, judged from the latest step it passed."""
     if "termination" in data:
         return f"调解不成功：{data['termination'].get('reason', '')}"
-    if data.get("consultation_outcome") == "ordinary":
+    consultation = data.get("consultation")
+    if isinstance(consultation, Mapping) and consultation.get("outcome") == "ordinary":
         return "经信访部门与司法行政部门会商，由信访部门按信访程序办理"
     if data.get("return_decision") == "accept_return":
         return f"人民调解组织退回：{data.get('return_reason', '')}"

@@ -14,7 +14,7 @@ from tests.handlers.fakes import NOW, PETITION_OFFICE, FakeContext, Notice, run
     ("data", "expected"),
     [
         ({"termination": {"reason": "期限届满"}}, "调解不成功：期限届满"),
-        ({"consultation_outcome": "ordinary"}, "经信访部门与司法行政部门会商，由信访部门按信访程序办理"),
+        ({"consultation": {"outcome": "ordinary"}}, "经信访部门与司法行政部门会商，由信访部门按信访程序办理"),
         ({"return_decision": "accept_return", "return_reason": "专属管辖"}, "人民调解组织退回：专属管辖"),
         ({"consent": "refuse"}, "信访人不同意人民调解"),
         ({"scope_ground": "依法应由专门机关处理"}, "不适用移送人民调解：依法应由专门机关处理"),
@@ -31,7 +31,7 @@ def test_the_latest_step_decides_the_ground() -> None:
         "consent": "refuse",
         "return_decision": "accept_return",
         "return_reason": "专属管辖",
-        "consultation_outcome": "ordinary",
+        "consultation": {"outcome": "ordinary"},
         "scope_ground": "不适宜",
     }
     assert ground(everything).startswith("经信访部门与司法行政部门会商")
@@ -40,7 +40,7 @@ def test_the_latest_step_decides_the_ground() -> None:
 
 
 def test_routing_resumes_a_paused_clock_and_records_the_outcome() -> None:
-    ctx = FakeContext(data={"consultation_outcome": "ordinary"})
+    ctx = FakeContext(data={"consultation": {"outcome": "ordinary"}})
     ctx.pause_petition_clock()
     result = run("route_to_ordinary_procedure", ctx)
     assert ctx.clock_events == ["pause", "resume"]

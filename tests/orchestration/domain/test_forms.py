@@ -65,11 +65,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "approve_referral": {"approval": "approve"},
     "review_referral": {"review_decision": "accept", "mediator_name": "赵六"},
     "decide_return": {"return_decision": "accept_return"},
+    "consultation_petition_opinion": {
+        "petition_proposal": "mediation_accepts",
+        "petition_opinion": "属于民事纠纷，应予受理。",
+        "petition_representative": "城关镇信访办 王五",
+    },
     "joint_consultation": {
         "consultation_date": "2026-12-02",
         "participants": "城关镇信访办、城关司法所",
         "consultation_outcome": "mediation_accepts",
-        "consultation_minutes": "经会商，由原人民调解组织受理。",
+        "justice_opinion": "同意由原人民调解组织受理。",
+        "justice_representative": "城关司法所 赵七",
+    },
+    "escalated_consultation": {
+        "escalated_date": "2026-12-04",
+        "escalated_participants": "城关区信访局、城关区司法局",
+        "escalated_outcome": "ordinary",
+        "escalated_reasons": "由信访部门按信访程序办理。",
     },
     "mediate": {
         "session_record": "2026年12月3日在调委会调解，双方到场。",
@@ -95,7 +107,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "social_effect": "纠纷平息，未再信访。",
     },
     "handle_risk": {"risk_assessment": "可能聚集上访。", "measures": "已约谈双方并加强疏导。"},
-    "report_risk": {"risk_type": "leapfrog", "description": "当事人扬言赴京上访。"},
+    "report_risk": {
+        "risk_type": "leapfrog",
+        "description": "当事人扬言赴京上访。",
+        "police_recipient": "八廓派出所",
+        "government_recipient": "八廓街道办事处",
+        "receipt": "值班人员接收",
+    },
 }
 
 
