@@ -35,4 +35,13 @@ def route_to_ordinary_procedure(ctx: HandlerContext) -> dict[str, Any]:
         "ordinary",
         f"案件 {ctx.case_no} 按信访程序办理：{reason}",
     )
-    return {"at": ctx.now.isoformat(), "ground": reason}
+    # after a termination the petition office may ask for a follow-up visit all the same (七(四))
+    follow_up = "termination" in ctx.data and ctx.data.get("follow_up_requested") is True
+    if follow_up:
+        ctx.notify(
+            ctx.mediation_org_id,
+            Role.MEDIATOR,
+            "follow_up_requested",
+            f"案件 {ctx.case_no} 信访部门要求会同回访当事人，请在调解终止之日起一个月内完成",
+        )
+    return {"at": ctx.now.isoformat(), "ground": reason, "follow_up_requested": follow_up}

@@ -54,7 +54,7 @@ def test_routing_resumes_a_paused_clock_and_records_the_outcome() -> None:
             f"案件 FT2026-000001 按信访程序办理：{ground_text}",
         )
     ]
-    assert result == {"at": NOW.isoformat(), "ground": ground_text}
+    assert result == {"at": NOW.isoformat(), "ground": ground_text, "follow_up_requested": False}
 
 
 def test_routing_before_mediation_leaves_the_clock_alone() -> None:
@@ -72,3 +72,19 @@ def test_routing_keeps_an_outcome_already_reached() -> None:
     run("route_to_ordinary_procedure", ctx)
     assert ctx.outcome == "terminated"
     assert ctx.clock_events == ["pause", "resume"]
+
+
+def test_after_a_termination_the_petition_office_may_ask_for_a_follow_up_visit() -> None:
+    asked = FakeContext(data={"termination": {"reason": "期限届满"}, "follow_up_requested": True})
+    assert run("route_to_ordinary_procedure", asked)["follow_up_requested"] is True
+    assert [(n.role, n.kind) for n in asked.notices] == [
+        ("petition_clerk", "ordinary"),
+        ("mediator", "follow_up_requested"),
+    ]
+    # the box ticked on another way out (no mediation took place) asks for nothing
+    returned = FakeContext(data={"return_decision": "accept_return", "follow_up_requested": True})
+    assert run("route_to_ordinary_procedure", returned)["follow_up_requested"] is False
+    assert (
+        run("route_to_ordinary_procedure", FakeContext(data={"termination": {}}))["follow_up_requested"]
+        is False
+    )

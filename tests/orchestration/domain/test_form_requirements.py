@@ -218,6 +218,24 @@ SAMPLES: list[Sample] = [
         "feedback_failure",
     ),
     Sample(
+        "receive_failure/follow_up",
+        "clerk",
+        {"received_by": "王芳", "next_steps": "按信访程序答复信访人。", "follow_up_requested": True},
+        "feedback_failure",
+    ),
+    Sample(
+        "follow_up_termination",
+        "mediator",
+        {
+            "visited_on": "2026-11-20",
+            "visit_method": "phone",
+            "mediation_visitors": "次仁卓玛",
+            "petition_visitors": "王芳",
+            "social_effect": "信访人已起诉，未再信访。",
+        },
+        "receive_failure/follow_up",
+    ),
+    Sample(
         RISK_FORM,
         "mediator",
         {
@@ -304,6 +322,13 @@ REVIEWED = [
     "feedback_success.agreement_copy",
     "follow_up_visit.visited_on",
     "follow_up_visit.visit_method",
+    "follow_up_visit.mediation_visitors",
+    "follow_up_visit.petition_visitors",
+    "follow_up_termination.visited_on",
+    "follow_up_termination.visit_method",
+    "follow_up_termination.mediation_visitors",
+    "follow_up_termination.petition_visitors",
+    "follow_up_termination.social_effect",
     "follow_up_visit.performance",
     "follow_up_visit.social_effect",
     "guide_divert.explanation_given",

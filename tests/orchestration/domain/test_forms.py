@@ -103,8 +103,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "follow_up_visit": {
         "visited_on": "2026-12-28",
         "visit_method": "phone",
+        "mediation_visitors": "赵六",
+        "petition_visitors": "王五",
         "performance": "fully",
         "social_effect": "纠纷平息，未再信访。",
+    },
+    "follow_up_termination": {
+        "visited_on": "2026-12-28",
+        "visit_method": "phone",
+        "mediation_visitors": "赵六",
+        "petition_visitors": "王五",
+        "social_effect": "当事人已起诉，未再信访。",
     },
     "handle_risk": {"risk_assessment": "可能聚集上访。", "measures": "已约谈双方并加强疏导。"},
     "report_risk": {
