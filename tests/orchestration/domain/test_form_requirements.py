@@ -191,6 +191,23 @@ SAMPLES: list[Sample] = [
         "review_referral",
     ),
     Sample(
+        "mediate/hand_up",
+        "mediator",
+        {
+            "session_record": "双方对诊疗过错各执一词。",
+            "mediation_outcome": "hand_up",
+            "handover_org": "540102-tj",
+            "handover_reason": "专业性强，申请报送区人民调解工作指导中心。",
+        },
+        "review_referral",
+    ),
+    Sample(
+        "decide_handover",
+        "justice",
+        {"handover_decision": "refuse", "handover_opinion": "先委托专家出具意见后继续调解。"},
+        "mediate/hand_up",
+    ),
+    Sample(
         "mediate/terminate",
         "mediator",
         {
@@ -361,6 +378,10 @@ REVIEWED = [
     "mediate.extension_days[mediation_outcome=extend]",
     "mediate.extension_reason[mediation_outcome=extend]",
     "mediate.termination_reason[mediation_outcome=terminate]",
+    "mediate.handover_org[mediation_outcome=hand_up]",
+    "mediate.handover_reason[mediation_outcome=hand_up]",
+    "decide_handover.handover_decision",
+    "decide_handover.handover_opinion",
     "receive_failure.received_by",
     "receive_success.received_by",
     "register.petitioner_name",

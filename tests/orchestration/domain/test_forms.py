@@ -115,6 +115,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "petition_visitors": "王五",
         "social_effect": "当事人已起诉，未再信访。",
     },
+    "decide_handover": {"handover_decision": "approve", "handover_opinion": "同意报送。"},
     "handle_risk": {"risk_assessment": "可能聚集上访。", "measures": "已约谈双方并加强疏导。"},
     "report_risk": {
         "risk_type": "leapfrog",
@@ -275,8 +276,15 @@ def test_required_when_on_mediation_outcome(registry: FormRegistry) -> None:
     assert errors == {"extension_days": "请填写延长天数", "extension_reason": "请填写延长理由"}
     errors = errors_of(form, {"session_record": "记录", "mediation_outcome": "terminate"})
     assert errors == {"termination_reason": "请填写终止调解的原因"}
+    errors = errors_of(form, {"session_record": "记录", "mediation_outcome": "hand_up"})
+    assert errors == {
+        "handover_org": "请选择申请报送的人民调解组织",
+        "handover_reason": "请填写申请报送的理由",
+    }
     cleaned = validate(
-        form, {"session_record": "记录", "mediation_outcome": "terminate", "termination_reason": "分歧大"}
+        form,
+        {"session_record": "记录", "mediation_outcome": "terminate", "termination_reason": "分歧大"},
+        provider,
     )
     assert cleaned["mediation_outcome"] == "terminate"
 
@@ -363,8 +371,8 @@ def test_integer_range(registry: FormRegistry) -> None:
     assert errors_of(form, extend(16)) == {"extension_days": "不能大于15"}
     assert errors_of(form, extend("16")) == {"extension_days": "不能大于15"}
     assert errors_of(form, extend(0)) == {"extension_days": "不能少于1"}
-    assert validate(form, extend(15))["extension_days"] == 15
-    assert validate(form, extend(" 7 "))["extension_days"] == 7
+    assert validate(form, extend(15), provider)["extension_days"] == 15
+    assert validate(form, extend(" 7 "), provider)["extension_days"] == 7
 
 
 @pytest.mark.parametrize("value", ["abc", 1.5, "1.5", True])
@@ -469,9 +477,9 @@ def test_error_summary_names_fields_in_chinese(registry: FormRegistry) -> None:
 
 def test_schema_is_built_once_per_form(registry: FormRegistry) -> None:
     form = registry.get("mediate")
-    validate(form, SAMPLES["mediate"])
+    validate(form, SAMPLES["mediate"], provider)
     first = form._compiled
-    validate(form, SAMPLES["mediate"])
+    validate(form, SAMPLES["mediate"], provider)
     assert first is not None and form._compiled is first
 
 
