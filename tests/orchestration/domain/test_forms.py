@@ -108,7 +108,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "performance": "fully",
         "social_effect": "纠纷平息，未再信访。",
     },
-    "follow_up_termination": {
+    "follow_up_after_termination": {
         "visited_on": "2026-12-28",
         "visit_method": "phone",
         "mediation_visitors": "赵六",
