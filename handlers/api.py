@@ -136,6 +136,10 @@ class HandlerContext(Protocol):
 
     def organisations_for(self, locality: str) -> LocalOrganisations: ...
 
+    def organisations_above(self, org_id: int | None) -> LocalOrganisations:
+        """The organisations of the level above the given organisation's region (township → county →
+        city); raises HandlerError at the top or for an unknown organisation."""
+
     def mediation_org(self, code: str) -> Organisation: ...
 
     def earlier_cases(self, parties_key: str, outcomes: Sequence[str]) -> list[EarlierCase]:

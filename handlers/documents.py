@@ -111,6 +111,10 @@ def referral_letter_content(
     """The 移送函 (实施意见 六(二)) from the case data: what the leader reads as a draft and what is issued
     once they approve it, with their name and the date."""
     earlier = data.get("referral")
+    handover = data.get("handover")
+    handed_up = (
+        isinstance(handover, Mapping) and handover.get("approved") is True and handover.get("to_name") == to
+    )
     return {
         **{key: data.get(key) for key in PARTY_FIELDS},
         "facts": data.get("facts"),
@@ -124,8 +128,12 @@ def referral_letter_content(
         "approved_comments": data.get("approval_comments", ""),
         "approved_by": approved_by,
         "approved_on": approved_on,
-        # a second letter after 会商 sends the case to another organisation (六(二))
-        "after_consultation": isinstance(earlier, Mapping) and bool(earlier.get("document")),
+        # a second letter after 会商 sends the case to another organisation (六(二)), or after the justice
+        # side agreed to hand a hard case up during mediation (七(三))
+        "after_consultation": isinstance(earlier, Mapping)
+        and bool(earlier.get("document"))
+        and not handed_up,
+        "after_handover": handed_up,
     }
 
 

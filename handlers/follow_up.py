@@ -53,21 +53,34 @@ def warn_late_follow_up(ctx: HandlerContext) -> dict[str, Any]:
     return _warn_both_sides(ctx, "follow_up_late", f"案件 {ctx.case_no} 结案已满一个月，尚未完成跟踪回访")
 
 
+# what a 回访记录 holds; who took part from each side (七(四): 会同信访部门)
+VISIT_KEYS = (
+    "visited_on",
+    "visit_method",
+    "mediation_visitors",
+    "petition_visitors",
+    "performance",
+    "social_effect",
+    "party_opinions",
+    "further_guidance",
+)
+
+
+def _visit_record(ctx: HandlerContext) -> str:
+    return documents.issue(ctx, "follow_up_record", {key: ctx.data.get(key) for key in VISIT_KEYS})
+
+
 @operation("close_case")
 def close_case(ctx: HandlerContext) -> dict[str, Any]:
-    number = documents.issue(
-        ctx,
-        "follow_up_record",
-        {
-            key: ctx.data.get(key)
-            for key in (
-                "visited_on",
-                "visit_method",
-                "performance",
-                "social_effect",
-                "party_opinions",
-                "further_guidance",
-            )
-        },
-    )
+    number = _visit_record(ctx)
     return {"closed_at": ctx.now.isoformat(), "document": number}
+
+
+@operation("record_follow_up_after_termination")
+def record_follow_up_after_termination(ctx: HandlerContext) -> dict[str, Any]:
+    """The visit the petition office asked for after a termination: recorded, and the office is told."""
+    number = _visit_record(ctx)
+    ctx.notify(
+        ctx.petition_office_id, Role.PETITION_CLERK, "follow_up", f"案件 {ctx.case_no} 已完成终止调解后的回访"
+    )
+    return {"visited_at": ctx.now.isoformat(), "document": number}

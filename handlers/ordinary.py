@@ -12,7 +12,8 @@ def ground(data: Mapping[str, Any]) -> str:
     """Why the case went to the ordinary procedure, judged from the latest step it passed."""
     if "termination" in data:
         return f"调解不成功：{data['termination'].get('reason', '')}"
-    if data.get("consultation_outcome") == "ordinary":
+    consultation = data.get("consultation")
+    if isinstance(consultation, Mapping) and consultation.get("outcome") == "ordinary":
         return "经信访部门与司法行政部门会商，由信访部门按信访程序办理"
     if data.get("return_decision") == "accept_return":
         return f"人民调解组织退回：{data.get('return_reason', '')}"
@@ -34,4 +35,13 @@ def route_to_ordinary_procedure(ctx: HandlerContext) -> dict[str, Any]:
         "ordinary",
         f"案件 {ctx.case_no} 按信访程序办理：{reason}",
     )
-    return {"at": ctx.now.isoformat(), "ground": reason}
+    # after a termination the petition office may ask for a follow-up visit all the same (七(四))
+    follow_up = "termination" in ctx.data and ctx.data.get("follow_up_requested") is True
+    if follow_up:
+        ctx.notify(
+            ctx.mediation_org_id,
+            Role.MEDIATOR,
+            "follow_up_requested",
+            f"案件 {ctx.case_no} 信访部门要求会同回访当事人，请在调解终止之日起一个月内完成",
+        )
+    return {"at": ctx.now.isoformat(), "ground": reason, "follow_up_requested": follow_up}

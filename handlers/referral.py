@@ -73,7 +73,9 @@ def request_consultation(ctx: HandlerContext, reason: str) -> dict[str, Any]:
 def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     org = ctx.mediation_org(mediation_org)
     ctx.assign_organisations(mediation_org=org.id)
-    ctx.pause_petition_clock()
+    # a case handed up during mediation is accepted a second time while its clock is still paused
+    if not ctx.petition_clock_paused():
+        ctx.pause_petition_clock()
     number = documents.issue(
         ctx,
         "acceptance_receipt",

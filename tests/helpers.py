@@ -66,6 +66,8 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
         {
             "visited_on": "2026-11-20",
             "visit_method": "phone",
+            "mediation_visitors": "次仁卓玛",
+            "petition_visitors": "王芳",
             "performance": "fully",
             "social_effect": "良好",
         },

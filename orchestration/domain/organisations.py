@@ -86,6 +86,18 @@ def for_locality(session: Session, region_code: str) -> LocalOrganisations:
     return LocalOrganisations(petition, mediation, justice)
 
 
+def above(session: Session, org_id: int | None) -> LocalOrganisations:
+    """The organisations of the level above the region of the given organisation (a township's county,
+    a county's city): where a question the two sides of a locality cannot settle goes next."""
+    org = session.get(Organisation, org_id) if org_id is not None else None
+    if org is None:
+        raise OrganisationError("案件未确定司法行政部门，无法提请上一级")
+    parent = org.region.parent_code
+    if parent is None:
+        raise OrganisationError(f"“{org.name}”已是最高一级，无法再提请上一级会商")
+    return for_locality(session, parent)
+
+
 def by_code(session: Session, code: str, kinds: tuple[str, ...] | None = None) -> Organisation:
     query = select(Organisation).where(Organisation.code == code)
     if kinds:

@@ -475,6 +475,12 @@ def sample_data(procedure: _Procedure, calendar: WorkingCalendar, now: datetime)
     for fields in procedure.fields().values():
         data[fields[0].name] = _sample_value(fields[0], today.isoformat())
     data.update(case_no="FT0000-000000", registered_at=now.isoformat())
+    # The one signal the runtime sends (a risk report) carries the risk form's data as its payload.
+    risk_form = procedure.forms.get(RISK_FORM)
+    if risk_form is not None:
+        payload = {f.name: _sample_value(f, today.isoformat()) for f in risk_form.fields}
+        for element in procedure.elements("variableName"):
+            data.setdefault((element.node.text or "").strip(), payload)
     pending = list(procedure.service_tasks())
     while pending:
         left = []
@@ -564,6 +570,10 @@ class _SampleContext:
 
     def organisations_for(self, locality: str) -> api.LocalOrganisations:
         sample = api.Organisation(0, str(locality), "样例机构")
+        return api.LocalOrganisations(sample, sample, sample)
+
+    def organisations_above(self, org_id: int | None) -> api.LocalOrganisations:
+        sample = api.Organisation(0, "upper", "样例上级机构")
         return api.LocalOrganisations(sample, sample, sample)
 
     def mediation_org(self, code: str) -> api.Organisation:

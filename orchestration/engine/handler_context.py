@@ -126,6 +126,17 @@ class CaseContext:
             _organisation(local.justice_org),
         )
 
+    def organisations_above(self, org_id: int | None) -> LocalOrganisations:
+        try:
+            upper = organisations.above(self._session, org_id)
+        except organisations.OrganisationError as exc:
+            raise HandlerError(str(exc)) from exc
+        return LocalOrganisations(
+            _organisation(upper.petition_office),
+            _organisation(upper.mediation_org),
+            _organisation(upper.justice_org),
+        )
+
     def mediation_org(self, code: str) -> Organisation:
         try:
             return _organisation(organisations.by_code(self._session, code, organisations.MEDIATION_KINDS))

@@ -99,9 +99,12 @@ class Migration:
         for part in parts:
             if part.diff is None:
                 return Verdict(False, f"子流程 {part.workflow.spec.name} 在新版本中已删除")
+            # the step waiting now is named first: a task with boundary events also has a finished split
+            # of the same name before it
             for task in part.diff.removed:
                 if task.state & CURRENT:
                     return Verdict(False, f"当前步骤“{step_name(task)}”在新版本中已删除")
+            for task in part.diff.removed:
                 if task.state & TaskState.FINISHED_MASK:
                     return Verdict(False, f"已办理的步骤“{step_name(task)}”在新版本中已删除，无法对应")
         for part in parts:

@@ -79,6 +79,7 @@ USERS = [
     ("county_mediator", "周敏", "mediator", "540102-tj"),
     ("city_mediator", "格桑", "mediator", "540100-tj"),
     ("county_clerk", "孙丽", "petition_clerk", "540102-xf"),
+    ("county_justice", "次旦", "justice_officer", "540102-sf"),
     ("policy", "黄强", "policy_officer", "540100-sf"),
     ("admin", "系统管理员", "admin", "540100-sf"),
 ]

@@ -1,6 +1,6 @@
 """A return the clerk disputes: the mediator returns the referral with a reason, the clerk disputes it,
-the justice officer holds the 会商 and decides that the mediation committee takes the case, and the
-mediator then has 依法调解."""
+the petition office and the justice office each record their opinion at the 会商 (实施意见 六(二)), both
+that the mediation committee takes the case, a 会商纪要 is issued, and the mediator then has 依法调解."""
 
 from __future__ import annotations
 
@@ -40,21 +40,36 @@ def test_return_disputed_then_consultation_sends_it_to_mediation(ui: Ui, live_se
         choose={"return_decision": "dispute"},
         text={"return_opinion": "属于公民之间的民事纠纷，死亡原因可委托动物诊疗机构出具意见后调解。"},
     )
-    ui.submit_task(case_no, "decide_return", ("joint_consultation",))
+    ui.submit_task(case_no, "decide_return", ("consultation_petition_opinion",))
+
+    # 信访部门经办人 again: the petition office's opinion at the 会商, with the mediator's reason to read.
+    ui.open_task(case_no, "consultation_petition_opinion")
+    expect(page.locator("body")).to_contain_text("宠物死亡原因需专业机构鉴定")
+    ui.fill(
+        choose={"petition_proposal": "mediation_accepts"},
+        text={
+            "petition_opinion": "属于公民与其他组织之间的民事纠纷，应由八廓街道人民调解委员会受理调解。",
+            "petition_representative": "八廓街道信访办 王芳",
+        },
+    )
+    ui.submit_task(case_no, "consultation_petition_opinion", ("joint_consultation",))
     ui.logout()
 
-    # 司法行政工作人员: the 会商 task is in 待办 (no deadline); decides mediation_accepts.
+    # 司法行政工作人员: the 会商 task is in 待办 (no deadline); reads the petition office's opinion and
+    # agrees with it.
     ui.login("justice")
     row = ui.inbox_row(case_no, "joint_consultation")
     expect(row.locator("td[data-label='办理期限']")).to_contain_text("无期限")
     ui.open_task(case_no, "joint_consultation", row)
     expect(page.locator("#f-consultation_outcome-mediation_accepts")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("应由八廓街道人民调解委员会受理调解")
     ui.fill(
         choose={"consultation_outcome": "mediation_accepts"},
         text={
             "consultation_date": "2026-11-02",
             "participants": "八廓街道信访办王芳、八廓街道司法所张伟、八廓街道人民调解委员会次仁卓玛",
-            "consultation_minutes": "会商认为该纠纷属于人民调解范围，由八廓街道人民调解委员会受理调解。",
+            "justice_opinion": "同意信访部门意见，由八廓街道人民调解委员会受理调解。",
+            "justice_representative": "八廓街道司法所 张伟",
         },
     )
     ui.submit_task(case_no, "joint_consultation", ("mediate",))
@@ -70,6 +85,6 @@ def test_return_disputed_then_consultation_sends_it_to_mediation(ui: Ui, live_se
     expect(page.locator("#case-status")).to_have_text("办理中")
     expect(page.locator("#case-task-mediate")).to_contain_text("依法调解")
     documents = page.locator("#documents li")
-    for title in ("访调对接移送函", "退回函", "受理回执"):
+    for title in ("访调对接移送函", "退回函", "“访调对接”会商纪要", "受理回执"):
         expect(documents.filter(has_text=title)).to_have_count(1)
     ui.shot("case-with-mediation")

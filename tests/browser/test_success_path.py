@@ -100,7 +100,12 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
         (),
         select={"visit_method": "phone"},
         choose={"performance": "fully"},
-        text={"visited_on": "2026-11-20", "social_effect": "双方按协议履行，未再信访。"},
+        text={
+            "visited_on": "2026-11-20",
+            "mediation_visitors": "次仁卓玛",
+            "petition_visitors": "王芳",
+            "social_effect": "双方按协议履行，未再信访。",
+        },
     )
 
     # The case page, reached from 已办.

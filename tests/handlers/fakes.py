@@ -25,6 +25,11 @@ PETITION_OFFICE = Organisation(1, "540102001-xf", "八廓街道信访办")
 MEDIATION_COMMITTEE = Organisation(2, "540102001-tw", "八廓街道人民调解委员会")
 JUSTICE_OFFICE = Organisation(3, "540102001-sf", "八廓街道司法所")
 OTHER_COMMITTEE = Organisation(4, "540103001-tw", "东嘎街道人民调解委员会")
+COUNTY = LocalOrganisations(
+    Organisation(5, "540102-xf", "城关区信访局"),
+    Organisation(6, "540102-tj", "城关区人民调解工作指导中心"),
+    Organisation(7, "540102-sf", "城关区司法局"),
+)
 LOCALITY = "540102001"
 
 
@@ -74,6 +79,10 @@ class FakeContext:
         }
     )
     other_cases: Sequence[OtherCase] = ()
+    # org id -> the organisations of the level above it
+    upper_levels: Mapping[int, LocalOrganisations] = field(
+        default_factory=lambda: {JUSTICE_OFFICE.id: COUNTY}
+    )
     # what the handler did
     notices: list[Notice] = field(default_factory=list)
     documents: list[Issued] = field(default_factory=list)
@@ -117,6 +126,11 @@ class FakeContext:
         if locality not in self.localities:
             raise HandlerError(f"未知的属地：{locality}")
         return self.localities[locality]
+
+    def organisations_above(self, org_id: int | None) -> LocalOrganisations:
+        if org_id not in self.upper_levels:
+            raise HandlerError("已是最高一级，无法再提请上一级会商")
+        return self.upper_levels[org_id]
 
     def mediation_org(self, code: str) -> Organisation:
         for org in self.mediation_orgs:

@@ -77,6 +77,8 @@ def test_closing_keeps_the_follow_up_record() -> None:
     visit = {
         "visited_on": "2026-11-30",
         "visit_method": "in_person",
+        "mediation_visitors": "次仁卓玛",
+        "petition_visitors": "王芳",
         "performance": "fully",
         "social_effect": "双方关系缓和。",
         "party_opinions": "满意",
@@ -89,3 +91,12 @@ def test_closing_keeps_the_follow_up_record() -> None:
     assert record.content == {"case_no": "FT2026-000001", "matter": "院墙纠纷", **visit}
     assert result == {"closed_at": NOW.isoformat(), "document": record.number}
     assert (ctx.notices, ctx.outcome) == ([], None)
+
+
+def test_the_visit_record_names_who_took_part_from_each_side() -> None:
+    data = {"visited_on": "2026-11-20", "mediation_visitors": "次仁卓玛", "petition_visitors": "王芳"}
+    ctx = FakeContext(data=data)
+    run("record_follow_up_after_termination", ctx)
+    content = ctx.only_document().content
+    assert (content["mediation_visitors"], content["petition_visitors"]) == ("次仁卓玛", "王芳")
+    assert ctx.notices[-1].kind == "follow_up"

@@ -14,7 +14,7 @@ from tests.handlers.fakes import NOW, PETITION_OFFICE, FakeContext, Notice, run
     ("data", "expected"),
     [
         ({"termination": {"reason": "期限届满"}}, "调解不成功：期限届满"),
-        ({"consultation_outcome": "ordinary"}, "经信访部门与司法行政部门会商，由信访部门按信访程序办理"),
+        ({"consultation": {"outcome": "ordinary"}}, "经信访部门与司法行政部门会商，由信访部门按信访程序办理"),
         ({"return_decision": "accept_return", "return_reason": "专属管辖"}, "人民调解组织退回：专属管辖"),
         ({"consent": "refuse"}, "信访人不同意人民调解"),
         ({"scope_ground": "依法应由专门机关处理"}, "不适用移送人民调解：依法应由专门机关处理"),
@@ -31,7 +31,7 @@ def test_the_latest_step_decides_the_ground() -> None:
         "consent": "refuse",
         "return_decision": "accept_return",
         "return_reason": "专属管辖",
-        "consultation_outcome": "ordinary",
+        "consultation": {"outcome": "ordinary"},
         "scope_ground": "不适宜",
     }
     assert ground(everything).startswith("经信访部门与司法行政部门会商")
@@ -40,7 +40,7 @@ def test_the_latest_step_decides_the_ground() -> None:
 
 
 def test_routing_resumes_a_paused_clock_and_records_the_outcome() -> None:
-    ctx = FakeContext(data={"consultation_outcome": "ordinary"})
+    ctx = FakeContext(data={"consultation": {"outcome": "ordinary"}})
     ctx.pause_petition_clock()
     result = run("route_to_ordinary_procedure", ctx)
     assert ctx.clock_events == ["pause", "resume"]
@@ -54,7 +54,7 @@ def test_routing_resumes_a_paused_clock_and_records_the_outcome() -> None:
             f"案件 FT2026-000001 按信访程序办理：{ground_text}",
         )
     ]
-    assert result == {"at": NOW.isoformat(), "ground": ground_text}
+    assert result == {"at": NOW.isoformat(), "ground": ground_text, "follow_up_requested": False}
 
 
 def test_routing_before_mediation_leaves_the_clock_alone() -> None:
@@ -72,3 +72,19 @@ def test_routing_keeps_an_outcome_already_reached() -> None:
     run("route_to_ordinary_procedure", ctx)
     assert ctx.outcome == "terminated"
     assert ctx.clock_events == ["pause", "resume"]
+
+
+def test_after_a_termination_the_petition_office_may_ask_for_a_follow_up_visit() -> None:
+    asked = FakeContext(data={"termination": {"reason": "期限届满"}, "follow_up_requested": True})
+    assert run("route_to_ordinary_procedure", asked)["follow_up_requested"] is True
+    assert [(n.role, n.kind) for n in asked.notices] == [
+        ("petition_clerk", "ordinary"),
+        ("mediator", "follow_up_requested"),
+    ]
+    # the box ticked on another way out (no mediation took place) asks for nothing
+    returned = FakeContext(data={"return_decision": "accept_return", "follow_up_requested": True})
+    assert run("route_to_ordinary_procedure", returned)["follow_up_requested"] is False
+    assert (
+        run("route_to_ordinary_procedure", FakeContext(data={"termination": {}}))["follow_up_requested"]
+        is False
+    )

@@ -42,6 +42,7 @@ CASE_A = {
     "justice",
     "county_clerk",
     "county_mediator",
+    "county_justice",
     "city_mediator",
     "admin",
 }

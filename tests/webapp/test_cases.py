@@ -168,7 +168,16 @@ def test_risk_report_form_for_the_mediator_during_mediation(client: FlaskClient,
     assert '<select id="f-risk_type" name="risk_type">' in page.get_data(as_text=True)
     bad = client.post(f"/cases/{number}/risk", data={"risk_type": "leapfrog"})
     assert bad.status_code == 422 and "请填写风险情况" in element(bad, "err-description")
-    ok = client.post(f"/cases/{number}/risk", data={"risk_type": "leapfrog", "description": "扬言到市里上访"})
+    ok = client.post(
+        f"/cases/{number}/risk",
+        data={
+            "risk_type": "leapfrog",
+            "description": "扬言到市里上访",
+            "police_recipient": "八廓派出所",
+            "government_recipient": "八廓街道办事处",
+            "receipt": "值班人员接收",
+        },
+    )
     assert ok.status_code == 302
     assert "风险已报告" in text(client.get(f"/cases/{number}"))
     assert open_task(runtime, case_id, "handle_risk")
@@ -187,7 +196,16 @@ def test_risk_report_outside_mediation_is_refused_plainly(client: FlaskClient, r
     number = case_no(runtime, case_id)
     login(client, "mediator")
     assert 'id="risk-form"' not in client.get(f"/cases/{number}").get_data(as_text=True)
-    response = client.post(f"/cases/{number}/risk", data={"risk_type": "other", "description": "x"})
+    response = client.post(
+        f"/cases/{number}/risk",
+        data={
+            "risk_type": "other",
+            "description": "x",
+            "police_recipient": "八廓派出所",
+            "government_recipient": "八廓街道办事处",
+            "receipt": "值班人员接收",
+        },
+    )
     assert response.status_code == 302
     assert "案件当前不在调解阶段" in text(client.get(f"/cases/{number}"))
 

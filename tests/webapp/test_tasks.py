@@ -205,7 +205,15 @@ def test_stale_revision_is_a_clear_conflict_and_keeps_input(client: FlaskClient,
     task = advance_to(runtime, case_id, "mediate")
     rev = case_revision(runtime, case_id)
     runtime.report_risk(
-        case_id, {"risk_type": "leapfrog", "description": "扬言越级上访"}, actor(runtime, "mediator")
+        case_id,
+        {
+            "risk_type": "leapfrog",
+            "description": "扬言越级上访",
+            "police_recipient": "八廓派出所",
+            "government_recipient": "八廓街道办事处",
+            "receipt": "值班人员接收",
+        },
+        actor(runtime, "mediator"),
     )
     login(client, "mediator")
     response = client.post(

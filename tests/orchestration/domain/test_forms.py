@@ -65,11 +65,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "approve_referral": {"approval": "approve"},
     "review_referral": {"review_decision": "accept", "mediator_name": "赵六"},
     "decide_return": {"return_decision": "accept_return"},
+    "consultation_petition_opinion": {
+        "petition_proposal": "mediation_accepts",
+        "petition_opinion": "属于民事纠纷，应予受理。",
+        "petition_representative": "城关镇信访办 王五",
+    },
     "joint_consultation": {
         "consultation_date": "2026-12-02",
         "participants": "城关镇信访办、城关司法所",
         "consultation_outcome": "mediation_accepts",
-        "consultation_minutes": "经会商，由原人民调解组织受理。",
+        "justice_opinion": "同意由原人民调解组织受理。",
+        "justice_representative": "城关司法所 赵七",
+    },
+    "escalated_consultation": {
+        "escalated_date": "2026-12-04",
+        "escalated_participants": "城关区信访局、城关区司法局",
+        "escalated_outcome": "ordinary",
+        "escalated_reasons": "由信访部门按信访程序办理。",
     },
     "mediate": {
         "session_record": "2026年12月3日在调委会调解，双方到场。",
@@ -91,11 +103,27 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "follow_up_visit": {
         "visited_on": "2026-12-28",
         "visit_method": "phone",
+        "mediation_visitors": "赵六",
+        "petition_visitors": "王五",
         "performance": "fully",
         "social_effect": "纠纷平息，未再信访。",
     },
+    "follow_up_after_termination": {
+        "visited_on": "2026-12-28",
+        "visit_method": "phone",
+        "mediation_visitors": "赵六",
+        "petition_visitors": "王五",
+        "social_effect": "当事人已起诉，未再信访。",
+    },
+    "decide_handover": {"handover_decision": "approve", "handover_opinion": "同意报送。"},
     "handle_risk": {"risk_assessment": "可能聚集上访。", "measures": "已约谈双方并加强疏导。"},
-    "report_risk": {"risk_type": "leapfrog", "description": "当事人扬言赴京上访。"},
+    "report_risk": {
+        "risk_type": "leapfrog",
+        "description": "当事人扬言赴京上访。",
+        "police_recipient": "八廓派出所",
+        "government_recipient": "八廓街道办事处",
+        "receipt": "值班人员接收",
+    },
 }
 
 
@@ -248,8 +276,15 @@ def test_required_when_on_mediation_outcome(registry: FormRegistry) -> None:
     assert errors == {"extension_days": "请填写延长天数", "extension_reason": "请填写延长理由"}
     errors = errors_of(form, {"session_record": "记录", "mediation_outcome": "terminate"})
     assert errors == {"termination_reason": "请填写终止调解的原因"}
+    errors = errors_of(form, {"session_record": "记录", "mediation_outcome": "hand_up"})
+    assert errors == {
+        "handover_org": "请选择申请报送的人民调解组织",
+        "handover_reason": "请填写申请报送的理由",
+    }
     cleaned = validate(
-        form, {"session_record": "记录", "mediation_outcome": "terminate", "termination_reason": "分歧大"}
+        form,
+        {"session_record": "记录", "mediation_outcome": "terminate", "termination_reason": "分歧大"},
+        provider,
     )
     assert cleaned["mediation_outcome"] == "terminate"
 
@@ -336,8 +371,8 @@ def test_integer_range(registry: FormRegistry) -> None:
     assert errors_of(form, extend(16)) == {"extension_days": "不能大于15"}
     assert errors_of(form, extend("16")) == {"extension_days": "不能大于15"}
     assert errors_of(form, extend(0)) == {"extension_days": "不能少于1"}
-    assert validate(form, extend(15))["extension_days"] == 15
-    assert validate(form, extend(" 7 "))["extension_days"] == 7
+    assert validate(form, extend(15), provider)["extension_days"] == 15
+    assert validate(form, extend(" 7 "), provider)["extension_days"] == 7
 
 
 @pytest.mark.parametrize("value", ["abc", 1.5, "1.5", True])
@@ -442,9 +477,9 @@ def test_error_summary_names_fields_in_chinese(registry: FormRegistry) -> None:
 
 def test_schema_is_built_once_per_form(registry: FormRegistry) -> None:
     form = registry.get("mediate")
-    validate(form, SAMPLES["mediate"])
+    validate(form, SAMPLES["mediate"], provider)
     first = form._compiled
-    validate(form, SAMPLES["mediate"])
+    validate(form, SAMPLES["mediate"], provider)
     assert first is not None and form._compiled is first
 
 

@@ -195,7 +195,7 @@ def test_timers_fire_by_the_injected_clock(runtime: Runtime, clock: FrozenClock)
     assert runtime.run_due_timers() == 0
     clock.advance(timedelta(minutes=1, seconds=1))
     assert runtime.run_due_timers() == 1
-    assert open_task(runtime, case_id, "joint_consultation").role == "justice_officer"
+    assert open_task(runtime, case_id, "consultation_petition_opinion").role == "petition_clerk"
     assert runtime.run_due_timers() == 0
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Timer).where(Timer.case_id == case_id)) == 0

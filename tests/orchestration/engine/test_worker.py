@@ -155,7 +155,7 @@ def test_a_suspended_case_keeps_its_timers_until_resumed(runtime: Runtime, clock
         )
     runtime.set_suspended(case_id, False, admin)
     assert runtime.run_due_timers() == 1
-    assert open_task(runtime, case_id, "joint_consultation")
+    assert open_task(runtime, case_id, "consultation_petition_opinion")
 
 
 def test_a_failing_timer_is_retried_with_backoff_then_becomes_an_incident(
@@ -273,7 +273,7 @@ def test_the_worker_fires_within_its_poll_interval(runtime: Runtime, clock: Froz
         thread.join()
     assert worker.stats.fired == 1
     assert 0 <= worker.stats.lateness[0] < 2
-    assert open_task(runtime, case_id, "joint_consultation")
+    assert open_task(runtime, case_id, "consultation_petition_opinion")
 
 
 # Row locks are PostgreSQL's (SQLite serialises whole write transactions), so this runs there alone,
@@ -417,7 +417,7 @@ def outlive_an_outage(url: str, close: Callable[[], None], reopen: Callable[[], 
         assert worker.stats.fired == 1 and thread.is_alive()
         with Session(engine) as session:
             opened = session.scalars(select(OpenTask.task_name).where(OpenTask.case_id == case_id))
-            assert list(opened) == ["joint_consultation"]  # the review deadline's path was taken
+            assert list(opened) == ["consultation_petition_opinion"]  # the review deadline's path was taken
         # the first round after the outage wrote the heartbeat, telling of the error survived
         row = heartbeat(engine, worker.id)
         assert row is not None

@@ -26,6 +26,16 @@ def without_risk_handling(files: Mapping[str, str]) -> dict[str, str]:
     text = text.replace("        <bpmn:flowNodeRef>handle_risk</bpmn:flowNodeRef>\n", "")
     text = re.sub(r'\s*<bpmn:userTask id="handle_risk".*?</bpmn:userTask>', "", text, flags=re.S)
     text = re.sub(r'\s*<bpmn:sequenceFlow id="f_risk_handled"[^>]*/>', "", text)
+    # with it goes the warning of a late response, on its boundary
+    for node in ("risk_response_late", "warn_risk_response", "end_risk_response_warning"):
+        text = text.replace(f"        <bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>\n", "")
+        text = re.sub(
+            rf'\s*<bpmn:(boundaryEvent|serviceTask|endEvent) id="{node}".*?</bpmn:\1>', "", text, flags=re.S
+        )
+        text = re.sub(rf'\s*<bpmndi:BPMNShape id="{node}_di".*?</bpmndi:BPMNShape>', "", text, flags=re.S)
+    for flow in ("f_risk_response_late", "f_risk_response_warned"):
+        text = re.sub(rf'\s*<bpmn:sequenceFlow id="{flow}"[^>]*/>', "", text)
+        text = re.sub(rf'\s*<bpmndi:BPMNEdge id="{flow}_di".*?</bpmndi:BPMNEdge>', "", text, flags=re.S)
     text = text.replace(
         'sourceRef="notify_risk" targetRef="handle_risk"', 'sourceRef="notify_risk" targetRef="end_risk"'
     )
@@ -34,7 +44,7 @@ def without_risk_handling(files: Mapping[str, str]) -> dict[str, str]:
     )
     text = re.sub(r'\s*<bpmndi:BPMNShape id="handle_risk_di".*?</bpmndi:BPMNShape>', "", text, flags=re.S)
     text = re.sub(r'\s*<bpmndi:BPMNEdge id="f_risk_handled_di".*?</bpmndi:BPMNEdge>', "", text, flags=re.S)
-    assert "handle_risk" not in text and "f_risk_handled" not in text
+    assert "handle_risk" not in text and "f_risk_handled" not in text and "risk_response" not in text
     files = {**files, "referral.bpmn": text}
     del files["forms/handle_risk.json"]
     return files

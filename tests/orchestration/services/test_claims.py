@@ -158,7 +158,13 @@ def test_a_claim_ends_with_its_task(runtime: Runtime) -> None:
 
 
 def _report_risk(runtime: Runtime, clock: FrozenClock, case_id: int) -> None:
-    risk = {"risk_type": "leapfrog", "description": "扬言越级上访"}
+    risk = {
+        "risk_type": "leapfrog",
+        "description": "扬言越级上访",
+        "police_recipient": "八廓派出所",
+        "government_recipient": "八廓街道办事处",
+        "receipt": "值班人员接收",
+    }
     runtime.report_risk(case_id, risk, actor(runtime, "mediator"))
 
 

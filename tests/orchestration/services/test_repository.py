@@ -32,7 +32,13 @@ from tests.orchestration.services.procedure_edits import (
 
 ROOT = Path(__file__).resolve().parents[3]
 FILES = read_directories(ROOT / "processes", ROOT / "forms")
-RISK = {"risk_type": "leapfrog", "description": "当事人扬言到省里上访"}
+RISK = {
+    "risk_type": "leapfrog",
+    "description": "当事人扬言到省里上访",
+    "police_recipient": "八廓派出所",
+    "government_recipient": "八廓街道办事处",
+    "receipt": "值班人员接收",
+}
 
 
 @pytest.fixture

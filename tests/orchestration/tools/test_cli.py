@@ -266,7 +266,14 @@ def test_the_success_path_through_the_command_line(engine: Engine, cli: Cli, cas
 
 def test_report_risk_during_mediation(engine: Engine, cli: Cli, case_no: str) -> None:
     cli.advance_to(case_no, "mediate")
-    risk = {"risk_type": "leapfrog", "description": "一方扬言到市里上访", "urgent": True}
+    risk = {
+        "risk_type": "leapfrog",
+        "description": "一方扬言到市里上访",
+        "urgent": True,
+        "police_recipient": "八廓派出所",
+        "government_recipient": "八廓街道办事处",
+        "receipt": "值班人员接收",
+    }
     assert cli.ok("report-risk", "--as", "mediator", case_no, json.dumps(risk, ensure_ascii=False)) == (
         f"已报告风险：{case_no}\n"
     )
@@ -349,6 +356,16 @@ def test_scenario_run_reports_a_file_that_is_no_scenario(
 # ---- bad input: exit status 2, one line on stderr, nothing written -----------------------------------
 
 UNKNOWN_CASE = "FT1999-999999"
+RISK_JSON = json.dumps(
+    {
+        "risk_type": "other",
+        "description": "x",
+        "police_recipient": "八廓派出所",
+        "government_recipient": "八廓街道办事处",
+        "receipt": "值班人员接收",
+    },
+    ensure_ascii=False,
+)
 MISSING_FILE = "{tmp}/no-such-file.json"
 BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
     ("unknown-user-start", ["start", "--as", "nobody", "{registration}"], ["未知用户：nobody"]),
@@ -360,7 +377,7 @@ BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
     ("unknown-user-tasks", ["tasks", "--as", "nobody"], ["未知用户：nobody"]),
     (
         "unknown-user-risk",
-        ["report-risk", "--as", "nobody", "{case}", '{"risk_type": "other", "description": "x"}'],
+        ["report-risk", "--as", "nobody", "{case}", RISK_JSON],
         ["未知用户：nobody"],
     ),
     (
@@ -370,7 +387,7 @@ BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
     ),
     (
         "unknown-case-risk",
-        ["report-risk", "--as", "mediator", UNKNOWN_CASE, '{"risk_type": "other", "description": "x"}'],
+        ["report-risk", "--as", "mediator", UNKNOWN_CASE, RISK_JSON],
         [f"未知案件：{UNKNOWN_CASE}"],
     ),
     (
@@ -411,12 +428,12 @@ BAD_INPUT: list[tuple[str, list[str], list[str]]] = [
     ("start-missing-matter", ["start", "--as", "clerk", "{registration_without_matter}"], ["matter"]),
     (
         "risk-not-in-mediation",
-        ["report-risk", "--as", "mediator", "{case}", '{"risk_type": "other", "description": "x"}'],
+        ["report-risk", "--as", "mediator", "{case}", RISK_JSON],
         ["不在调解阶段"],
     ),
     (
         "risk-by-clerk",
-        ["report-risk", "--as", "clerk", "{case}", '{"risk_type": "other", "description": "x"}'],
+        ["report-risk", "--as", "clerk", "{case}", RISK_JSON],
         ["只有承办案件的人民调解组织可以报告风险"],
     ),
     (
