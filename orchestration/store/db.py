@@ -136,6 +136,8 @@ def _release_writers_lock(pooled_connection: Any) -> None:
         return
     if info.pop(WRITERS_HELD, False):
         fcntl.flock(info[WRITERS_FD], fcntl.LOCK_UN)
+
+
 def _private_file(path: Path) -> None:
     """The embedded database holds personal data: its folder, when this creates it, is 0700 and the file
     0600 (SQLite gives its -wal and -shm files the same mode as the database file). A file or folder
