@@ -1,3 +1,12 @@
 """Importing this module registers every service operation the diagrams may call."""
 
-from handlers import eligibility, follow_up, locality, mediation, ordinary, referral, risk  # noqa: F401
+from handlers import (  # noqa: F401
+    consent,
+    eligibility,
+    follow_up,
+    locality,
+    mediation,
+    ordinary,
+    referral,
+    risk,
+)

@@ -32,7 +32,21 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
     (
         "guide_divert",
         "clerk",
-        {"explanation_given": True, "consent": "agree", "consent_documents": ["同意书.pdf"]},
+        {
+            "explanation_given": True,
+            "privacy_notice_given": True,
+            "consent": "agree",
+            "consent_documents": ["同意书.pdf"],
+        },
+    ),
+    (
+        "respondent_consent",
+        "clerk",
+        {
+            "privacy_notice_given": True,
+            "respondent_decision": "agree",
+            "respondent_consent_documents": ["对方同意书.pdf"],
+        },
     ),
     (
         "draft_referral",

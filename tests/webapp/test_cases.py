@@ -124,6 +124,7 @@ def test_attachments_download_for_handlers_only(client: FlaskClient, runtime: Ru
         f"/tasks/{task.id}",
         data={
             "explanation_given": "true",
+            "privacy_notice_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"<html>scan</html>"), "同意书.html", "text/html")],
             "expected_revision": str(case_snapshot(runtime, case_id)["revision"]),

@@ -128,7 +128,12 @@ def test_done_tasks_come_from_the_audit_log(runtime: Runtime, clock: FrozenClock
     advance_to(runtime, case_id, "draft_referral")
     with runtime.sessions() as session:
         done = queries.done_tasks(session, viewer(runtime, "clerk"))
-        assert [d.event.task_name for d in done.items] == ["guide_divert", "screen_case", "register"]
+        assert [d.event.task_name for d in done.items] == [
+            "respondent_consent",
+            "guide_divert",
+            "screen_case",
+            "register",
+        ]
         assert done.items[0].case_no.startswith("FT2026-")
         assert queries.done_tasks(session, viewer(runtime, "leader")).total == 0
 

@@ -323,7 +323,7 @@ def test_scenario_run_reports_a_misspelt_key_as_failed(engine: Engine, cli: Cli,
     assert result.out.splitlines() == [
         f"FAILED broken.json：{name}",
         "    场景文件写法有误：",
-        "    第9步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
+        "    第10步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
         f"PASSED 01_success_full_path.json：{name}",
         "1 passed, 1 failed",
     ]
@@ -565,7 +565,11 @@ def test_an_administrator_sets_an_organisations_document_prefix(runtime: Runtime
     cli.advance_to(case_no, "mediate")
     with runtime.sessions() as session:
         numbers = set(session.scalars(select(Document.number)))
-    assert numbers == {"(2026)城八访调移字第1号", "(2026)城关八廓访调受字第1号"}
+    assert numbers == {
+        "(2026)城八访调移字第1号",
+        "(2026)城关八廓访调受字第1号",
+        "(2026)城关八廓人调告字第1号",
+    }
     # another mediation organisation may not take it: their agreements would share numbers
     assert_refused(cli("org", "set", "--as", "admin", "540102002-tw", "--prefix", "城关八廓"), "已由")
     assert_refused(cli("org", "set", "--as", "admin", "540102002-tw", "--prefix", "(2026)"), "文号前缀")
