@@ -7,6 +7,7 @@ from handlers import (  # noqa: F401
     locality,
     mediation,
     ordinary,
+    petition,
     referral,
     risk,
 )

@@ -94,7 +94,9 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
 
     # 信访部门经办人: 签收.
     ui.login("clerk")
-    ui.do_task(case_no, "receive_success", ("follow_up_visit",), text={"received_by": "王芳"})
+    ui.do_task(case_no, "receive_success", ("conclude_petition",), text={"received_by": "王芳"})
+    # 办结: the petition office concludes the petition once mediation succeeded.
+    ui.do_task(case_no, "conclude_petition", ("follow_up_visit",), text={"concluded_on": "2026-11-04"})
     ui.logout()
 
     # 人民调解员: 跟踪回访, which closes the case.

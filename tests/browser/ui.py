@@ -31,6 +31,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "mediate": ("依法调解", "依法调解"),
     "feedback_success": ("反馈调解结果", "反馈调解结果"),
     "receive_success": ("签收调解结果", "签收调解结果"),
+    "conclude_petition": ("信访事项办结", "信访事项办结"),
     "follow_up_visit": ("跟踪回访", "跟踪回访"),
 }
 

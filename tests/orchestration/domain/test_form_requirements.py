@@ -312,6 +312,7 @@ REVIEWED = [
     "respondent_consent.respondent_refusal_reason[respondent_decision=refuse]",
     "respondent_consent.respondent_consent_documents[respondent_decision=agree]",
     "screen_case.dispute_category",
+    "conclude_petition.concluded_on",
 ]
 IN_FILES = _read_requirements()
 REQUIREMENTS = [*IN_FILES, *(r for r in map(Requirement.parse, REVIEWED) if r not in IN_FILES)]

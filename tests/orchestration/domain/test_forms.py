@@ -92,6 +92,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "feedback_success": {"fed_back_on": "2026-12-08", "agreement_copy": ["att-2"]},
     "receive_success": {"received_by": "王五"},
+    "conclude_petition": {"concluded_on": "2026-12-02"},
     "feedback_failure": {
         "fed_back_on": "2026-12-08",
         "failure_reasons": "双方对赔偿数额分歧较大。",

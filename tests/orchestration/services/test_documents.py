@@ -243,6 +243,7 @@ def test_the_case_file_binds_every_document_and_attachment(runtime: Runtime, clo
         "acceptance_receipt",
         "rights_notice",
         "agreement",
+        "conclusion_notice",
         "follow_up_record",
     ]
     pdf = PdfReader(io.BytesIO(dossier_pdf(dossier)))

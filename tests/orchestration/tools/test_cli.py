@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from orchestration.domain.calendar import SHANGHAI
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import AuditEvent, Case, Document, OpenTask, ProcessVersion, User
 from orchestration.tools.cli import main
@@ -28,6 +30,16 @@ SUCCESS_SCENARIO = PROJECT_ROOT / "processes" / "scenarios" / "01_success_full_p
 CASE_NO = re.compile(r"^FT\d{4}-\d{6}$")
 SCREEN = json.dumps({"dispute_category": "citizen_property"})
 EXTEND = {"session_record": "需要委托鉴定", "mediation_outcome": "extend", "extension_reason": "等待鉴定结论"}
+
+
+# Dates of the success path the procedure checks against its own clock (not in the future, not before
+# the step they follow); the command line runs on the real clock, so they are today's.
+CHECKED_DATES = ("agreement_effective_on", "concluded_on")
+
+
+def on_today(data: dict[str, Any]) -> dict[str, Any]:
+    today = datetime.now(SHANGHAI).date().isoformat()
+    return {key: today if key in CHECKED_DATES else value for key, value in data.items()}
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class Cli:
         for name, username, data in SUCCESS_PATH:
             if name == task_name:
                 return
-            self.complete(case_no, name, username, data)
+            self.complete(case_no, name, username, on_today(data))
         raise AssertionError(f"{task_name} is not on the success path")
 
 
@@ -217,7 +229,14 @@ def test_tasks_lists_the_screening_task_as_json(engine: Engine, cli: Cli, case_n
     with Session(engine) as session:
         task_id = session.scalar(select(OpenTask.id))
     assert listed == [
-        {"case": case_no, "task": "screen_case", "title": "甄别适用范围", "id": task_id, "due": None}
+        # acceptance is decided within 15 days of receipt (received 2026-11-02)
+        {
+            "case": case_no,
+            "task": "screen_case",
+            "title": "甄别适用范围",
+            "id": task_id,
+            "due": "2026-11-17T23:59:59+08:00",
+        }
     ]
     assert json.loads(cli.ok("tasks", "--as", "mediator")) == []
     assert json.loads(cli.ok("tasks", "--as", "clerk2")) == []
@@ -244,7 +263,7 @@ def test_complete_by_task_id(engine: Engine, cli: Cli, case_no: str) -> None:
 def test_the_success_path_through_the_command_line(engine: Engine, cli: Cli, case_no: str) -> None:
     for name, username, data in SUCCESS_PATH:
         assert open_task_names(engine, case_no) == [name]
-        out = cli.complete(case_no, name, username, data)
+        out = cli.complete(case_no, name, username, on_today(data))
         assert out.startswith(f"已办理：{case_no} "), out
     case = get_case(engine, case_no)
     assert (case.status, case.outcome) == ("completed", "mediated")
@@ -323,7 +342,7 @@ def test_scenario_run_reports_a_misspelt_key_as_failed(engine: Engine, cli: Cli,
     assert result.out.splitlines() == [
         f"FAILED broken.json：{name}",
         "    场景文件写法有误：",
-        "    第10步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
+        "    第11步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
         f"PASSED 01_success_full_path.json：{name}",
         "1 passed, 1 failed",
     ]
