@@ -52,6 +52,17 @@ def test_extensions_add_up_to_exactly_thirty_days() -> None:
     assert second["mediation_deadline"] == "2026-12-02T23:59:59+08:00"
 
 
+def test_thirty_days_ending_in_a_holiday_end_on_the_next_working_day_and_no_more_days_are_granted() -> None:
+    """The README's choice: 30 days are counted, never more; a last day on a rest day moves to the first
+    working day after it (民法典第二百零三条), as every period's does. Accepted 2 September 2026, day 30 is
+    2 October (National Day): the period ends on 8 October, and no further day can be added."""
+    start = acceptance(accepted_at="2026-09-02T10:00:00+08:00")
+    full = run("extend_mediation", FakeContext(), acceptance=start, extra_days=15, reason="等待鉴定")
+    assert (full["mediation_days"], full["mediation_deadline"]) == (30, "2026-10-08T23:59:59+08:00")
+    with pytest.raises(HandlerError, match="最多还可延长0日"):
+        run("extend_mediation", FakeContext(), acceptance=full, extra_days=1, reason="再延")
+
+
 @pytest.mark.parametrize(
     ("already", "extra", "message"),
     [

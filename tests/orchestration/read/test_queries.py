@@ -244,7 +244,17 @@ def test_deadlines_of_a_finished_step_are_marked_done(runtime: Runtime, clock: F
         data = runtime.case_data(session, case)
         deadlines, _ = queries.case_deadlines(session, case, data, runtime.calendar(session), clock.now())
         states = {d.label: d.state for d in deadlines if d.kind == "data"}
-        assert states["调解期限（受理之日起15日）"] == "done"
-        assert states["调解最长期限（含延长，30日）"] == "done"
+        assert (
+            states[
+                "调解期限（受理之日起15日；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）"
+            ]
+            == "done"
+        )
+        assert (
+            states[
+                "调解最长期限（含延长合计不超过30日，实施意见六(三)；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）"
+            ]
+            == "done"
+        )
         assert states["调解成功结果反馈期限（5个工作日）"] == "normal"  # the step now running
         assert states["申请司法确认期限（协议生效之日起30日）"] == "normal"
