@@ -680,3 +680,15 @@ def test_an_exported_version_deploys_unchanged_and_a_change_to_it_is_a_new_versi
     form.write_text(form.read_text(encoding="utf-8").replace("依法调解", "依法开展调解", 1), encoding="utf-8")
     assert cli.ok("deploy").startswith("已部署第 2 版")
     assert cli("export", "3", str(exported)).err == "错误：流程 fangtiao_referral 没有第 3 版\n"
+
+
+def test_a_leader_extends_the_petition_limit_once(engine: Engine, cli: Cli, case_no: str) -> None:
+    assert_refused(cli("extend-petition", "--as", "leader", case_no, "案情复杂"), "尚未受理")
+    cli.advance_to(case_no, "guide_divert")  # accepted at screening: the 60 days run
+    assert_refused(cli("extend-petition", "--as", "clerk", case_no, "案情复杂"), "分管领导")
+    out = cli.ok("extend-petition", "--as", "leader", case_no, "需会同住建部门核实")
+    assert out.startswith(f"已延长：{case_no} 信访办理期限至") and "延期告知书" in out
+    with Session(engine) as session:
+        kinds = list(session.scalars(select(Document.kind)))
+    assert kinds == ["extension_notice"]
+    assert_refused(cli("extend-petition", "--as", "leader", case_no, "再次"), "不能再次延长")
