@@ -390,6 +390,7 @@ def test_string_default_filled_for_rules(registry: FormRegistry) -> None:
     )
     assert cleaned == {
         "dispute_category": "other",
+        "in_legal_proceedings": False,
         "outside_scope_by_law": False,
         "party_refuses": False,
         "other_unsuitable_reason": "",
