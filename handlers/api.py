@@ -125,10 +125,18 @@ class HandlerContext(Protocol):
     ) -> None:
         """Makes the given organisations (by id) the case's; those not given stay as they are."""
 
+    def start_petition_clock(self, at: datetime) -> None:
+        """The petition office accepted (受理) the petition on `at`: its 60 days count from then
+        (信访工作条例 art 34)."""
+
     def pause_petition_clock(self) -> None:
         """Mediation time does not count toward the petition's handling limit (实施意见 六(四))."""
 
-    def resume_petition_clock(self) -> None: ...
+    def resume_petition_clock(self, at: datetime | None = None) -> None:
+        """Mediation ended on `at` (the agreement's or the termination's date; now when not given)."""
+
+    def conclude_petition(self, at: datetime) -> None:
+        """The petition office concluded (办结) the petition on `at`: its limit no longer runs."""
 
     def petition_clock_paused(self) -> bool: ...
 

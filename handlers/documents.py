@@ -121,7 +121,11 @@ def referral_letter_content(
         "summary": data.get("referral_summary"),
         "request": data.get("referral_request"),
         "to": to,
-        "consent_documents": data.get("consent_documents", []),
+        # both parties' consent goes with the letter (实施意见 六(二))
+        "consent_documents": [
+            *(data.get("consent_documents") or []),
+            *(data.get("respondent_consent_documents") or []),
+        ],
         "legal_documents": data.get("legal_documents", []),
         "contact_person": data.get("contact_person"),
         "contact_phone": data.get("contact_phone"),

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import dates
 from handlers.api import HandlerContext, operation
 
 
 @operation("assign_locality")
 def assign_locality(ctx: HandlerContext, locality: str) -> dict[str, Any]:
+    # the 15 days to decide on acceptance count from the day the petition was received: never a day
+    # in the future (nor 9999-12-31) reaches that deadline
+    if ctx.data.get("received_on") is not None:
+        dates.typed(ctx, ctx.data["received_on"], "信访日期")
     local = ctx.organisations_for(locality)
     ctx.assign_organisations(
         petition_office=local.petition_office.id,

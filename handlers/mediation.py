@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from handlers import documents
+from handlers import dates, documents
 from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
 from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
 
@@ -48,8 +48,21 @@ def _start_of(day: str) -> datetime:
 
 @operation("record_agreement")
 def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
-    effective_on = ctx.data.get("agreement_effective_on") or ctx.now.astimezone(SHANGHAI).date().isoformat()
+    acceptance = ctx.data.get("acceptance") or {}
+    effective = dates.typed(
+        ctx,
+        ctx.data.get("agreement_effective_on"),
+        "调解协议生效日期",
+        (acceptance.get("accepted_at"), "受理调解日期"),
+        default_today=True,
+    )
+    effective_on = effective.isoformat()
+    # Mediation ended the day the agreement took effect: the petition's limit runs again from then,
+    # and the feedback and follow-up periods count from it (实施意见 六(四)、(五)).
+    ended = dates.start_of(effective)
     confirmation_deadline = ctx.calendar.add_days(_start_of(effective_on), JUDICIAL_CONFIRMATION_DAYS)
+    if ctx.petition_clock_paused():
+        ctx.resume_petition_clock(ended)
     ctx.record_outcome("mediated")
     kind = "agreement" if form == "written" else "oral_agreement_record"
     number = documents.issue(
@@ -71,12 +84,10 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
     )
     return {
         "form": form,
-        "mediation_ended_at": ctx.now.isoformat(),
+        "mediation_ended_at": ended.isoformat(),
         "effective_on": effective_on,
         "judicial_confirmation_deadline": confirmation_deadline.isoformat(),
-        "feedback_deadline": ctx.calendar.add_working_days(
-            ctx.now, SUCCESS_FEEDBACK_WORKING_DAYS
-        ).isoformat(),
+        "feedback_deadline": ctx.calendar.add_working_days(ended, SUCCESS_FEEDBACK_WORKING_DAYS).isoformat(),
         "document": number,
     }
 
@@ -87,6 +98,9 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
     explicit = ctx.data.get("mediation_outcome") == "terminate"
     reason = str(ctx.data.get("termination_reason") or "").strip() if explicit else ""
     reason = reason or DEADLINE_REASON
+    # terminated now: the petition's limit runs again from today, whenever the receipt is signed
+    if ctx.petition_clock_paused():
+        ctx.resume_petition_clock(ctx.now)
     ctx.record_outcome("terminated")
     number = documents.issue(
         ctx,

@@ -1,6 +1,7 @@
 """Importing this module registers every service operation the diagrams may call."""
 
 from handlers import (  # noqa: F401
+    consent,
     consultation,
     eligibility,
     follow_up,
@@ -8,6 +9,7 @@ from handlers import (  # noqa: F401
     locality,
     mediation,
     ordinary,
+    petition,
     referral,
     risk,
 )

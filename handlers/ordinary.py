@@ -17,6 +17,9 @@ def ground(data: Mapping[str, Any]) -> str:
         return "经信访部门与司法行政部门会商，由信访部门按信访程序办理"
     if data.get("return_decision") == "accept_return":
         return f"人民调解组织退回：{data.get('return_reason', '')}"
+    respondent = data.get("respondent_consent")
+    if isinstance(respondent, Mapping) and respondent.get("decision") == "refuse":
+        return f"对方当事人不同意人民调解：{respondent.get('refusal_reason', '')}"
     if data.get("consent") == "refuse":
         return "信访人不同意人民调解"
     return f"不适用移送人民调解：{data.get('scope_ground', '')}"

@@ -85,6 +85,16 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
             "accepted_on": ctx.now.astimezone(SHANGHAI).date().isoformat(),
         },
     )
+    # 人民调解法第二十三条: each party is told their rights and duties once mediation is accepted
+    rights_notice = documents.issue(
+        ctx,
+        "rights_notice",
+        {
+            "parties": [party.get("name") for party in documents.party_list(ctx.data)],
+            "given_on": ctx.now.astimezone(SHANGHAI).date().isoformat(),
+            "method": "受理时当面告知并送达，当事人签收",
+        },
+    )
     ctx.notify(
         ctx.petition_office_id,
         Role.PETITION_CLERK,
@@ -100,4 +110,5 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
         "extension_days": 0,
         "extensions": [],
         "document": number,
+        "rights_notice": rights_notice,
     }

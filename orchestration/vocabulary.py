@@ -45,6 +45,7 @@ class AuditAction(StrEnum):
     ANONYMISE = "anonymise"  # the retention period is over: the case's personal data anonymised
     PURGE = "purge"  # the retention period is over: the case deleted (the event keeps its number only)
     CORRECT_DOCUMENT = "correct_document"
+    EXTEND_PETITION = "extend_petition"  # the petition's handling limit extended by 30 days
     MIGRATE = "migrate"  # a running case moved to another version of its process
     ORGANISATION = "organisation"  # an organisation's name or document settings changed
     # administrators keeping people and organisations; a user changing their own password

@@ -32,7 +32,21 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
     (
         "guide_divert",
         "clerk",
-        {"explanation_given": True, "consent": "agree", "consent_documents": ["同意书.pdf"]},
+        {
+            "explanation_given": True,
+            "privacy_notice_given": True,
+            "consent": "agree",
+            "consent_documents": ["同意书.pdf"],
+        },
+    ),
+    (
+        "respondent_consent",
+        "clerk",
+        {
+            "privacy_notice_given": True,
+            "respondent_decision": "agree",
+            "respondent_consent_documents": ["对方同意书.pdf"],
+        },
     ),
     (
         "draft_referral",
@@ -55,11 +69,13 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
             "agreement_form": "written",
             "agreement_facts": "院墙共有",
             "agreement_terms": "维持现状",
-            "agreement_effective_on": "2026-11-03",
+            # the day the tests' clock stands on: an agreement cannot take effect in the future
+            "agreement_effective_on": "2026-11-02",
         },
     ),
     ("feedback_success", "mediator", {"fed_back_on": "2026-11-04", "agreement_copy": ["协议书签署件.pdf"]}),
     ("receive_success", "clerk", {"received_by": "王芳"}),
+    ("conclude_petition", "clerk", {"concluded_on": "2026-11-02"}),
     (
         "follow_up_visit",
         "mediator",

@@ -559,10 +559,16 @@ class _SampleContext:
     def assign_organisations(self, **organisations: int | None) -> None:
         pass
 
+    def start_petition_clock(self, at: datetime) -> None:
+        pass
+
     def pause_petition_clock(self) -> None:
         pass
 
-    def resume_petition_clock(self) -> None:
+    def resume_petition_clock(self, at: datetime | None = None) -> None:
+        pass
+
+    def conclude_petition(self, at: datetime) -> None:
         pass
 
     def petition_clock_paused(self) -> bool:

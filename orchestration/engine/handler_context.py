@@ -106,11 +106,17 @@ class CaseContext:
         if justice_org is not None:
             self._case.justice_org_id = justice_org
 
+    def start_petition_clock(self, at: datetime) -> None:
+        petition_clock.record(self._session, self._case.id, "start", at)
+
     def pause_petition_clock(self) -> None:
         petition_clock.record(self._session, self._case.id, "pause", self.now)
 
-    def resume_petition_clock(self) -> None:
-        petition_clock.record(self._session, self._case.id, "resume", self.now)
+    def resume_petition_clock(self, at: datetime | None = None) -> None:
+        petition_clock.record(self._session, self._case.id, "resume", at or self.now)
+
+    def conclude_petition(self, at: datetime) -> None:
+        petition_clock.record(self._session, self._case.id, "conclude", at)
 
     def petition_clock_paused(self) -> bool:
         return petition_clock.is_paused(self._session, self._case.id)

@@ -443,7 +443,8 @@ class Runtime:
         self._notify_notes(session, case, workflow, before, after, now)
         if case.id in session.info.get(petition_clock.CHANGED, ()):
             clock = petition_clock.compute(petition_clock.events(session, case.id), self.calendar(session))
-            case.petition_deadline = clock.deadline if clock else None
+            # a concluded petition (办结) has no limit left to warn about
+            case.petition_deadline = clock.deadline if clock and clock.concluded_at is None else None
             case.petition_warning = 0
         session.info.setdefault(SAVED_WORKFLOWS, []).append((case.id, case.revision, workflow, after))
         return after
@@ -519,7 +520,6 @@ class Runtime:
             session.add(case)
             logs.case_no.set(case.case_no)
             session.flush()
-            petition_clock.record(session, case.id, "start", now)
             workflow = BpmnWorkflow(parsed.spec, dict(parsed.subprocess_specs))
             workflow.script_engine = self._engine(session, case, now, actor)
             before = Derived({}, {})

@@ -290,8 +290,15 @@ def audit_trail(session: Session, case_id: int) -> list[AuditEvent]:
 # is over). Anything else ending in "_deadline" is shown too, under its key, so that a deadline a policy
 # officer adds to a handler is never silently hidden.
 DATA_DEADLINES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("acceptance", "mediation_deadline"): ("调解期限（受理之日起15日）", ("agreement", "termination")),
-    ("acceptance", "latest_deadline"): ("调解最长期限（含延长，30日）", ("agreement", "termination")),
+    ("acceptance", "mediation_deadline"): (
+        "调解期限（受理之日起15日；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）",
+        ("agreement", "termination"),
+    ),
+    # 30 days are counted, never more; a last day on a rest day moves as every period's does (README)
+    ("acceptance", "latest_deadline"): (
+        "调解最长期限（含延长合计不超过30日，实施意见六(三)；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）",
+        ("agreement", "termination"),
+    ),
     ("agreement", "feedback_deadline"): ("调解成功结果反馈期限（5个工作日）", ("fed_back_on",)),
     # The parties' own period under 人民调解法 art 33; it runs whatever the procedure does.
     ("agreement", "judicial_confirmation_deadline"): ("申请司法确认期限（协议生效之日起30日）", ()),

@@ -24,6 +24,7 @@ from orchestration.services.cases import CaseService
 from orchestration.services.documents import DocumentService
 from orchestration.services.health import HealthService
 from orchestration.services.notifications import NotificationService
+from orchestration.services.petitions import PetitionService
 from orchestration.services.repository import RepositoryService
 from orchestration.services.retention import RetentionService
 from orchestration.services.tasks import TaskService
@@ -47,6 +48,7 @@ class Services:
         self.cases = CaseService(self.runtime)
         self.documents = DocumentService(self.runtime)
         self.notifications = NotificationService(self.runtime)
+        self.petitions = PetitionService(self.runtime)
         self.users = UserService(self.runtime, login_policy)
         self.admin = AdminService(self.runtime)
         self.instances = InstanceService(self.runtime)

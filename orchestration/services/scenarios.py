@@ -29,6 +29,7 @@ from orchestration.engine.specs import PROCESS_ID, SpecCache, store_version
 from orchestration.errors import FangtiaoError
 from orchestration.services import demo
 from orchestration.services.documents import DocumentService
+from orchestration.services.petitions import PetitionService
 from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
@@ -181,6 +182,15 @@ class ScenarioRun:
             viewer = Viewer.of(self.user(session, step["as"]))
             document = _in_force(session, case_id, step["kind"])
         DocumentService(self.runtime).correct(viewer, document.id, step["changes"], step["reason"])
+
+    def do_extend_petition(self, step: Mapping[str, Any]) -> None:
+        case_id = self.case_id(step)
+        with self.runtime.sessions() as session:
+            viewer = Viewer.of(self.user(session, step["as"]))
+            case = session.get(Case, case_id)
+            assert case is not None
+            case_no = case.case_no
+        PetitionService(self.runtime).extend(viewer, case_no, step["reason"])
 
     def do_clock(self, step: Mapping[str, Any]) -> None:
         target = datetime.fromisoformat(step["to"])
@@ -403,6 +413,12 @@ class Expectations:
             _same_time("信访办理期限", value["deadline"], clock.deadline)
         if "estimated" in value:
             _same("期限是否按估算日历", value["estimated"], clock.estimated)
+        if "started" in value:
+            _same_time("信访办理期限起算（受理）", value["started"], clock.started_at)
+        if "extended" in value:
+            _same("信访办理期限是否已延长", value["extended"], clock.extended_at is not None)
+        if "concluded" in value:
+            _same_time("办结时间", value["concluded"], clock.concluded_at)
 
 
 def _notice(item: Mapping[str, str | None]) -> tuple[str | None, str | None, str | None]:

@@ -177,6 +177,14 @@ def cmd_report_risk(args: argparse.Namespace) -> None:
     print(f"已报告风险：{done.case_no}")
 
 
+def cmd_extend_petition(args: argparse.Namespace) -> None:
+    services = _services(args)
+    done = services.petitions.extend(_user(services, args.as_user), args.case, args.reason)
+    day = done.new_deadline.astimezone(SHANGHAI)
+    when = f"{day.year}年{day.month}月{day.day}日"
+    print(f"已延长：{done.case_no} 信访办理期限至{when}，延期告知书 {done.document}")
+
+
 def cmd_timers(args: argparse.Namespace) -> None:
     print(f"已触发 {_services(args).admin.fire_due_timers(limit=args.limit)} 个到期定时器")
 
@@ -427,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_user", required=True)
     p.add_argument("case")
     p.add_argument("data")
+    p = command("extend-petition", cmd_extend_petition, "分管领导批准延长信访办理期限30日（出具延期告知书）")
+    p.add_argument("--as", dest="as_user", required=True)
+    p.add_argument("case")
+    p.add_argument("reason")
     p = command("timers", cmd_timers, "触发一次所有到期的定时器")
     p.add_argument("--limit", type=int, default=1000)
     p = command("worker", cmd_worker, "定时器工作进程：按时触发到期定时器，直到收到 SIGTERM")

@@ -28,9 +28,15 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
     ui.do_task(case_no, "screen_case", ("guide_divert",), choose={"dispute_category": "citizen_property"})
 
     ui.open_task(case_no, "guide_divert")
-    ui.fill(tick=("explanation_given",), choose={"consent": "agree"})
+    ui.fill(tick=("explanation_given", "privacy_notice_given"), choose={"consent": "agree"})
     page.set_input_files("#f-consent_documents", str(consent))
-    ui.submit_task(case_no, "guide_divert", ("draft_referral",))
+    ui.submit_task(case_no, "guide_divert", ("respondent_consent",))
+
+    # Both parties consent before the referral (人民调解法第十七条), each told how their data is processed.
+    ui.open_task(case_no, "respondent_consent")
+    ui.fill(tick=("privacy_notice_given",), choose={"respondent_decision": "agree"})
+    page.set_input_files("#f-respondent_consent_documents", str(consent))
+    ui.submit_task(case_no, "respondent_consent", ("draft_referral",))
 
     ui.open_task(case_no, "draft_referral")
     # The township's mediation committee is proposed (属地管理).
@@ -88,7 +94,9 @@ def test_success_path(ui: Ui, context: BrowserContext, live_server: LiveServer, 
 
     # 信访部门经办人: 签收.
     ui.login("clerk")
-    ui.do_task(case_no, "receive_success", ("follow_up_visit",), text={"received_by": "王芳"})
+    ui.do_task(case_no, "receive_success", ("conclude_petition",), text={"received_by": "王芳"})
+    # 办结: the petition office concludes the petition once mediation succeeded.
+    ui.do_task(case_no, "conclude_petition", ("follow_up_visit",), text={"concluded_on": "2026-11-04"})
     ui.logout()
 
     # 人民调解员: 跟踪回访, which closes the case.

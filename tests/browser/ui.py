@@ -22,6 +22,7 @@ CASE_NO = re.compile(r"FT\d{4}-\d{6}")
 TASKS: dict[str, tuple[str, str]] = {
     "screen_case": ("甄别适用范围", "甄别适用范围"),
     "guide_divert": ("引导分流", "引导分流"),
+    "respondent_consent": ("征求对方当事人意见", "征求对方当事人意见"),
     "draft_referral": ("填写移送函", "填写“访调对接”移送函"),
     "approve_referral": ("分管领导审签", "分管领导审签"),
     "review_referral": ("受理审查", "受理审查"),
@@ -31,6 +32,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "mediate": ("依法调解", "依法调解"),
     "feedback_success": ("反馈调解结果", "反馈调解结果"),
     "receive_success": ("签收调解结果", "签收调解结果"),
+    "conclude_petition": ("信访事项办结", "信访事项办结"),
     "follow_up_visit": ("跟踪回访", "跟踪回访"),
 }
 

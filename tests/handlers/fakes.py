@@ -87,6 +87,7 @@ class FakeContext:
     notices: list[Notice] = field(default_factory=list)
     documents: list[Issued] = field(default_factory=list)
     clock_events: list[str] = field(default_factory=list)
+    clock_times: list[datetime] = field(default_factory=list)
 
     def notify(self, org_id: int | None, role: str, kind: str, message: str) -> None:
         self.notices.append(Notice(org_id, role, kind, message))
@@ -113,11 +114,21 @@ class FakeContext:
         if justice_org is not None:
             self.justice_org_id = justice_org
 
+    def start_petition_clock(self, at: datetime) -> None:
+        self.clock_events.append("start")
+        self.clock_times.append(at)
+
     def pause_petition_clock(self) -> None:
         self.clock_events.append("pause")
+        self.clock_times.append(self.now)
 
-    def resume_petition_clock(self) -> None:
+    def resume_petition_clock(self, at: datetime | None = None) -> None:
         self.clock_events.append("resume")
+        self.clock_times.append(at or self.now)
+
+    def conclude_petition(self, at: datetime) -> None:
+        self.clock_events.append("conclude")
+        self.clock_times.append(at)
 
     def petition_clock_paused(self) -> bool:
         return bool(self.clock_events) and self.clock_events[-1] == "pause"

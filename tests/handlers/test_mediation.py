@@ -52,6 +52,17 @@ def test_extensions_add_up_to_exactly_thirty_days() -> None:
     assert second["mediation_deadline"] == "2026-12-02T23:59:59+08:00"
 
 
+def test_thirty_days_ending_in_a_holiday_end_on_the_next_working_day_and_no_more_days_are_granted() -> None:
+    """The README's choice: 30 days are counted, never more; a last day on a rest day moves to the first
+    working day after it (民法典第二百零三条), as every period's does. Accepted 2 September 2026, day 30 is
+    2 October (National Day): the period ends on 8 October, and no further day can be added."""
+    start = acceptance(accepted_at="2026-09-02T10:00:00+08:00")
+    full = run("extend_mediation", FakeContext(), acceptance=start, extra_days=15, reason="等待鉴定")
+    assert (full["mediation_days"], full["mediation_deadline"]) == (30, "2026-10-08T23:59:59+08:00")
+    with pytest.raises(HandlerError, match="最多还可延长0日"):
+        run("extend_mediation", FakeContext(), acceptance=full, extra_days=1, reason="再延")
+
+
 @pytest.mark.parametrize(
     ("already", "extra", "message"),
     [
@@ -104,18 +115,23 @@ AGREEMENT = {
 }
 
 
+SUBMITTED = datetime(2026, 11, 12, 10, 0, tzinfo=SHANGHAI)  # two days after the agreement took effect
+ENDED = datetime(2026, 11, 10, 0, 0, tzinfo=SHANGHAI)
+
+
 def test_a_written_agreement_is_recorded_with_its_deadlines() -> None:
-    ctx = FakeContext(data=AGREEMENT)
+    ctx = FakeContext(data=AGREEMENT, now=SUBMITTED)
     result = run("record_agreement", ctx, form="written")
     document = ctx.only_document()
     assert ctx.outcome == "mediated"
     assert document.kind == "agreement"
     assert result == {
         "form": "written",
-        "mediation_ended_at": NOW.isoformat(),
+        # mediation ended the day the agreement took effect, not when the mediator submitted it
+        "mediation_ended_at": ENDED.isoformat(),
         "effective_on": "2026-11-10",
         "judicial_confirmation_deadline": "2026-12-10T23:59:59+08:00",
-        "feedback_deadline": "2026-11-09T23:59:59+08:00",  # 5 working days from Monday 2 November
+        "feedback_deadline": "2026-11-17T23:59:59+08:00",  # 5 working days from Tuesday 10 November
         "document": document.number,
     }
     content = document.content
@@ -134,8 +150,32 @@ def test_a_written_agreement_is_recorded_with_its_deadlines() -> None:
     assert ctx.notices == []
 
 
+def test_the_petition_clock_resumes_on_the_day_mediation_ended() -> None:
+    ctx = FakeContext(data=AGREEMENT, now=SUBMITTED)
+    ctx.pause_petition_clock()
+    run("record_agreement", ctx, form="written")
+    assert ctx.clock_events == ["pause", "resume"] and ctx.clock_times[-1] == ENDED
+
+
+@pytest.mark.parametrize(
+    ("effective_on", "message"),
+    [
+        ("9999-12-31", "调解协议生效日期（9999年12月31日）不能晚于今天（2026年11月12日）"),
+        ("2026-11-02", "调解协议生效日期（2026年11月2日）不能早于受理调解日期（2026年11月3日）"),
+    ],
+)
+def test_an_effective_date_out_of_range_is_refused(effective_on: str, message: str) -> None:
+    accepted = {"accepted_at": "2026-11-03T10:00:00+08:00"}
+    ctx = FakeContext(
+        data={**AGREEMENT, "agreement_effective_on": effective_on, "acceptance": accepted}, now=SUBMITTED
+    )
+    with pytest.raises(HandlerError) as refused:
+        run("record_agreement", ctx, form="written")
+    assert str(refused.value) == message and ctx.documents == [] and ctx.outcome is None
+
+
 def test_an_oral_agreement_gets_a_record_instead() -> None:
-    ctx = FakeContext(data={**AGREEMENT, "judicial_confirmation_advised": None})
+    ctx = FakeContext(data={**AGREEMENT, "judicial_confirmation_advised": None}, now=SUBMITTED)
     run("record_agreement", ctx, form="oral")
     assert ctx.only_document().kind == "oral_agreement_record"
     assert ctx.only_document().content["judicial_confirmation_advised"] is False
@@ -157,7 +197,10 @@ def test_without_an_effective_date_the_agreement_takes_effect_on_todays_date_in_
 
 
 def test_success_feedback_counts_five_working_days_across_national_day() -> None:
-    ctx = FakeContext(data=AGREEMENT, now=datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI))
+    ctx = FakeContext(
+        data={**AGREEMENT, "agreement_effective_on": "2026-09-30"},
+        now=datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI),
+    )
     result = run("record_agreement", ctx, form="written")
     # 8, 9 October, Saturday 10 October (调休 working day), 12, 13 October
     assert result["feedback_deadline"] == "2026-10-13T23:59:59+08:00"

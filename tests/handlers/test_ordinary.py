@@ -17,6 +17,10 @@ from tests.handlers.fakes import NOW, PETITION_OFFICE, FakeContext, Notice, run
         ({"consultation": {"outcome": "ordinary"}}, "经信访部门与司法行政部门会商，由信访部门按信访程序办理"),
         ({"return_decision": "accept_return", "return_reason": "专属管辖"}, "人民调解组织退回：专属管辖"),
         ({"consent": "refuse"}, "信访人不同意人民调解"),
+        (
+            {"consent": "agree", "respondent_consent": {"decision": "refuse", "refusal_reason": "不愿调解"}},
+            "对方当事人不同意人民调解：不愿调解",
+        ),
         ({"scope_ground": "依法应由专门机关处理"}, "不适用移送人民调解：依法应由专门机关处理"),
         ({}, "不适用移送人民调解："),
     ],

@@ -131,8 +131,10 @@ def test_a_consultation_reaches_the_justice_office_and_both_people_of_the_petiti
 def test_acceptance_pauses_the_petition_clock_and_sets_the_mediation_periods() -> None:
     ctx = FakeContext(data={"mediator_name": "扎西多吉"})
     result = run("accept_case", ctx, mediation_org=OTHER_COMMITTEE.code)
-    receipt = ctx.only_document()
+    receipt, rights = ctx.documents
     assert ctx.mediation_org_id == OTHER_COMMITTEE.id
+    # 人民调解法第二十三条: the parties are told their rights and duties on acceptance
+    assert rights.kind == "rights_notice" and rights.content["given_on"] == "2026-11-02"
     assert ctx.clock_events == ["pause"]
     assert receipt.kind == "acceptance_receipt"
     assert receipt.content["mediator"] == "扎西多吉" and receipt.content["accepted_on"] == "2026-11-02"
@@ -154,6 +156,7 @@ def test_acceptance_pauses_the_petition_clock_and_sets_the_mediation_periods() -
         "extension_days": 0,
         "extensions": [],
         "document": receipt.number,
+        "rights_notice": rights.number,
     }
 
 

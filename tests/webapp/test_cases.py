@@ -49,7 +49,9 @@ def test_case_page_shows_every_section(client: FlaskClient, runtime: Runtime) ->
     assert "data-diagram-viewer" in body and f"/cases/{number}/diagram.bpmn" in body  # the procedure diagram
     assert "2026年11月2日" in shown
     # deadlines: the open task's, the timer's, the data's and the paused petition clock
-    assert "调解期限（受理之日起15日）" in shown and "2026年11月17日" in shown
+    assert (
+        "调解期限（受理之日起15日；" in shown and "民法典第二百零三条" in shown and "2026年11月17日" in shown
+    )
     assert "信访办理时限暂停计算" in shown
     # the timeline from the audit log, in Chinese, with the submitted data labelled
     assert "登记信访事项，启动访调对接流程" in shown
@@ -129,6 +131,7 @@ def test_attachments_download_for_handlers_only(client: FlaskClient, runtime: Ru
         f"/tasks/{task.id}",
         data={
             "explanation_given": "true",
+            "privacy_notice_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"<html>scan</html>"), "同意书.html", "text/html")],
             "expected_revision": str(case_snapshot(runtime, case_id)["revision"]),

@@ -194,6 +194,6 @@ def test_the_case_file_downloads_as_one_pdf(client: FlaskClient, runtime: Runtim
     content = re.sub(r"\s+", "", "".join(page.extract_text() or "" for page in pdf.pages))
     with runtime.sessions() as session:
         digests = list(session.scalars(select(Document.digest).where(Document.case_id == case_id)))
-    assert len(digests) == 3
+    assert len(digests) == 4
     for digest in digests:
         assert digest[:16] in content

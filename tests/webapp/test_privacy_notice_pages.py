@@ -2,7 +2,7 @@
 consent steps) shows the notice in force with the case's organisations; completing it records the version
 shown; the notice has its own printable page; the case page lists each party's consent and notice.
 
-Until part P's forms carry the field, the tests run on a copy of forms/ whose 引导分流 form has it."""
+Both consent steps carry the field: 引导分流 (the petitioner) and 征求对方当事人意见 (the respondent)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -35,19 +34,13 @@ CONSENT = next(data for name, _, data in SUCCESS_PATH if name == "guide_divert")
 
 @pytest.fixture
 def forms_dir(tmp_path: Path) -> Path:
-    """forms/ with the field P's consent steps record the notice with, on 引导分流."""
+    """A copy of forms/ (its consent steps carry the field the notice is recorded with)."""
     folder = tmp_path / "forms"
     shutil.copytree(PROJECT_ROOT / "forms", folder)
-    path = folder / "guide_divert.json"
-    form: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    form["schema"]["properties"]["privacy_notice_given"] = {
-        "type": "boolean",
-        "title": "已告知个人信息处理规则",
-        "const": True,
-    }
-    form["schema"]["required"].append("privacy_notice_given")
-    form["ui"]["order"].insert(0, "privacy_notice_given")
-    path.write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
+    assert (
+        "privacy_notice_given"
+        in json.loads((folder / "guide_divert.json").read_text(encoding="utf-8"))["schema"]["required"]
+    )
     return folder
 
 
@@ -130,19 +123,25 @@ def test_completing_the_consent_records_the_version_the_party_was_shown(
         assert event.detail["data"]["privacy_notice_version"] == "2026-01"
         case = session.get(Case, case_id)
         assert case is not None
-        assert consent_runtime.case_data(session, case)["privacy_notice_version"] == "2026-01"
+        data = consent_runtime.case_data(session, case)
+        assert data["privacy_notice_version"] == "2026-01"
+        # the consent record the case page lists copies the version and when the party was told
+        assert data["petitioner_consent"]["privacy_notice_version"] == "2026-01"
+        assert data["petitioner_consent"]["decision"] == "refuse"
+        assert data["petitioner_consent"]["informed_at"]
 
 
 def test_a_form_without_the_notice_records_no_version(runtime: Runtime) -> None:
     case_id = start(runtime)
-    task = advance_to(runtime, case_id, "guide_divert")
-    runtime.complete_task(task.id, CONSENT, actor(runtime, "clerk"))
+    task = advance_to(runtime, case_id, "screen_case")
+    screening = next(data for name, _, data in SUCCESS_PATH if name == "screen_case")
+    runtime.complete_task(task.id, screening, actor(runtime, "clerk"))
     with runtime.sessions() as session:
         event = session.scalar(
-            select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.task_name == "guide_divert")
+            select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.task_name == "screen_case")
         )
         assert event is not None and "privacy_notice_version" not in event.detail["data"]
-    assert open_task(runtime, case_id, "draft_referral")
+    assert open_task(runtime, case_id, "guide_divert")
 
 
 def test_the_notice_has_a_printable_page_per_version(client: FlaskClient) -> None:

@@ -37,11 +37,23 @@ def record_respondent_consent(runtime: Runtime, case_id: int) -> None:
     set_case_data(runtime, case_id, **{RESPONDENT_CONSENT: consent})
 
 
-@pytest.fixture
-def referred(runtime: Runtime) -> tuple[int, str]:
-    """A case with the respondent's particulars, referred and waiting for the mediator's review."""
+def referred_case(runtime: Runtime) -> tuple[int, str]:
     case_id = start(runtime, respondent_id_number=RESPONDENT_ID, respondent_phone=RESPONDENT_PHONE)
     advance_to(runtime, case_id, "review_referral")
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case_id, case.case_no
+
+
+@pytest.fixture
+def referred(runtime: Runtime) -> tuple[int, str]:
+    """A case with the respondent's particulars, referred and waiting for the mediator's review, whose
+    respondent was not told (a consent recorded without the notice, as cases begun before the procedure
+    asked the respondent were)."""
+    case_id, _ = referred_case(runtime)
+    uninformed: dict[str, Any] = {"decision": "agree", "by": "clerk", "privacy_notice_given": False}
+    set_case_data(runtime, case_id, **{RESPONDENT_CONSENT: uninformed})
     with runtime.sessions() as session:
         case = session.get(Case, case_id)
         assert case is not None
@@ -123,3 +135,18 @@ def test_task_forms_of_the_mediation_side_are_not_prefilled_with_the_uninformed_
     informed = services.tasks.page(viewer, task_id)
     assert informed.data["respondent_id_number"] == RESPONDENT_ID
     assert not informed.summary.respondent_withheld
+
+
+def test_the_procedure_records_when_the_respondent_was_told(client: FlaskClient, runtime: Runtime) -> None:
+    """The respondent's consent step (征求对方当事人意见) records `informed_at`: the mediator may then
+    reveal them."""
+    case_id, number = referred_case(runtime)
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        consent = runtime.case_data(session, case)[RESPONDENT_CONSENT]
+    assert consent["decision"] == "agree" and consent["privacy_notice_given"] is True
+    assert consent["informed_at"] and consent["privacy_notice_version"] == "2026-01"
+    login(client, "mediator")
+    revealed = client.post(f"/cases/{number}/reveal").get_data(as_text=True)
+    assert RESPONDENT_ID in revealed and RESPONDENT_PHONE in revealed

@@ -371,6 +371,7 @@ def test_file_uploads_reach_the_case(client: FlaskClient, runtime: Runtime) -> N
         f"/tasks/{task.id}",
         data={
             "explanation_given": "true",
+            "privacy_notice_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"%PDF-1.4 consent"), "同意调解书.pdf", "application/pdf")],
             "expected_revision": str(case_revision(runtime, case_id)),
@@ -394,6 +395,7 @@ def test_required_upload_missing_is_a_field_error(client: FlaskClient, runtime: 
         f"/tasks/{task.id}",
         data={
             "explanation_given": "true",
+            "privacy_notice_given": "true",
             "consent": "agree",
             "expected_revision": str(case_revision(runtime, case_id)),
         },
@@ -475,6 +477,10 @@ def test_the_success_path_through_the_web(client: FlaskClient, runtime: Runtime)
         data = form_data(name)
         if name == "guide_divert":
             data["consent_documents"] = [(io.BytesIO(b"scan"), "同意书.pdf", "application/pdf")]
+        if name == "respondent_consent":
+            data["respondent_consent_documents"] = [
+                (io.BytesIO(b"scan"), "对方同意书.pdf", "application/pdf")
+            ]
         if name == "feedback_success":
             data["agreement_copy"] = [(io.BytesIO(b"%PDF-1.4 signed"), "协议书签署件.pdf", "application/pdf")]
         response = client.post(

@@ -41,6 +41,7 @@ ACTION_NAMES: dict[str, str] = {
     AuditAction.ANONYMISE: "匿名化",
     AuditAction.PURGE: "删除案件",
     AuditAction.CORRECT_DOCUMENT: "更正文书",
+    AuditAction.EXTEND_PETITION: "延长信访办理期限",
     AuditAction.USER_CREATE: "新建用户",
     AuditAction.USER_UPDATE: "修改用户",
     AuditAction.USER_DEACTIVATE: "停用用户",

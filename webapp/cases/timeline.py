@@ -70,6 +70,11 @@ def _text(event: AuditEvent, titles: Mapping[str, str]) -> str:
                 f"更正文书：{detail.get('document', '')}取代{detail.get('supersedes', '')}"
                 f"（{detail.get('reason', '')}）"
             )
+        case AuditAction.EXTEND_PETITION:
+            return (
+                f"延长信访办理期限至{detail.get('new_deadline', '')[:10]}，出具{detail.get('document', '')}"
+                f"（{detail.get('reason', '')}）"
+            )
         case AuditAction.ERROR:
             return f"办理出错：{detail.get('message', '')}"
         case AuditAction.MIGRATE:

@@ -70,6 +70,7 @@ class Sample:
 # Uploads on the success path, so that a refused step also shows its files are not kept.
 SUCCESS_UPLOADS = {
     "guide_divert": {"consent_documents": _pdf("当事人同意调解书.pdf")},
+    "respondent_consent": {"respondent_consent_documents": _pdf("对方当事人同意调解书.pdf")},
     "draft_referral": {"legal_documents": _pdf("法律文书复印件.pdf")},
     "feedback_success": {"agreement_copy": _pdf("调解协议书复印件.pdf")},
 }
@@ -87,8 +88,23 @@ SAMPLES: list[Sample] = [
     Sample(
         "guide_divert/refuse",
         "clerk",
-        {"explanation_given": True, "consent": "refuse", "refusal_reason": "信访人坚持要求行政机关处理。"},
+        {
+            "explanation_given": True,
+            "privacy_notice_given": True,
+            "consent": "refuse",
+            "refusal_reason": "信访人坚持要求行政机关处理。",
+        },
         "screen_case",
+    ),
+    Sample(
+        "respondent_consent/refuse",
+        "clerk",
+        {
+            "privacy_notice_given": True,
+            "respondent_decision": "refuse",
+            "respondent_refusal_reason": "对方当事人认为无需调解。",
+        },
+        "guide_divert",
     ),
     Sample(
         "approve_referral/send_back",
@@ -352,6 +368,7 @@ REVIEWED = [
     "guide_divert.consent",
     "guide_divert.refusal_reason[consent=refuse]",
     "guide_divert.consent_documents[consent=agree]",
+    "guide_divert.privacy_notice_given",
     "handle_risk.risk_assessment",
     "handle_risk.measures",
     "consultation_petition_opinion.petition_proposal",
@@ -402,7 +419,12 @@ REVIEWED = [
     "review_referral.review_decision",
     "review_referral.return_reason[review_decision=return]",
     "review_referral.mediator_name[review_decision=accept]",
+    "respondent_consent.privacy_notice_given",
+    "respondent_consent.respondent_decision",
+    "respondent_consent.respondent_refusal_reason[respondent_decision=refuse]",
+    "respondent_consent.respondent_consent_documents[respondent_decision=agree]",
     "screen_case.dispute_category",
+    "conclude_petition.concluded_on",
 ]
 IN_FILES = _read_requirements()
 REQUIREMENTS = [*IN_FILES, *(r for r in map(Requirement.parse, REVIEWED) if r not in IN_FILES)]

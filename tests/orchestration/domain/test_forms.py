@@ -55,7 +55,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "facts": "2026年10月，李四装修时损坏张三房屋外墙，协商未果。",
     },
     "screen_case": {"dispute_category": "citizen_property"},
-    "guide_divert": {"explanation_given": "on", "consent": "agree", "consent_documents": ["att-1"]},
+    "guide_divert": {
+        "explanation_given": "on",
+        "privacy_notice_given": "on",
+        "consent": "agree",
+        "consent_documents": ["att-1"],
+    },
+    "respondent_consent": {
+        "privacy_notice_given": "on",
+        "respondent_decision": "agree",
+        "respondent_consent_documents": ["att-2"],
+    },
     "draft_referral": {
         "mediation_org": "org_town_committee",
         "referral_summary": "邻里房屋损害赔偿纠纷。",
@@ -94,6 +104,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "feedback_success": {"fed_back_on": "2026-12-08", "agreement_copy": ["att-2"]},
     "receive_success": {"received_by": "王五"},
+    "conclude_petition": {"concluded_on": "2026-12-02"},
     "feedback_failure": {
         "fed_back_on": "2026-12-08",
         "failure_reasons": "双方对赔偿数额分歧较大。",
@@ -255,16 +266,23 @@ def test_all_errors_reported_at_once(registry: FormRegistry) -> None:
 
 def test_required_when_condition_met_requires_field(registry: FormRegistry) -> None:
     form = registry.get("guide_divert")
-    errors = errors_of(form, {"explanation_given": "on", "consent": "refuse"})
+    told = {"explanation_given": "on", "privacy_notice_given": "on"}
+    errors = errors_of(form, {**told, "consent": "refuse"})
     assert errors == {"refusal_reason": "请填写不同意人民调解的理由"}
-    errors = errors_of(form, {"explanation_given": "on", "consent": "agree"})
+    errors = errors_of(form, {**told, "consent": "agree"})
     assert errors == {"consent_documents": "请上传当事人同意调解的文书"}
 
 
 def test_required_when_condition_not_met_leaves_field_optional(registry: FormRegistry) -> None:
     form = registry.get("guide_divert")
-    cleaned = validate(form, {"explanation_given": "on", "consent": "refuse", "refusal_reason": "想走诉讼"})
-    assert cleaned == {"explanation_given": True, "consent": "refuse", "refusal_reason": "想走诉讼"}
+    told = {"explanation_given": "on", "privacy_notice_given": "on"}
+    cleaned = validate(form, {**told, "consent": "refuse", "refusal_reason": "想走诉讼"})
+    assert cleaned == {
+        "explanation_given": True,
+        "privacy_notice_given": True,
+        "consent": "refuse",
+        "refusal_reason": "想走诉讼",
+    }
     assert "consent_documents" not in cleaned
 
 
@@ -407,6 +425,7 @@ def test_string_default_filled_for_rules(registry: FormRegistry) -> None:
     )
     assert cleaned == {
         "dispute_category": "other",
+        "in_legal_proceedings": False,
         "outside_scope_by_law": False,
         "party_refuses": False,
         "other_unsuitable_reason": "",

@@ -226,7 +226,12 @@ def test_a_schedule_with_dates_of_another_year_is_refused() -> None:
 
 
 def test_petition_deadline_warnings_are_sent_once(runtime: Runtime, clock: FrozenClock) -> None:
-    case_id = start(runtime)  # registered Mon 2026-11-02: 60 days → 2027-01-01 → Mon 2027-01-04
+    case_id = start(runtime)
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.petition_deadline is None  # received, not yet accepted
+    # accepted (受理) Mon 2026-11-02 at screening: 60 days → 2027-01-01 → Mon 2027-01-04
+    advance_to(runtime, case_id, "guide_divert")
     with runtime.sessions() as session:
         case = session.get(Case, case_id)
         assert case is not None and case.petition_deadline == datetime(

@@ -128,7 +128,12 @@ def test_done_tasks_come_from_the_audit_log(runtime: Runtime, clock: FrozenClock
     advance_to(runtime, case_id, "draft_referral")
     with runtime.sessions() as session:
         done = queries.done_tasks(session, viewer(runtime, "clerk"))
-        assert [d.event.task_name for d in done.items] == ["guide_divert", "screen_case", "register"]
+        assert [d.event.task_name for d in done.items] == [
+            "respondent_consent",
+            "guide_divert",
+            "screen_case",
+            "register",
+        ]
         assert done.items[0].case_no.startswith("FT2026-")
         assert queries.done_tasks(session, viewer(runtime, "leader")).total == 0
 
@@ -239,7 +244,17 @@ def test_deadlines_of_a_finished_step_are_marked_done(runtime: Runtime, clock: F
         data = runtime.case_data(session, case)
         deadlines, _ = queries.case_deadlines(session, case, data, runtime.calendar(session), clock.now())
         states = {d.label: d.state for d in deadlines if d.kind == "data"}
-        assert states["调解期限（受理之日起15日）"] == "done"
-        assert states["调解最长期限（含延长，30日）"] == "done"
+        assert (
+            states[
+                "调解期限（受理之日起15日；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）"
+            ]
+            == "done"
+        )
+        assert (
+            states[
+                "调解最长期限（含延长合计不超过30日，实施意见六(三)；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）"
+            ]
+            == "done"
+        )
         assert states["调解成功结果反馈期限（5个工作日）"] == "normal"  # the step now running
         assert states["申请司法确认期限（协议生效之日起30日）"] == "normal"

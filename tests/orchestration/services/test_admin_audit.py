@@ -58,12 +58,12 @@ def test_search_by_case_user_action_and_period(
 ) -> None:
     admin = viewer(runtime, "admin")
     everything = log.search(admin, AuditFilter())
-    assert everything.total == 9  # the deployment, 2 registrations, 5 completions, 1 change of a user
+    assert everything.total == 10  # the deployment, 2 registrations, 6 completions, 1 change of a user
     assert [r.id for r in everything.items] == sorted((r.id for r in everything.items), reverse=True)
 
     first = log.search(admin, AuditFilter(case_no=history["first"]))
     assert {r.case_no for r in first.items} == {history["first"]}
-    assert [r.action for r in reversed(first.items)] == ["start"] + ["complete"] * 5
+    assert [r.action for r in reversed(first.items)] == ["start"] + ["complete"] * 6
     assert log.search(admin, AuditFilter(case_no=history["first"][-3:])).total >= 1  # part of a number
 
     assert {r.actor for r in log.search(admin, AuditFilter(actor="leader")).items} == {"leader"}
@@ -76,7 +76,7 @@ def test_search_by_case_user_action_and_period(
     assert [(r.actor, r.case_no, r.detail["user"]) for r in people.items] == [("admin", None, "clerk")]
 
     on_the_3rd = log.search(admin, AuditFilter(since=date(2026, 11, 3), until=date(2026, 11, 3)))
-    assert on_the_3rd.total == 5 and {r.action for r in on_the_3rd.items} == {"complete"}
+    assert on_the_3rd.total == 6 and {r.action for r in on_the_3rd.items} == {"complete"}
     assert log.search(admin, AuditFilter(since=date(2026, 11, 6))).total == 0
     assert log.search(admin, AuditFilter(until=date(2026, 11, 1))).total == 0
     assert log.search(admin, AuditFilter(case_no="FT1999")).total == 0
@@ -110,7 +110,7 @@ def test_pages_and_the_export_in_batches(
     whole = log.search(admin, AuditFilter())
     monkeypatch.setattr(queries, "PER_PAGE", 4)
     second = log.search(admin, AuditFilter(page=2))
-    assert (second.total, second.pages, second.page) == (9, 3, 2)
+    assert (second.total, second.pages, second.page) == (10, 3, 2)
     assert [r.id for r in second.items] == [r.id for r in whole.items[4:8]]
     monkeypatch.setattr(admin_audit, "EXPORT_BATCH", 5)  # 9 events: batches of 5 and 4
     exported = list(log.export(admin, AuditFilter()))

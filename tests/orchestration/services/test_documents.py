@@ -238,7 +238,14 @@ def test_the_case_file_binds_every_document_and_attachment(runtime: Runtime, clo
         service.dossier(_viewer(runtime, "mediator2"), case_no)
     dossier = service.dossier(_viewer(runtime, "mediator"), case_no)
     kinds = [view.document.kind for view in dossier.documents]
-    assert kinds == ["referral_letter", "acceptance_receipt", "agreement", "follow_up_record"]
+    assert kinds == [
+        "referral_letter",
+        "acceptance_receipt",
+        "rights_notice",
+        "agreement",
+        "conclusion_notice",
+        "follow_up_record",
+    ]
     pdf = PdfReader(io.BytesIO(dossier_pdf(dossier)))
     text = re.sub(r"\s+", "", "".join(page.extract_text() or "" for page in pdf.pages))
     # every document as issued, found by the digest printed at its foot

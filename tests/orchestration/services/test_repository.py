@@ -316,10 +316,10 @@ def test_scenarios_run_against_the_draft_and_the_deployed_version(
     assert report.deployed_version_id == 1
     (row,) = report.rows
     assert (row.file, row.draft_passed, row.deployed_passed, row.deployed_message) == (kept, False, True, "")
-    assert row.draft_message.startswith("第12步（expect）：mediate 的期限：期望 2026-11-18T23:59:59+08:00")
+    assert row.draft_message.startswith("第14步（expect）：mediate 的期限：期望 2026-11-18T23:59:59+08:00")
     assert (
         row.differences[0]
-        == "第11步后 案件0：待办 mediate 的期限 已部署版本：2026-11-18 23:59；草稿：2026-11-13 23:59"
+        == "第13步后 案件0：待办 mediate 的期限 已部署版本：2026-11-18 23:59；草稿：2026-11-13 23:59"
     )
     assert any("定时器" in d for d in row.differences)
 

@@ -167,8 +167,8 @@ def break_action(s: Scenario) -> str:
     i = step_index(s, first("complete", "task"))
     s["steps"][i]["do"] = "finish"
     return (
-        f"第{i + 1}步（finish）：“do”应为 start、complete、report_risk、correct_document、clock、advance、"
-        "timers、expect 之一"
+        f"第{i + 1}步（finish）：“do”应为 start、complete、report_risk、correct_document、extend_petition、"
+        "clock、advance、timers、expect 之一"
     )
 
 

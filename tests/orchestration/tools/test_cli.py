@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from orchestration.domain.calendar import SHANGHAI
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import AuditEvent, Case, Document, OpenTask, ProcessVersion, User
 from orchestration.tools.cli import main
@@ -28,6 +30,16 @@ SUCCESS_SCENARIO = PROJECT_ROOT / "processes" / "scenarios" / "01_success_full_p
 CASE_NO = re.compile(r"^FT\d{4}-\d{6}$")
 SCREEN = json.dumps({"dispute_category": "citizen_property"})
 EXTEND = {"session_record": "需要委托鉴定", "mediation_outcome": "extend", "extension_reason": "等待鉴定结论"}
+
+
+# Dates of the success path the procedure checks against its own clock (not in the future, not before
+# the step they follow); the command line runs on the real clock, so they are today's.
+CHECKED_DATES = ("agreement_effective_on", "concluded_on")
+
+
+def on_today(data: dict[str, Any]) -> dict[str, Any]:
+    today = datetime.now(SHANGHAI).date().isoformat()
+    return {key: today if key in CHECKED_DATES else value for key, value in data.items()}
 
 
 @dataclass(frozen=True)
@@ -66,7 +78,7 @@ class Cli:
         for name, username, data in SUCCESS_PATH:
             if name == task_name:
                 return
-            self.complete(case_no, name, username, data)
+            self.complete(case_no, name, username, on_today(data))
         raise AssertionError(f"{task_name} is not on the success path")
 
 
@@ -217,7 +229,14 @@ def test_tasks_lists_the_screening_task_as_json(engine: Engine, cli: Cli, case_n
     with Session(engine) as session:
         task_id = session.scalar(select(OpenTask.id))
     assert listed == [
-        {"case": case_no, "task": "screen_case", "title": "甄别适用范围", "id": task_id, "due": None}
+        # acceptance is decided within 15 days of receipt (received 2026-11-02)
+        {
+            "case": case_no,
+            "task": "screen_case",
+            "title": "甄别适用范围",
+            "id": task_id,
+            "due": "2026-11-17T23:59:59+08:00",
+        }
     ]
     assert json.loads(cli.ok("tasks", "--as", "mediator")) == []
     assert json.loads(cli.ok("tasks", "--as", "clerk2")) == []
@@ -244,7 +263,7 @@ def test_complete_by_task_id(engine: Engine, cli: Cli, case_no: str) -> None:
 def test_the_success_path_through_the_command_line(engine: Engine, cli: Cli, case_no: str) -> None:
     for name, username, data in SUCCESS_PATH:
         assert open_task_names(engine, case_no) == [name]
-        out = cli.complete(case_no, name, username, data)
+        out = cli.complete(case_no, name, username, on_today(data))
         assert out.startswith(f"已办理：{case_no} "), out
     case = get_case(engine, case_no)
     assert (case.status, case.outcome) == ("completed", "mediated")
@@ -330,7 +349,7 @@ def test_scenario_run_reports_a_misspelt_key_as_failed(engine: Engine, cli: Cli,
     assert result.out.splitlines() == [
         f"FAILED broken.json：{name}",
         "    场景文件写法有误：",
-        "    第9步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
+        "    第11步（expect）：未知的键“open_tasks[0].duee”（是否应为“due”？可写的键：task、role、org、due）",
         f"PASSED 01_success_full_path.json：{name}",
         "1 passed, 1 failed",
     ]
@@ -582,7 +601,11 @@ def test_an_administrator_sets_an_organisations_document_prefix(runtime: Runtime
     cli.advance_to(case_no, "mediate")
     with runtime.sessions() as session:
         numbers = set(session.scalars(select(Document.number)))
-    assert numbers == {"(2026)城八访调移字第1号", "(2026)城关八廓访调受字第1号"}
+    assert numbers == {
+        "(2026)城八访调移字第1号",
+        "(2026)城关八廓访调受字第1号",
+        "(2026)城关八廓人调告字第1号",
+    }
     # another mediation organisation may not take it: their agreements would share numbers
     assert_refused(cli("org", "set", "--as", "admin", "540102002-tw", "--prefix", "城关八廓"), "已由")
     assert_refused(cli("org", "set", "--as", "admin", "540102002-tw", "--prefix", "(2026)"), "文号前缀")
@@ -674,3 +697,15 @@ def test_an_exported_version_deploys_unchanged_and_a_change_to_it_is_a_new_versi
     form.write_text(form.read_text(encoding="utf-8").replace("依法调解", "依法开展调解", 1), encoding="utf-8")
     assert cli.ok("deploy").startswith("已部署第 2 版")
     assert cli("export", "3", str(exported)).err == "错误：流程 fangtiao_referral 没有第 3 版\n"
+
+
+def test_a_leader_extends_the_petition_limit_once(engine: Engine, cli: Cli, case_no: str) -> None:
+    assert_refused(cli("extend-petition", "--as", "leader", case_no, "案情复杂"), "尚未受理")
+    cli.advance_to(case_no, "guide_divert")  # accepted at screening: the 60 days run
+    assert_refused(cli("extend-petition", "--as", "clerk", case_no, "案情复杂"), "分管领导")
+    out = cli.ok("extend-petition", "--as", "leader", case_no, "需会同住建部门核实")
+    assert out.startswith(f"已延长：{case_no} 信访办理期限至") and "延期告知书" in out
+    with Session(engine) as session:
+        kinds = list(session.scalars(select(Document.kind)))
+    assert kinds == ["extension_notice"]
+    assert_refused(cli("extend-petition", "--as", "leader", case_no, "再次"), "不能再次延长")

@@ -35,11 +35,11 @@ def test_search_the_log(client: FlaskClient, runtime: Runtime, clock: FrozenCloc
     login(client, "admin")
 
     page = client.get("/admin/audit")
-    assert page.status_code == 200 and "共 6 条" in text(page)  # deployment, 2 registrations, 3 steps
+    assert page.status_code == 200 and "共 7 条" in text(page)  # deployment, 2 registrations, 4 steps
     by_case = client.get(f"/admin/audit?case_no={first}")
     assert "共 1 条" in text(by_case) and first in text(by_case) and second not in text(by_case)
     by_actor = client.get("/admin/audit?actor=clerk&action=complete")
-    assert "共 3 条" in text(by_actor)
+    assert "共 4 条" in text(by_actor)
     by_day = client.get("/admin/audit?since=2026-11-03&until=2026-11-03&action=start")
     assert "共 1 条" in text(by_day) and second in text(by_day)
     assert "没有符合条件的记录" in text(client.get("/admin/audit?until=2026-11-01"))
