@@ -101,13 +101,13 @@ def running(url: str, args: argparse.Namespace, log: Path) -> Iterator[int]:
     """gunicorn and the timer workers on the database, stopped (SIGTERM) afterwards."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="fangtiao-load-instance-") as instance:
-        env = {
-            **os.environ,
-            "FANGTIAO_DATABASE_URL": url,
-            "FANGTIAO_INSTANCE_PATH": instance,
-            "FANGTIAO_SECRET_KEY": uuid.uuid4().hex,
-            "FANGTIAO_LOG_LEVEL": "WARNING",
-        }
+        env = dict(os.environ)
+        env.update(
+            FANGTIAO_DATABASE_URL=url,
+            FANGTIAO_INSTANCE_PATH=instance,
+            FANGTIAO_SECRET_KEY=uuid.uuid4().hex,
+            FANGTIAO_LOG_LEVEL="WARNING",
+        )
         commands = [
             [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "gthread",
              "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
