@@ -59,6 +59,7 @@ from orchestration.settings import PROJECT_ROOT
 from orchestration.store import migrate
 from orchestration.store.db import make_engine, make_session_factory
 from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task
+from tests.helpers import complete as complete_step
 
 # names of the throwaway databases and schemas this bench makes
 PREFIX = "bench"
@@ -519,7 +520,8 @@ class RuntimeBench:
             task_id = open_task(self.runtime, case_id, name).id
             with self.counter.counting():
                 started = _now()
-                complete(lambda t=task_id, d=data, u=user: self.runtime.complete_task(t, d, self.actors[u]))
+                # file fields' names become uploads (a form lookup more than a browser's step costs)
+                complete(lambda t=task_id, d=data, u=user: complete_step(self.runtime, t, d, self.actors[u]))
                 total += sample.add(name, started)
             sample.statements[name] = [self.counter.statements]
             sample.checkouts.append(self.counter.checkouts)

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.domain.forms import Upload
+from orchestration.domain.forms import FormDefinition, Upload
 from orchestration.domain.text_input import clean_filename
 from orchestration.errors import InvalidData
 from orchestration.store.models import Attachment
@@ -62,6 +63,33 @@ def _content_type(declared: str | None) -> str:
     if not value or len(value) > 100 or not value.isascii() or not value.isprintable() or "/" not in value:
         return "application/octet-stream"
     return value
+
+
+def check_references(session: Session, case_id: int, form: FormDefinition, data: Mapping[str, Any]) -> None:
+    """Every value of a file field must be the id of a file stored for this case (uploaded with this
+    step or an earlier one): a required consent document is satisfied by an upload, not by any text."""
+    errors: dict[str, str] = {}
+    for form_field in form.fields:
+        if form_field.widget != "file" or form_field.name not in data:
+            continue
+        values = data[form_field.name]
+        values = values if isinstance(values, list) else [values]
+        wanted = {
+            int(v) for v in values if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 9
+        }
+        found = (
+            set(
+                session.scalars(
+                    select(Attachment.id).where(Attachment.case_id == case_id, Attachment.id.in_(wanted))
+                )
+            )
+            if wanted
+            else set()
+        )
+        if len(wanted) != len(values) or found != wanted:
+            errors[form_field.name] = f"{form_field.label}只能是本案已上传的文件，请重新上传"
+    if errors:
+        raise InvalidData("上传的文件有误", errors)
 
 
 def merge(data: Mapping[str, Any], ids: Mapping[str, list[str]]) -> dict[str, Any]:

@@ -563,6 +563,7 @@ class Runtime:
                 stored = attachments.store(session, case.id, files, actor.username, now)
                 data = attachments.merge(data, stored)
             cleaned = self._validate(session, forms, open_task.form_name or "", data)
+            attachments.check_references(session, case.id, forms.get(open_task.form_name or ""), cleaned)
             # a consent given with the privacy notice records which text the party was shown
             cleaned = stamp(cleaned, self.notices.current(now.astimezone(SHANGHAI).date()))
             workflow, before = self._load(session, case, now, actor)

@@ -6,6 +6,7 @@ scenario.schema.json there before it runs, so that a misspelt or unknown key fai
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -14,14 +15,17 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfWriter
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from orchestration.domain import petition_clock, scenario_schema
 from orchestration.domain.access import Viewer
+from orchestration.domain.forms import FormDefinition, Upload
 from orchestration.domain.personal_data import findings, identifying_values
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Actor, Runtime
@@ -169,7 +173,22 @@ class ScenarioRun:
         with self.runtime.sessions() as session:
             actor = self.actor(session, step["as"])
             task_id = self.task_id(session, case_id, step["task"])
-        self.runtime.complete_task(task_id, step.get("data", {}), actor)
+            form = self.runtime.forms_of(session, self.version_of(session, case_id)).get(
+                self.form_name(session, task_id)
+            )
+        data, files = with_uploads(form, step.get("data", {}))
+        self.runtime.complete_task(task_id, data, actor, files=files)
+
+    @staticmethod
+    def version_of(session: Session, case_id: int) -> int:
+        version_id = session.scalar(select(Case.version_id).where(Case.id == case_id))
+        if version_id is None:
+            raise Mismatch(f"案件不存在：{case_id}")
+        return version_id
+
+    @staticmethod
+    def form_name(session: Session, task_id: str) -> str:
+        return session.scalar(select(OpenTask.form_name).where(OpenTask.id == task_id)) or ""
 
     def do_report_risk(self, step: Mapping[str, Any]) -> None:
         with self.runtime.sessions() as session:
@@ -514,6 +533,34 @@ def run_text(path: Path, content: str, setting: Setting) -> tuple[ScenarioResult
     finally:
         engine.dispose()
     return ScenarioResult(path, scenario["name"], not failure, failure), trace
+
+
+@cache
+def placeholder_pdf() -> bytes:
+    """A one-page blank PDF: what a scenario's named file holds (the case file binds it like any scan)."""
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def with_uploads(
+    form: FormDefinition, data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
+    """A scenario names the files a step attaches (["同意书.pdf"]); a file field accepts only files
+    stored for the case, so each name becomes an upload of a small file of that name, stored with the
+    step as a browser's would be."""
+    rest = dict(data)
+    files: dict[str, list[Upload]] = {}
+    for form_field in form.fields:
+        names = rest.get(form_field.name)
+        if form_field.widget != "file" or names is None:
+            continue
+        del rest[form_field.name]
+        listed = names if isinstance(names, list) else [names]
+        files[form_field.name] = [Upload(str(name), "application/pdf", placeholder_pdf()) for name in listed]
+    return rest, files
 
 
 def run_files(files: list[Path], url: str | None = None) -> list[ScenarioResult]:

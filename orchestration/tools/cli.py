@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import mimetypes
 import sys
 import time
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from orchestration import logs
 from orchestration.domain import text_input
 from orchestration.domain.access import Viewer
+from orchestration.domain.forms import FormDefinition, Upload
 from orchestration.domain.procedure import DeployError, write_directories
 from orchestration.engine.clock import SHANGHAI
 from orchestration.engine.specs import PROCESS_ID
@@ -63,6 +65,28 @@ def _json_arg(text: str) -> Any:
     if not isinstance(value, dict):
         raise CommandError("JSON 数据必须是一个对象（{...}）")
     return value
+
+
+def _uploads(form: FormDefinition, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
+    """A file field takes only files stored with the case: on the command line its values are the paths
+    of the files to upload with the step ("consent_documents": ["scans/同意书.pdf"])."""
+    rest = dict(data)
+    files: dict[str, list[Upload]] = {}
+    for form_field in form.fields:
+        if form_field.widget != "file" or form_field.name not in rest:
+            continue
+        paths = rest.pop(form_field.name)
+        paths = paths if isinstance(paths, list) else [paths]
+        files[form_field.name] = []
+        for raw in paths:
+            path = Path(str(raw))
+            try:
+                content = path.read_bytes()
+            except OSError as exc:
+                raise CommandError(f"{form_field.label}：无法读取文件 {raw}（{exc.strerror}）") from exc
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            files[form_field.name].append(Upload(path.name, kind, content))
+    return rest, files
 
 
 def _user(services: Services, username: str) -> Viewer:
@@ -166,7 +190,8 @@ def cmd_complete(args: argparse.Namespace) -> None:
     data = _json_arg(args.data)
     user = _user(services, args.as_user)
     task = _open_task(services, args.case.upper(), args.task)
-    done = services.tasks.complete(user, task.id, data, None)
+    data, files = _uploads(services.tasks.page(user, task.id).form, data)
+    done = services.tasks.complete(user, task.id, data, None, files or None)
     print(f"已办理：{done.case_no} {task.title}")
 
 

@@ -23,7 +23,7 @@ from orchestration.services import demo
 from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.store.db import make_session_factory
 from orchestration.store.models import AuditEvent, Case
-from tests.helpers import SUCCESS_PATH, actor, advance_to, open_task, set_case_data, start
+from tests.helpers import SUCCESS_PATH, actor, advance_to, complete, open_task, set_case_data, start
 from tests.webapp.helpers import case_revision, login, text
 from webapp import create_app
 from webapp.context import SERVICES_KEY
@@ -99,8 +99,11 @@ def test_completing_the_consent_records_the_version_the_party_was_shown(
     task = advance_to(consent_runtime, case_id, "guide_divert")
     clerk = actor(consent_runtime, "clerk")
     with pytest.raises(InvalidData):  # the version is the server's to record
-        consent_runtime.complete_task(
-            task.id, {**CONSENT, "privacy_notice_given": True, "privacy_notice_version": "1999-01"}, clerk
+        complete(
+            consent_runtime,
+            task.id,
+            {**CONSENT, "privacy_notice_given": True, "privacy_notice_version": "1999-01"},
+            clerk,
         )
     login(consent_client, "clerk")
     sent = consent_client.post(

@@ -34,7 +34,7 @@ from orchestration.errors import InvalidData
 from orchestration.store.db import make_engine
 from orchestration.store.models import Attachment, AuditEvent, Base, Case, OpenTask
 from tests.conftest import START, wipe
-from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, deployed_runtime
+from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, complete, deployed_runtime
 
 FORMS_DIR = Path(__file__).resolve().parents[3] / "forms"
 FORM_FILES = sorted(FORMS_DIR.glob("*.json"))
@@ -482,7 +482,7 @@ class CaseBank:
                 select(OpenTask.id).where(OpenTask.case_id == case_id, OpenTask.form_name == sample.form)
             )
         assert task_id is not None, f"case {case_id} has no open task with form {sample.form}"
-        return self.runtime.complete_task(task_id, data, who, files=files).case_id
+        return complete(self.runtime, task_id, data, who, files=files).case_id
 
     def revision(self, case_id: int) -> int:
         with self.runtime.sessions() as session:

@@ -15,7 +15,7 @@ from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData, ProcedureError
 from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, ProcessVersion, Timer
-from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
+from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, complete, open_task, start
 
 
 def counts(runtime: Runtime, case_id: int) -> tuple[int, int, int]:
@@ -216,7 +216,7 @@ def test_petition_clock_pauses_for_mediation(runtime: Runtime) -> None:
 def test_the_success_path_completes_the_case(runtime: Runtime) -> None:
     case_id = start(runtime)
     for name, username, data in SUCCESS_PATH:
-        runtime.complete_task(open_task(runtime, case_id, name).id, data, actor(runtime, username))
+        complete(runtime, open_task(runtime, case_id, name).id, data, actor(runtime, username))
     case = _case(runtime, case_id)
     assert (case.status, case.outcome) == ("completed", "mediated")
     assert counts(runtime, case_id)[2] == 0

@@ -17,7 +17,7 @@ from orchestration.engine.runtime import Runtime
 from orchestration.engine.script_engine import FangtiaoScriptEngine
 from orchestration.engine.specs import latest_version, parse_files, store_version
 from orchestration.errors import ProcedureError
-from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
+from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, complete, open_task, start
 
 ROOT = Path(__file__).resolve().parents[3]
 SPEC, SUBPROCESSES = parse_files(read_directories(ROOT / "processes", ROOT / "forms"))
@@ -77,7 +77,7 @@ def test_a_stored_version_breaking_the_rule_fails_its_step_and_stores_nothing(ru
     before = case_snapshot(runtime, case_id)
     _, username, data = next(step for step in SUCCESS_PATH if step[0] == "guide_divert")
     with pytest.raises(ProcedureError, match="不符合表达式规则"):
-        runtime.complete_task(task.id, data, actor(runtime, username))
+        complete(runtime, task.id, data, actor(runtime, username))
     after = case_snapshot(runtime, case_id)
     assert {k: v for k, v in after.items() if k not in ("audits", "last_error")} == {
         k: v for k, v in before.items() if k not in ("audits", "last_error")

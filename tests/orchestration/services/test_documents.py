@@ -22,7 +22,7 @@ from orchestration.errors import Forbidden, InvalidData, NotFound
 from orchestration.services.documents import DocumentService
 from orchestration.store.models import AuditEvent, Case, Document, DocumentAct, Organisation, User
 from orchestration.vocabulary import AuditAction
-from tests.helpers import SUCCESS_PATH, actor, advance_to, open_task, start
+from tests.helpers import SUCCESS_PATH, actor, advance_to, complete, open_task, start
 from webapp.documents import render_document
 from webapp.dossier import dossier_pdf
 
@@ -226,9 +226,7 @@ def test_the_case_file_binds_every_document_and_attachment(runtime: Runtime, clo
         files = None
         if name == "feedback_success":
             files = {"agreement_copy": [Upload("签署件.pdf", "application/pdf", _pdf(2))]}
-        runtime.complete_task(
-            open_task(runtime, case_id, name).id, data, actor(runtime, username), files=files
-        )
+        complete(runtime, open_task(runtime, case_id, name).id, data, actor(runtime, username), files=files)
     with runtime.sessions() as session:
         case = session.get(Case, case_id)
         assert case is not None

@@ -21,7 +21,7 @@ from orchestration.services.retention import RetentionMode, retention_cutoff
 from orchestration.store.models import Attachment, AuditEvent, Base, Case, Document
 from orchestration.vocabulary import AuditAction, CaseStatus
 from tests.conftest import START
-from tests.helpers import SUCCESS_PATH, actor, open_task, start
+from tests.helpers import SUCCESS_PATH, actor, complete, open_task, start
 
 PETITIONER_ID, RESPONDENT_ID = "540102199001011234", "540102198505055678"
 PETITIONER_PHONE, RESPONDENT_PHONE = "13800138000", "13900139000"
@@ -57,7 +57,7 @@ def closed_case(runtime: Runtime, petitioner: str = "张三", respondent: str = 
                 **data,
                 "referral_summary": f"{petitioner}与{respondent}（电话{RESPONDENT_PHONE}）院墙纠纷",
             }
-        runtime.complete_task(task.id, data, actor(runtime, username), files=files)
+        complete(runtime, task.id, data, actor(runtime, username), files=files)
     raise AssertionError("the success path has no follow-up visit")
 
 
@@ -174,7 +174,7 @@ def test_anonymising_leaves_nothing_personal_and_the_case_readable(
         "case_no": case.case_no,
         "closed_at": case.completed_at.isoformat() if case.completed_at else None,
         "retention_years": YEARS,
-        "attachments": 1,
+        "attachments": 2,  # the consent document and the signed agreement's copy
     }
     page = services.cases.page(admin, case.case_no)
     assert page.summary.data["petitioner_name"] == "当事人甲"

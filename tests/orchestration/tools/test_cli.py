@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from orchestration.domain.calendar import SHANGHAI
+from orchestration.domain.forms import FormRegistry
 from orchestration.engine.runtime import Runtime
+from orchestration.services.scenarios import placeholder_pdf
 from orchestration.store.models import AuditEvent, Case, Document, OpenTask, ProcessVersion, User
 from orchestration.tools.cli import main
 from tests.helpers import REGISTRATION, SUCCESS_PATH
@@ -28,6 +31,12 @@ from tests.helpers import REGISTRATION, SUCCESS_PATH
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SUCCESS_SCENARIO = PROJECT_ROOT / "processes" / "scenarios" / "01_success_full_path.json"
 CASE_NO = re.compile(r"^FT\d{4}-\d{6}$")
+FILE_FIELDS = {
+    f.name
+    for name in FormRegistry.load(PROJECT_ROOT / "forms").names()
+    for f in FormRegistry.load(PROJECT_ROOT / "forms").get(name).fields
+    if f.widget == "file"
+}
 SCREEN = json.dumps({"dispute_category": "citizen_property"})
 EXTEND = {"session_record": "需要委托鉴定", "mediation_outcome": "extend", "extension_reason": "等待鉴定结论"}
 
@@ -71,7 +80,17 @@ class Cli:
         return self.ok("start", "--as", "clerk", json.dumps(data or REGISTRATION, ensure_ascii=False)).strip()
 
     def complete(self, case_no: str, task: str, username: str, data: dict[str, Any]) -> str:
-        return self.ok("complete", "--as", username, case_no, task, json.dumps(data, ensure_ascii=False))
+        """A file field's values on the command line are paths: the file names of the test data become
+        small files to upload."""
+        sent = dict(data)
+        for name in FILE_FIELDS & set(sent):
+            folder = Path(tempfile.mkdtemp(prefix="fangtiao-cli-"))
+            paths = []
+            for file_name in sent[name]:
+                (folder / file_name).write_bytes(placeholder_pdf())
+                paths.append(str(folder / file_name))
+            sent[name] = paths
+        return self.ok("complete", "--as", username, case_no, task, json.dumps(sent, ensure_ascii=False))
 
     def advance_to(self, case_no: str, task_name: str) -> None:
         """Completes the success path up to (not including) the named task."""
