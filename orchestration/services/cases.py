@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from orchestration.domain import petition_clock
 from orchestration.domain.access import (
     CASE_ROLES,
     Viewer,
@@ -55,6 +56,9 @@ class CasePage:
     risk_form: FormPage | None  # offered while the handling mediation organisation may report a risk
     forms: FormRegistry  # the forms of the case's version: they label its data
     now: datetime
+    # The petition office's leader may extend the limit; when it cannot be extended now, why not.
+    may_extend: bool = False
+    extension_refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,11 @@ class CaseService(Service):
                 form = forms.get(RISK_FORM)
                 options = self.form_options(session, form)
                 risk_form = FormPage(form, options, initial_values(form, {}, options))
+            may_extend = (
+                viewer.role == Role.PETITION_LEADER
+                and viewer.org_id == case.petition_office_id
+                and handles_case(viewer, case)
+            )
             return CasePage(
                 summary=summary,
                 deadlines=deadlines,
@@ -180,6 +189,10 @@ class CaseService(Service):
                 risk_form=risk_form,
                 forms=forms,
                 now=now,
+                may_extend=may_extend,
+                extension_refusal=petition_clock.extension(clock.clock if clock else None, now)
+                if may_extend
+                else None,
             )
 
     def diagram(self, viewer: Viewer, case_no: str) -> str:

@@ -247,9 +247,27 @@ def test_anonymous_is_sent_to_log_in(client: FlaskClient, places: dict[str, str]
             assert response.status_code == 401, url
         else:
             assert response.status_code == 302 and response.location.startswith("/login?next="), url
-    for url in ("/logout", "/notifications/read-all", f"/cases/{places['a']}/reveal"):
+    for url in (
+        "/logout",
+        "/notifications/read-all",
+        f"/cases/{places['a']}/reveal",
+        f"/cases/{places['a']}/extend-petition",
+    ):
         response = client.post(url)
         assert response.status_code == 302, url
+
+
+@pytest.mark.parametrize("username", sorted(CASE_USERS))
+def test_only_the_case_petition_office_leader_may_extend_its_limit(
+    client: FlaskClient, runtime: Runtime, places: dict[str, str], username: str
+) -> None:
+    """Case B is still at screening, so even its leader is answered with a refusal on the page (302), while
+    everyone else is forbidden outright and nothing is written."""
+    login(client, username)
+    before = _written(runtime)
+    status = client.post(f"/cases/{places['b']}/extend-petition", data={"reason": "案情复杂"}).status_code
+    assert status == (302 if username == "leader" else 403), (username, status)
+    assert _written(runtime) == before
 
 
 def test_the_table_lists_every_route_of_the_console(app: Flask) -> None:

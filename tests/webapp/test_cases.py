@@ -283,3 +283,40 @@ def test_the_diagram_viewer_gets_its_version_xml_marks_and_masked_step_history(
 
     login(client, "clerk2")  # another township's clerk sees neither the page nor its diagram
     assert client.get(f"/cases/{number}/diagram.bpmn").status_code == 403
+
+
+def test_the_petition_office_leader_extends_the_limit_from_the_case_page(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    case_id = start(runtime)
+    number = case_no(runtime, case_id)
+    login(client, "leader")
+    # Not accepted yet: no limit runs, so no form, and a post is refused in Chinese.
+    assert 'id="extension-form"' not in client.get(f"/cases/{number}").get_data(as_text=True)
+    client.post(f"/cases/{number}/extend-petition", data={"reason": "案情复杂"})
+    assert "信访事项尚未受理" in text(client.get(f"/cases/{number}"))
+    advance_to(runtime, case_id, "guide_divert")  # accepted at screening: the 60 days run
+    assert element(client.get(f"/cases/{number}"), "extension-form")
+    client.post(f"/cases/{number}/extend-petition", data={"reason": "  "})
+    assert "请填写延长办理期限的理由" in text(client.get(f"/cases/{number}"))
+    login(client, "clerk")  # the same office, but not its leader
+    assert 'id="extension-form"' not in client.get(f"/cases/{number}").get_data(as_text=True)
+    assert client.post(f"/cases/{number}/extend-petition", data={"reason": "x"}).status_code == 403
+    login(client, "leader2")  # another county's leader does not see the case
+    assert client.post(f"/cases/{number}/extend-petition", data={"reason": "x"}).status_code == 403
+    with runtime.sessions() as session:
+        assert session.scalars(select(Document).where(Document.kind == "extension_notice")).all() == []
+    login(client, "leader")
+    response = client.post(f"/cases/{number}/extend-petition", data={"reason": "需会同住建部门核实"})
+    assert response.status_code == 302
+    page = client.get(f"/cases/{number}")
+    assert "已批准延长信访办理期限30日" in text(page) and "经分管领导批准延长30日" in text(page)
+    assert "不能再次延长" in element(page, "extension-refusal")
+    with runtime.sessions() as session:
+        notices = session.scalars(select(Document).where(Document.kind == "extension_notice")).all()
+        assert len(notices) == 1 and notices[0].number in text(page)
+        assert session.scalars(select(Case.petition_deadline)).one() is not None
+    client.post(f"/cases/{number}/extend-petition", data={"reason": "再次"})
+    assert "不能再次延长" in text(client.get(f"/cases/{number}"))
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(Document).where(Document.kind == "extension_notice")).all()) == 1

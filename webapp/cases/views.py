@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from orchestration.domain.calendar import SHANGHAI
 from orchestration.domain.forms import FormDefinition, FormValidationError, validate
 from orchestration.domain.text_input import clean_filename
 from orchestration.errors import Conflict, InvalidData
@@ -68,6 +69,8 @@ def _render_case(
             summary=info,
             deadlines=page.deadlines,
             clock=page.clock,
+            may_extend=page.may_extend,
+            extension_refusal=page.extension_refusal,
             timeline=entries,
             diagram={
                 "current": sorted(open_names),
@@ -127,6 +130,24 @@ def report_risk(case_no: str) -> Page:
         flash(exc.message, "error")
         return redirect(url_for("cases.show", case_no=case_no))
     flash("风险已报告，信访部门已收到通报。调解继续进行。", "success")
+    return redirect(url_for("cases.show", case_no=case_no))
+
+
+@bp.post("/cases/<case_no>/extend-petition")
+@login_required
+def extend_petition(case_no: str) -> Response:
+    """The petition office leader's approval of the one 30-day extension; the service decides whether it
+    may be given (a refusal is a Chinese sentence shown on the case page)."""
+    try:
+        extension = services().petitions.extend(viewer(), case_no, request.form.get("reason", ""))
+    except InvalidData as exc:
+        flash(exc.errors.get("extension_reason") or exc.message, "error")
+        return redirect(url_for("cases.show", case_no=case_no))
+    flash(
+        f"已批准延长信访办理期限30日，新的办理期限为{extension.new_deadline.astimezone(SHANGHAI):%Y年%m月%d日}；"
+        f"延期告知书 {extension.document} 已生成，请送达信访人。",
+        "success",
+    )
     return redirect(url_for("cases.show", case_no=case_no))
 
 
