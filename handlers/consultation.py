@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers import documents
+from handlers import dates, documents
 from handlers.api import HandlerContext, HandlerError, Role, operation
 
 OUTCOMES = {
@@ -94,6 +94,8 @@ def _tell_both_sides(ctx: HandlerContext, message: str) -> None:
 def conclude_consultation(ctx: HandlerContext) -> dict[str, Any]:
     """Compares the two sides' opinions: the same proposal is the conclusion; different ones go up."""
     data = ctx.data
+    request = data.get("consultation_request") or {}
+    dates.typed(ctx, data.get("consultation_date"), "会商日期", (request.get("requested_at"), "提请会商之日"))
     justice = _proposal(ctx, data.get("consultation_outcome"), data.get("transfer_org"))
     petition = _proposal(ctx, data.get("petition_proposal"), data.get("petition_transfer_org"), False)
     representatives = [str(data.get("petition_representative")), str(data.get("justice_representative"))]

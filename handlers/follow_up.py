@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import documents
+from handlers import dates, documents
 from handlers.api import HandlerContext, Role, operation
 from handlers.mediation import FAILURE_FEEDBACK_WORKING_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
 
@@ -27,6 +27,10 @@ def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
 @operation("issue_feedback_receipt")
 def issue_feedback_receipt(ctx: HandlerContext) -> dict[str, Any]:
     """调解不成功的，写明原因，并将案件相关材料一同反馈回执 (实施意见 六(四))."""
+    termination = ctx.data.get("termination") or {}
+    dates.typed(
+        ctx, ctx.data.get("fed_back_on"), "反馈日期", (termination.get("terminated_at"), "终止调解日期")
+    )
     number = documents.issue(
         ctx,
         "feedback_receipt",
@@ -67,6 +71,8 @@ VISIT_KEYS = (
 
 
 def _visit_record(ctx: HandlerContext) -> str:
+    # a visit follows the feedback of the mediation's result (实施意见 七(四))
+    dates.typed(ctx, ctx.data.get("visited_on"), "回访日期", (ctx.data.get("fed_back_on"), "反馈日期"))
     return documents.issue(ctx, "follow_up_record", {key: ctx.data.get(key) for key in VISIT_KEYS})
 
 

@@ -76,14 +76,14 @@ SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [
             "agreement_effective_on": "2026-11-02",
         },
     ),
-    ("feedback_success", "mediator", {"fed_back_on": "2026-11-04", "agreement_copy": ["协议书签署件.pdf"]}),
+    ("feedback_success", "mediator", {"fed_back_on": "2026-11-02", "agreement_copy": ["协议书签署件.pdf"]}),
     ("receive_success", "clerk", {"received_by": "王芳"}),
     ("conclude_petition", "clerk", {"concluded_on": "2026-11-02"}),
     (
         "follow_up_visit",
         "mediator",
         {
-            "visited_on": "2026-11-20",
+            "visited_on": "2026-11-02",
             "visit_method": "phone",
             "mediation_visitors": "次仁卓玛",
             "petition_visitors": "王芳",

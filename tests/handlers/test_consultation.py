@@ -24,7 +24,7 @@ PETITION = {
     "petition_representative": "八廓街道信访办 王芳",
 }
 JUSTICE = {
-    "consultation_date": "2026-11-04",
+    "consultation_date": "2026-11-02",
     "participants": "八廓街道信访办王芳、八廓街道司法所张伟",
     "consultation_outcome": "mediation_accepts",
     "justice_opinion": "同意。",
@@ -109,3 +109,24 @@ def test_there_is_nothing_above_the_top_level() -> None:
     ctx = FakeContext(data={**PETITION, **JUSTICE, "consultation_outcome": "ordinary"}, upper_levels={})
     with pytest.raises(HandlerError, match="已是最高一级"):
         run("conclude_consultation", ctx)
+
+
+@pytest.mark.parametrize(
+    ("held_on", "message"),
+    [
+        ("2026-11-03", "会商日期（2026年11月3日）不能晚于今天（2026年11月2日）"),
+        ("2026-10-30", "会商日期（2026年10月30日）不能早于提请会商之日（2026年10月31日）"),
+        ("9999-12-31", "不能晚于今天"),
+        ("", "会商日期应为有效日期"),
+    ],
+)
+def test_the_consultation_date_is_not_in_the_future_nor_before_it_was_requested(
+    held_on: str, message: str
+) -> None:
+    requested = {"reason": "退回有异议", "requested_at": "2026-10-31T10:00:00+08:00"}
+    ctx = FakeContext(
+        data={**PETITION, **JUSTICE, "consultation_date": held_on, "consultation_request": requested}
+    )
+    with pytest.raises(HandlerError, match=message.replace("（", "\\（").replace("）", "\\）")):
+        run("conclude_consultation", ctx)
+    assert ctx.documents == []

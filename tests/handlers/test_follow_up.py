@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from handlers.api import HandlerError
 from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, PETITION_OFFICE, FakeContext, Notice, run
 
 
@@ -75,7 +76,7 @@ def test_a_late_follow_up_warns_both_sides() -> None:
 
 def test_closing_keeps_the_follow_up_record() -> None:
     visit = {
-        "visited_on": "2026-11-30",
+        "visited_on": "2026-10-30",
         "visit_method": "in_person",
         "mediation_visitors": "次仁卓玛",
         "petition_visitors": "王芳",
@@ -94,9 +95,47 @@ def test_closing_keeps_the_follow_up_record() -> None:
 
 
 def test_the_visit_record_names_who_took_part_from_each_side() -> None:
-    data = {"visited_on": "2026-11-20", "mediation_visitors": "次仁卓玛", "petition_visitors": "王芳"}
+    data = {"visited_on": "2026-10-20", "mediation_visitors": "次仁卓玛", "petition_visitors": "王芳"}
     ctx = FakeContext(data=data)
     run("record_follow_up_after_termination", ctx)
     content = ctx.only_document().content
     assert (content["mediation_visitors"], content["petition_visitors"]) == ("次仁卓玛", "王芳")
     assert ctx.notices[-1].kind == "follow_up"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"fed_back_on": "2026-11-03"}, "反馈日期（2026年11月3日）不能晚于今天（2026年11月2日）"),
+        (
+            {"fed_back_on": "2026-10-29", "termination": {"terminated_at": "2026-10-30T16:00:00+08:00"}},
+            "反馈日期（2026年10月29日）不能早于终止调解日期（2026年10月30日）",
+        ),
+        ({"fed_back_on": "9999-12-31"}, "不能晚于今天"),
+    ],
+)
+def test_a_failure_feedback_date_is_not_in_the_future_nor_before_the_termination(
+    data: dict[str, object], message: str
+) -> None:
+    ctx = FakeContext(data=data)
+    with pytest.raises(HandlerError, match=message.replace("（", "\\（").replace("）", "\\）")):
+        run("issue_feedback_receipt", ctx)
+    assert ctx.documents == [] and ctx.notices == []
+
+
+@pytest.mark.parametrize("operation", ["close_case", "record_follow_up_after_termination"])
+@pytest.mark.parametrize(
+    ("visited_on", "message"),
+    [
+        ("2026-11-03", "回访日期（2026年11月3日）不能晚于今天（2026年11月2日）"),
+        ("2026-10-19", "回访日期（2026年10月19日）不能早于反馈日期（2026年10月20日）"),
+        ("", "回访日期应为有效日期"),
+    ],
+)
+def test_a_visit_date_is_not_in_the_future_nor_before_the_feedback(
+    operation: str, visited_on: str, message: str
+) -> None:
+    ctx = FakeContext(data={"visited_on": visited_on, "fed_back_on": "2026-10-20"})
+    with pytest.raises(HandlerError, match=message.replace("（", "\\（").replace("）", "\\）")):
+        run(operation, ctx)
+    assert ctx.documents == [] and ctx.notices == []

@@ -260,7 +260,7 @@ SAMPLES: list[Sample] = [
         "follow_up_after_termination",
         "mediator",
         {
-            "visited_on": "2026-11-20",
+            "visited_on": "2026-11-02",
             "visit_method": "phone",
             "mediation_visitors": "次仁卓玛",
             "petition_visitors": "王芳",
