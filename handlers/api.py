@@ -140,6 +140,9 @@ class HandlerContext(Protocol):
 
     def petition_clock_paused(self) -> bool: ...
 
+    # how many petitioners make a petition collective (集体访), as configured
+    collective_headcount: int
+
     # ---- lookups; an unknown locality or organisation raises HandlerError
 
     def organisations_for(self, locality: str) -> LocalOrganisations: ...

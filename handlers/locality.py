@@ -20,7 +20,10 @@ def assign_locality(ctx: HandlerContext, locality: str) -> dict[str, Any]:
         mediation_org=local.mediation_org.id,
         justice_org=local.justice_org.id,
     )
+    headcount = ctx.data.get("petitioner_count")
     return {
+        # 集体访: registered as such, so that the case page and the office see it at once
+        "collective": isinstance(headcount, int) and headcount >= ctx.collective_headcount,
         "petition_office": local.petition_office.code,
         "petition_office_name": local.petition_office.name,
         "mediation_org": local.mediation_org.code,

@@ -33,9 +33,16 @@ VARIABLES = {
     "login_max_failures": "FANGTIAO_LOGIN_MAX_FAILURES",
     "login_max_failures_per_address": "FANGTIAO_LOGIN_MAX_FAILURES_PER_ADDRESS",
     "login_lockout_minutes": "FANGTIAO_LOGIN_LOCKOUT_MINUTES",
+    "collective_headcount": "FANGTIAO_COLLECTIVE_HEADCOUNT",
 }
 # the settings that are whole positive numbers
-_COUNTS = ("session_hours", "login_max_failures", "login_max_failures_per_address", "login_lockout_minutes")
+_COUNTS = (
+    "session_hours",
+    "login_max_failures",
+    "login_max_failures_per_address",
+    "login_lockout_minutes",
+    "collective_headcount",
+)
 
 
 class SettingsError(ValueError):
@@ -70,6 +77,9 @@ class Settings:
     login_max_failures: int = 5
     login_max_failures_per_address: int = 20
     login_lockout_minutes: int = 15
+    # A petition by this many people or more is registered as 集体访: five is where 信访工作条例第十八条
+    # has several petitioners choose representatives (no more than five), so more is a group petition.
+    collective_headcount: int = 5
 
     def __post_init__(self) -> None:
         if self.log_level is not None and not isinstance(logging.getLevelName(self.log_level), int):

@@ -31,6 +31,7 @@ FULL = {
     "FANGTIAO_LOGIN_MAX_FAILURES": "3",
     "FANGTIAO_LOGIN_MAX_FAILURES_PER_ADDRESS": "50",
     "FANGTIAO_LOGIN_LOCKOUT_MINUTES": "30",
+    "FANGTIAO_COLLECTIVE_HEADCOUNT": "10",
 }
 
 
@@ -51,6 +52,7 @@ def test_defaults_are_the_embedded_demo() -> None:
         login_max_failures=5,
         login_max_failures_per_address=20,
         login_lockout_minutes=15,
+        collective_headcount=5,
     )
 
 
@@ -72,6 +74,7 @@ def test_every_variable_is_read() -> None:
         login_max_failures=3,
         login_max_failures_per_address=50,
         login_lockout_minutes=30,
+        collective_headcount=10,
     )
     assert "s3cret" not in repr(settings)
 

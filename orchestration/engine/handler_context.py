@@ -36,6 +36,7 @@ class CaseContext:
         actor: str,
         task_name: str,
         actor_name: str = "",
+        collective_headcount: int = 5,
     ) -> None:
         self._session = session
         self._case = case
@@ -45,6 +46,7 @@ class CaseContext:
         self.actor = actor
         self.actor_name = actor_name
         self.task_name = task_name
+        self.collective_headcount = collective_headcount
 
     @property
     def case_no(self) -> str:

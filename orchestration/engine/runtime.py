@@ -50,7 +50,7 @@ from orchestration.engine.specs import PROCESS_ID, ParsedVersion, SpecCache, lat
 from orchestration.engine.state import StateCodec
 from orchestration.engine.workflow_cache import WorkflowCache
 from orchestration.errors import Conflict, Forbidden, Gone, InvalidData, NotFound, ProcedureError
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, Settings
 from orchestration.store import audit
 from orchestration.store.db import WRITE_LOCK
 from orchestration.store.models import (
@@ -207,6 +207,8 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.processes_dir = processes_dir
         self.forms_dir = forms_dir
+        # from the settings (FANGTIAO_COLLECTIVE_HEADCOUNT) when the services are opened
+        self.collective_headcount = Settings.collective_headcount
         self.notices = PrivacyNotices(forms_dir / NOTICES_FOLDER)
         self.specs = specs or SpecCache()
         self.codec = StateCodec()
@@ -381,6 +383,7 @@ class Runtime:
                 actor.username,
                 task.task_spec.name,
                 actor.display_name,
+                self.collective_headcount,
             )
 
         return FangtiaoScriptEngine(calendar, context)

@@ -41,9 +41,11 @@ class Services:
         processes_dir: Path = PROJECT_ROOT / "processes",
         forms_dir: Path = PROJECT_ROOT / "forms",
         login_policy: LoginPolicy | None = None,
+        collective_headcount: int = Settings.collective_headcount,
     ) -> None:
         self.engine = engine
         self.runtime = Runtime(make_session_factory(engine), clock, processes_dir, forms_dir)
+        self.runtime.collective_headcount = collective_headcount
         self.tasks = TaskService(self.runtime)
         self.cases = CaseService(self.runtime)
         self.documents = DocumentService(self.runtime)
@@ -66,7 +68,14 @@ class Services:
     ) -> Services:
         """The services over the settings' database (or the one given), with the settings' procedure."""
         engine = make_engine(database_url or settings.database_url)
-        return cls(engine, clock, settings.processes_dir, settings.forms_dir, LoginPolicy.of(settings))
+        return cls(
+            engine,
+            clock,
+            settings.processes_dir,
+            settings.forms_dir,
+            LoginPolicy.of(settings),
+            settings.collective_headcount,
+        )
 
     @property
     def clock(self) -> Clock:

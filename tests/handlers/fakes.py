@@ -72,6 +72,7 @@ class FakeContext:
     mediation_org_id: int | None = MEDIATION_COMMITTEE.id
     justice_org_id: int | None = JUSTICE_OFFICE.id
     outcome: str | None = None
+    collective_headcount: int = 5
     mediation_orgs: Sequence[Organisation] = (MEDIATION_COMMITTEE, OTHER_COMMITTEE)
     localities: Mapping[str, LocalOrganisations] = field(
         default_factory=lambda: {

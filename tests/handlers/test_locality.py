@@ -24,6 +24,7 @@ def test_the_locality_assigns_the_petition_office_mediation_organisation_and_jus
         JUSTICE_OFFICE.id,
     )
     assert result == {
+        "collective": False,
         "petition_office": PETITION_OFFICE.code,
         "petition_office_name": PETITION_OFFICE.name,
         "mediation_org": MEDIATION_COMMITTEE.code,
@@ -38,3 +39,11 @@ def test_an_unknown_locality_is_refused_and_nothing_assigned() -> None:
     with pytest.raises(HandlerError, match="未知的属地：999"):
         run("assign_locality", ctx, locality="999")
     assert (ctx.petition_office_id, ctx.mediation_org_id, ctx.justice_org_id) == (None, None, None)
+
+
+@pytest.mark.parametrize(("count", "threshold", "collective"), [(4, 5, False), (5, 5, True), (9, 10, False)])
+def test_a_petition_by_enough_people_is_registered_as_collective(
+    count: int, threshold: int, collective: bool
+) -> None:
+    ctx = FakeContext(data={"petitioner_count": count}, collective_headcount=threshold)
+    assert run("assign_locality", ctx, locality=LOCALITY)["collective"] is collective

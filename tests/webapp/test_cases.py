@@ -320,3 +320,15 @@ def test_the_petition_office_leader_extends_the_limit_from_the_case_page(
     assert "不能再次延长" in text(client.get(f"/cases/{number}"))
     with runtime.sessions() as session:
         assert len(session.scalars(select(Document).where(Document.kind == "extension_notice")).all()) == 1
+
+
+def test_a_collective_petition_is_marked_on_the_case_page(client: FlaskClient, runtime: Runtime) -> None:
+    collective = case_no(runtime, start(runtime, petitioner_count=6))
+    single = case_no(runtime, start(runtime, petitioner_count=1))
+    login(client, "clerk")
+    assert "集体访（6人）" in element(client.get(f"/cases/{collective}"), "case-collective")
+    assert 'id="case-collective"' not in client.get(f"/cases/{single}").get_data(as_text=True)
+    # the threshold is the settings' (FANGTIAO_COLLECTIVE_HEADCOUNT)
+    runtime.collective_headcount = 7
+    more = case_no(runtime, start(runtime, petitioner_count=6))
+    assert 'id="case-collective"' not in client.get(f"/cases/{more}").get_data(as_text=True)
