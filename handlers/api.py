@@ -157,6 +157,9 @@ class HandlerContext(Protocol):
         """Other cases of the same parties (by `handlers.eligibility.parties_key`) that ended in one of
         the outcomes, oldest first."""
 
+    def running_cases(self, parties_key: str) -> list[EarlierCase]:
+        """Other cases of the same parties still being handled, oldest first."""
+
 
 Operation = Callable[..., Any]
 # the namespace of our operations in `spiffworkflow:serviceTaskOperator`

@@ -31,6 +31,14 @@ def same_matter(a: str, b: str) -> bool:
 
 @operation("check_prior_mediation")
 def check_prior_mediation(ctx: HandlerContext, parties: list[str], matter: str) -> dict[str, Any]:
-    earlier = ctx.earlier_cases(parties_key(parties), CONCLUDED_OUTCOMES)
+    key = parties_key(parties)
+    earlier = ctx.earlier_cases(key, CONCLUDED_OUTCOMES)
     found = [case.case_no for case in earlier if same_matter(case.title, matter)]
-    return {"found": bool(found), "cases": found}
+    # A case of the same parties and matter still being handled does not make this one unsuitable by
+    # itself (no mediation has ended), but screening must see it: the two are one dispute.
+    running = [
+        case.case_no
+        for case in ctx.running_cases(key)
+        if same_matter(case.title, matter) and case.case_no not in found
+    ]
+    return {"found": bool(found), "cases": found, "running": running}

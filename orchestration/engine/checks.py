@@ -588,3 +588,6 @@ class _SampleContext:
 
     def earlier_cases(self, parties_key: str, outcomes: Sequence[str]) -> list[api.EarlierCase]:
         return []
+
+    def running_cases(self, parties_key: str) -> list[api.EarlierCase]:
+        return []

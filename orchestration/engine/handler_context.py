@@ -17,6 +17,7 @@ from orchestration.engine import documents
 from orchestration.errors import InvalidData
 from orchestration.store.models import Case, Notification
 from orchestration.store.models import Organisation as OrganisationRow
+from orchestration.vocabulary import CaseStatus
 
 
 def _organisation(row: OrganisationRow) -> Organisation:
@@ -155,6 +156,16 @@ class CaseContext:
         rows = self._session.execute(
             select(Case.case_no, Case.title)
             .where(Case.parties_key == parties_key, Case.id != self._case.id, Case.outcome.in_(outcomes))
+            .order_by(Case.id)
+        )
+        return [EarlierCase(case_no, title) for case_no, title in rows]
+
+    def running_cases(self, parties_key: str) -> list[EarlierCase]:
+        rows = self._session.execute(
+            select(Case.case_no, Case.title)
+            .where(
+                Case.parties_key == parties_key, Case.id != self._case.id, Case.status == CaseStatus.RUNNING
+            )
             .order_by(Case.id)
         )
         return [EarlierCase(case_no, title) for case_no, title in rows]

@@ -56,6 +56,7 @@ class OtherCase:
     case_no: str
     title: str
     outcome: str | None
+    running: bool = False
 
 
 @dataclass
@@ -155,6 +156,13 @@ class FakeContext:
             EarlierCase(case.case_no, case.title)
             for case in self.other_cases
             if case.parties_key == parties_key and case.outcome in outcomes
+        ]
+
+    def running_cases(self, parties_key: str) -> list[EarlierCase]:
+        return [
+            EarlierCase(case.case_no, case.title)
+            for case in self.other_cases
+            if case.parties_key == parties_key and case.running
         ]
 
     def only_document(self) -> Issued:

@@ -49,13 +49,20 @@ def test_earlier_concluded_mediations_of_the_same_parties_and_matter_are_found()
             OtherCase(KEY, "FT2025-000010", "宅基地院墙纠纷", "mediated"),
             OtherCase(KEY, "FT2025-000020", "院墙纠纷", "terminated"),
             OtherCase(KEY, "FT2025-000030", "院墙纠纷", "ordinary"),  # never mediated
-            OtherCase(KEY, "FT2025-000040", "院墙纠纷", None),  # still running
+            OtherCase(KEY, "FT2025-000040", "院墙纠纷", None, running=True),  # still running
             OtherCase(KEY, "FT2025-000050", "排水沟纠纷", "mediated"),  # another matter
+            OtherCase(KEY, "FT2025-000070", "排水沟纠纷", None, running=True),  # running, another matter
+            # mediated, still in its follow-up: found as a concluded mediation, not listed twice
+            OtherCase(KEY, "FT2025-000080", "院墙纠纷", "mediated", running=True),
             OtherCase(parties_key(["张三", "王五"]), "FT2025-000060", "院墙纠纷", "mediated"),
         ]
     )
     result = run("check_prior_mediation", ctx, parties=["李四", "张三"], matter="关于宅基地院墙纠纷")
-    assert result == {"found": True, "cases": ["FT2025-000010", "FT2025-000020"]}
+    assert result == {
+        "found": True,
+        "cases": ["FT2025-000010", "FT2025-000020", "FT2025-000080"],
+        "running": ["FT2025-000040"],
+    }
 
 
 def test_nothing_found_without_an_earlier_mediation() -> None:
@@ -63,5 +70,15 @@ def test_nothing_found_without_an_earlier_mediation() -> None:
     assert run("check_prior_mediation", ctx, parties=["张三", "李四"], matter="院墙纠纷") == {
         "found": False,
         "cases": [],
+        "running": [],
     }
     assert (ctx.notices, ctx.documents) == ([], [])
+
+
+def test_a_running_case_of_the_same_dispute_is_listed_but_does_not_count_as_a_prior_mediation() -> None:
+    ctx = FakeContext(other_cases=[OtherCase(KEY, "FT2026-000001", "院墙纠纷", None, running=True)])
+    assert run("check_prior_mediation", ctx, parties=["张三", "李四"], matter="院墙纠纷") == {
+        "found": False,
+        "cases": [],
+        "running": ["FT2026-000001"],
+    }

@@ -332,3 +332,20 @@ def test_a_collective_petition_is_marked_on_the_case_page(client: FlaskClient, r
     runtime.collective_headcount = 7
     more = case_no(runtime, start(runtime, petitioner_count=6))
     assert 'id="case-collective"' not in client.get(f"/cases/{more}").get_data(as_text=True)
+
+
+def test_a_case_of_the_same_dispute_still_running_is_found_and_shown(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    first = start(runtime)  # the same parties and matter, still at screening
+    second = start(runtime)
+    advance_to(runtime, second, "guide_divert")  # screened: the earlier-mediation check has run
+    with runtime.sessions() as session:
+        case = session.get(Case, second)
+        assert case is not None
+        prior = runtime.case_data(session, case)["prior_mediation"]
+    assert prior == {"found": False, "cases": [], "running": [case_no(runtime, first)]}
+    login(client, "clerk")
+    page = client.get(f"/cases/{case_no(runtime, second)}")
+    assert case_no(runtime, first) in element(page, "prior-running")
+    assert 'id="prior-running"' not in client.get(f"/cases/{case_no(runtime, first)}").get_data(as_text=True)
