@@ -158,7 +158,12 @@ class HandlerContext(Protocol):
         the outcomes, oldest first."""
 
     def running_cases(self, parties_key: str) -> list[EarlierCase]:
-        """Other cases of the same parties still being handled, oldest first."""
+        """Other cases of the same parties still being handled, oldest first. Both this and
+        `earlier_cases` also count as the same parties two cases whose ID numbers are both the same."""
+
+    def petitioner_cases(self) -> list[EarlierCase]:
+        """Other cases (any state) of the petitioner with the same ID number, oldest first; none when no
+        ID number was given."""
 
 
 Operation = Callable[..., Any]

@@ -23,6 +23,12 @@ def parties_key(names: list[str]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()
 
 
+def id_key(id_number: object) -> str | None:
+    """The digest of an ID number as typed (spaces and case ignored), None when none was given."""
+    text = _normalise(id_number) if isinstance(id_number, str) else ""
+    return hashlib.sha256(f"id:{text}".encode()).hexdigest() if text else None
+
+
 def same_matter(a: str, b: str) -> bool:
     """A restated petition rarely repeats itself word for word: one containing the other counts."""
     na, nb = _normalise(a), _normalise(b)

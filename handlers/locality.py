@@ -6,6 +6,7 @@ from typing import Any
 
 from handlers import dates
 from handlers.api import HandlerContext, operation
+from handlers.eligibility import same_matter
 
 
 @operation("assign_locality")
@@ -21,9 +22,13 @@ def assign_locality(ctx: HandlerContext, locality: str) -> dict[str, Any]:
         justice_org=local.justice_org.id,
     )
     headcount = ctx.data.get("petitioner_count")
+    matter = str(ctx.data.get("matter") or "")
+    # 重复访: the same person (by ID number) on the same matter again
+    repeat = [case.case_no for case in ctx.petitioner_cases() if same_matter(case.title, matter)]
     return {
         # 集体访: registered as such, so that the case page and the office see it at once
         "collective": isinstance(headcount, int) and headcount >= ctx.collective_headcount,
+        "repeat_of": repeat,
         "petition_office": local.petition_office.code,
         "petition_office_name": local.petition_office.name,
         "mediation_org": local.mediation_org.code,

@@ -591,3 +591,6 @@ class _SampleContext:
 
     def running_cases(self, parties_key: str) -> list[api.EarlierCase]:
         return []
+
+    def petitioner_cases(self) -> list[api.EarlierCase]:
+        return []

@@ -24,7 +24,7 @@ from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from handlers.api import HandlerError
-from handlers.eligibility import parties_key
+from handlers.eligibility import id_key, parties_key
 from orchestration import logs
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
@@ -516,6 +516,8 @@ class Runtime:
                 revision=0,
                 title=cleaned["matter"],
                 parties_key=parties_key([cleaned["petitioner_name"], cleaned["respondent_name"]]),
+                petitioner_id_key=id_key(cleaned.get("petitioner_id_number")),
+                respondent_id_key=id_key(cleaned.get("respondent_id_number")),
                 locality_code=cleaned["locality"],
                 created_at=now,
                 updated_at=now,

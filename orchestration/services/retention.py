@@ -176,6 +176,7 @@ class RetentionService(Service):
         case.title = anonymiser.text(case.title)
         # the digest of the names finds earlier mediations of the same parties; it must find none now
         case.parties_key = hashlib.sha256(f"anonymised:{case.case_no}".encode()).hexdigest()
+        case.petitioner_id_key = case.respondent_id_key = None
         case.last_error = anonymiser.text(case.last_error) if case.last_error else None
         case.revision += 1
         case.updated_at = now

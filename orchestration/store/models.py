@@ -183,6 +183,9 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(500))
     # digest of the normalised party names: finds earlier mediations without storing names twice
     parties_key: Mapped[str] = mapped_column(String(64), index=True)
+    # digests of the parties' ID numbers when given: the same person under a name typed differently
+    petitioner_id_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    respondent_id_key: Mapped[str | None] = mapped_column(String(64), index=True)
     locality_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     petition_office_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     mediation_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))

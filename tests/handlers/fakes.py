@@ -74,6 +74,7 @@ class FakeContext:
     justice_org_id: int | None = JUSTICE_OFFICE.id
     outcome: str | None = None
     collective_headcount: int = 5
+    petitioner_history: Sequence[OtherCase] = ()  # the cases `petitioner_cases` finds
     mediation_orgs: Sequence[Organisation] = (MEDIATION_COMMITTEE, OTHER_COMMITTEE)
     localities: Mapping[str, LocalOrganisations] = field(
         default_factory=lambda: {
@@ -157,6 +158,9 @@ class FakeContext:
             for case in self.other_cases
             if case.parties_key == parties_key and case.outcome in outcomes
         ]
+
+    def petitioner_cases(self) -> list[EarlierCase]:
+        return [EarlierCase(case.case_no, case.title) for case in self.petitioner_history]
 
     def running_cases(self, parties_key: str) -> list[EarlierCase]:
         return [

@@ -11,6 +11,7 @@ from tests.handlers.fakes import (
     MEDIATION_COMMITTEE,
     PETITION_OFFICE,
     FakeContext,
+    OtherCase,
     run,
 )
 
@@ -25,6 +26,7 @@ def test_the_locality_assigns_the_petition_office_mediation_organisation_and_jus
     )
     assert result == {
         "collective": False,
+        "repeat_of": [],
         "petition_office": PETITION_OFFICE.code,
         "petition_office_name": PETITION_OFFICE.name,
         "mediation_org": MEDIATION_COMMITTEE.code,
@@ -47,3 +49,14 @@ def test_a_petition_by_enough_people_is_registered_as_collective(
 ) -> None:
     ctx = FakeContext(data={"petitioner_count": count}, collective_headcount=threshold)
     assert run("assign_locality", ctx, locality=LOCALITY)["collective"] is collective
+
+
+def test_a_petition_of_the_same_person_on_the_same_matter_is_a_repeat() -> None:
+    ctx = FakeContext(
+        data={"matter": "关于商铺租金上涨纠纷"},
+        petitioner_history=[
+            OtherCase("", "FT2026-000001", "商铺租金上涨纠纷", None, running=True),
+            OtherCase("", "FT2026-000002", "排水沟纠纷", "mediated"),  # another matter
+        ],
+    )
+    assert run("assign_locality", ctx, locality=LOCALITY)["repeat_of"] == ["FT2026-000001"]

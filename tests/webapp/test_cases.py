@@ -349,3 +349,27 @@ def test_a_case_of_the_same_dispute_still_running_is_found_and_shown(
     page = client.get(f"/cases/{case_no(runtime, second)}")
     assert case_no(runtime, first) in element(page, "prior-running")
     assert 'id="prior-running"' not in client.get(f"/cases/{case_no(runtime, first)}").get_data(as_text=True)
+
+
+def test_id_numbers_find_the_same_parties_under_other_names_and_mark_a_repeat(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    ids = {"petitioner_id_number": "540102199001011234", "respondent_id_number": "540102198802021111"}
+    first = start(runtime, **ids)
+    # the same two people, their names typed otherwise: only the ID numbers tell
+    second = start(runtime, **ids, petitioner_name="张叁", respondent_name="李肆")
+    other = start(runtime, petitioner_name="张叁", petitioner_id_number="540102199001015555")
+    advance_to(runtime, second, "guide_divert")
+    with runtime.sessions() as session:
+        data = {}
+        for case_id in (second, other):
+            case = session.get(Case, case_id)
+            assert case is not None
+            data[case_id] = runtime.case_data(session, case)
+    assert data[second]["locality_assignment"]["repeat_of"] == [case_no(runtime, first)]
+    # found as the same parties by the two ID numbers; the other case shares a name, not the numbers
+    assert data[second]["prior_mediation"]["running"] == [case_no(runtime, first)]
+    assert data[other]["locality_assignment"]["repeat_of"] == []
+    login(client, "clerk")
+    assert case_no(runtime, first) in element(client.get(f"/cases/{case_no(runtime, second)}"), "case-repeat")
+    assert 'id="case-repeat"' not in client.get(f"/cases/{case_no(runtime, other)}").get_data(as_text=True)
