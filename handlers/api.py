@@ -142,6 +142,8 @@ class HandlerContext(Protocol):
 
     # how many petitioners make a petition collective (集体访), as configured
     collective_headcount: int
+    # the organisation of the user who submits the step (None for the system: timers)
+    actor_org_id: int | None
 
     # ---- lookups; an unknown locality or organisation raises HandlerError
 

@@ -29,6 +29,9 @@ def assign_locality(ctx: HandlerContext, locality: str) -> dict[str, Any]:
         # 集体访: registered as such, so that the case page and the office see it at once
         "collective": isinstance(headcount, int) and headcount >= ctx.collective_headcount,
         "repeat_of": repeat,
+        # 越级访: registered by a petition office other than the locality's own, which registration
+        # allows only to the offices above it (the county's, the city's)
+        "skipped_level": ctx.actor_org_id is not None and ctx.actor_org_id != local.petition_office.id,
         "petition_office": local.petition_office.code,
         "petition_office_name": local.petition_office.name,
         "mediation_org": local.mediation_org.code,

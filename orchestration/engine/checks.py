@@ -544,6 +544,7 @@ class _SampleContext:
     petition_office_id = mediation_org_id = justice_org_id = None
     outcome = None
     collective_headcount = 5
+    actor_org_id = None
 
     def __init__(self, now: datetime, calendar: WorkingCalendar, data: Mapping[str, Any], task: str) -> None:
         self.now, self.calendar, self.data, self.task_name = now, calendar, data, task

@@ -38,6 +38,7 @@ class CaseContext:
         task_name: str,
         actor_name: str = "",
         collective_headcount: int = 5,
+        actor_org_id: int | None = None,
     ) -> None:
         self._session = session
         self._case = case
@@ -48,6 +49,7 @@ class CaseContext:
         self.actor_name = actor_name
         self.task_name = task_name
         self.collective_headcount = collective_headcount
+        self.actor_org_id = actor_org_id
 
     @property
     def case_no(self) -> str:

@@ -384,6 +384,7 @@ class Runtime:
                 task.task_spec.name,
                 actor.display_name,
                 self.collective_headcount,
+                actor.org_id,
             )
 
         return FangtiaoScriptEngine(calendar, context)

@@ -74,6 +74,7 @@ class FakeContext:
     justice_org_id: int | None = JUSTICE_OFFICE.id
     outcome: str | None = None
     collective_headcount: int = 5
+    actor_org_id: int | None = PETITION_OFFICE.id  # registered at the locality's own petition office
     petitioner_history: Sequence[OtherCase] = ()  # the cases `petitioner_cases` finds
     mediation_orgs: Sequence[Organisation] = (MEDIATION_COMMITTEE, OTHER_COMMITTEE)
     localities: Mapping[str, LocalOrganisations] = field(

@@ -27,6 +27,7 @@ def test_the_locality_assigns_the_petition_office_mediation_organisation_and_jus
     assert result == {
         "collective": False,
         "repeat_of": [],
+        "skipped_level": False,
         "petition_office": PETITION_OFFICE.code,
         "petition_office_name": PETITION_OFFICE.name,
         "mediation_org": MEDIATION_COMMITTEE.code,
@@ -60,3 +61,8 @@ def test_a_petition_of_the_same_person_on_the_same_matter_is_a_repeat() -> None:
         ],
     )
     assert run("assign_locality", ctx, locality=LOCALITY)["repeat_of"] == ["FT2026-000001"]
+
+
+def test_a_petition_registered_above_the_locality_office_skipped_a_level() -> None:
+    ctx = FakeContext(actor_org_id=PETITION_OFFICE.id + 100)
+    assert run("assign_locality", ctx, locality=LOCALITY)["skipped_level"] is True

@@ -16,7 +16,7 @@ from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Attachment, AuditEvent, Case, Document
-from tests.helpers import actor, advance_to, case_snapshot, open_task, start
+from tests.helpers import REGISTRATION, actor, advance_to, case_snapshot, open_task, start
 from tests.orchestration.services.procedure_edits import ten_day_mediation
 from tests.webapp.helpers import element, login, text
 
@@ -373,3 +373,15 @@ def test_id_numbers_find_the_same_parties_under_other_names_and_mark_a_repeat(
     login(client, "clerk")
     assert case_no(runtime, first) in element(client.get(f"/cases/{case_no(runtime, second)}"), "case-repeat")
     assert 'id="case-repeat"' not in client.get(f"/cases/{case_no(runtime, other)}").get_data(as_text=True)
+
+
+def test_a_petition_registered_at_the_county_office_is_marked_as_skipping_a_level(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    county = runtime.start_case(REGISTRATION, actor(runtime, "county_clerk")).case_id
+    local = start(runtime)  # registered by the locality's own petition office
+    login(client, "clerk")
+    assert "越级访" in element(client.get(f"/cases/{case_no(runtime, county)}"), "case-skipped-level")
+    assert 'id="case-skipped-level"' not in client.get(f"/cases/{case_no(runtime, local)}").get_data(
+        as_text=True
+    )
