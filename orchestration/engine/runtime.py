@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from handlers.api import HandlerError
@@ -57,6 +57,7 @@ from orchestration.store.models import (
     CalendarDay,
     Case,
     Counter,
+    IdempotentRequest,
     Incident,
     Notification,
     OfficialYear,
@@ -150,6 +151,15 @@ class StepResult:
     task_title: str | None = None  # the task the step completed, if it completed one
     # True: this answers a retry of a completion committed before (same idempotency key); nothing ran now
     repeated: bool = False
+
+
+def _mark_request(session: Session, request_id: int | None, case_id: int) -> None:
+    """Ties a reserved API call to the step it made, committed with the step: a retry after a lost
+    answer is then answered as done (see ApiTokenService.reserve), never run again."""
+    if request_id is not None:
+        session.execute(
+            update(IdempotentRequest).where(IdempotentRequest.id == request_id).values(case_id=case_id)
+        )
 
 
 def _result(case: Case, rows: Derived, task_title: str | None = None) -> StepResult:
@@ -498,7 +508,11 @@ class Runtime:
 
     # ---- what users do ----------------------------------------------------------------------
 
-    def start_case(self, data: Mapping[str, Any], actor: Actor) -> StepResult:
+    def start_case(
+        self, data: Mapping[str, Any], actor: Actor, idempotent_request: int | None = None
+    ) -> StepResult:
+        """Registers a new case; `idempotent_request` (a reserved API call, see models.IdempotentRequest)
+        is marked with the case in the same transaction."""
         if actor.role != Role.PETITION_CLERK:
             raise Forbidden("只有信访部门经办人可以登记信访事项")
         now = self.clock.now()
@@ -535,6 +549,7 @@ class Runtime:
             self._audit(
                 session, case, actor, AuditAction.START, START_FORM, {"data": cleaned, "steps": steps}
             )
+            _mark_request(session, idempotent_request, case.id)
         return _result(case, after)
 
     def complete_task(
@@ -545,10 +560,12 @@ class Runtime:
         expected_revision: int | None = None,
         files: Mapping[str, Sequence[Upload]] | None = None,
         submission_key: str | None = None,
+        idempotent_request: int | None = None,
     ) -> StepResult:
         """Completes a user task with its data, or with what a browser sent for its form; `files` are
-        uploads for file fields, stored in the same transaction, and so is `submission_key` (an
-        idempotency key, see models.TaskSubmission)."""
+        uploads for file fields, stored in the same transaction, and so are `submission_key` (an
+        idempotency key, see models.TaskSubmission) and the mark on `idempotent_request` (a reserved
+        API call, see models.IdempotentRequest)."""
         now = self.clock.now()
         with self._step() as step:
             case, open_task = step.lock_task(task_id)
@@ -603,6 +620,7 @@ class Runtime:
                         at=now,
                     )
                 )
+            _mark_request(session, idempotent_request, case.id)
         return _result(case, after, open_task.title)
 
     def report_risk(self, case_id: int, data: Mapping[str, Any], actor: Actor) -> StepResult:

@@ -286,14 +286,21 @@ def audit_trail(session: Session, case_id: int) -> list[AuditEvent]:
 
 # ---- deadlines ----------------------------------------------------------------------------------
 
+# A waiting timer of the diagram (by its name there) that is the deadline a handler also writes into the
+# data: the timer is what fires, and a policy officer may change its period in the diagram, so while it
+# waits its due time is the one shown, once, under the data deadline's label with the days it counts.
+TIMER_DEADLINES: dict[str, tuple[str, str]] = {"调解期限届满": ("acceptance", "mediation_deadline")}
+MEDIATION_LABEL = (
+    "调解期限（受理之日起{days}；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）"
+)
+MAX_MEDIATION_DAYS = 60  # more than the 30 days the law allows in all, so any diagram's period is found
+
 # (data key, nested key) -> (what the deadline is for, data keys whose presence means the step it limits
 # is over). Anything else ending in "_deadline" is shown too, under its key, so that a deadline a policy
 # officer adds to a handler is never silently hidden.
 DATA_DEADLINES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("acceptance", "mediation_deadline"): (
-        "调解期限（受理之日起15日；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）",
-        ("agreement", "termination"),
-    ),
+    # the label's day count is the one the waiting timer counts (mediation_label)
+    ("acceptance", "mediation_deadline"): (MEDIATION_LABEL.format(days="15日"), ("agreement", "termination")),
     # 30 days are counted, never more; a last day on a rest day moves as every period's does (README)
     ("acceptance", "latest_deadline"): (
         "调解最长期限（含延长合计不超过30日，实施意见六(三)；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）",
@@ -337,6 +344,22 @@ def _estimated(calendar: WorkingCalendar, start: datetime, due: datetime) -> boo
     return calendar.estimated_between(min(start, due), max(start, due))
 
 
+def _nested(data: Mapping[str, Any], path: tuple[str, str]) -> Any:
+    outer = data.get(path[0])
+    return outer.get(path[1]) if isinstance(outer, Mapping) else None
+
+
+def mediation_label(calendar: WorkingCalendar, accepted_at: datetime | None, due: datetime) -> str:
+    """The mediation deadline's label with the days the timer counts from acceptance; when a last day
+    moved past rest days leaves the count ambiguous (several counts end on the same working day), the
+    label names none rather than a wrong one."""
+    if accepted_at is not None:
+        counts = [n for n in range(1, MAX_MEDIATION_DAYS + 1) if calendar.add_days(accepted_at, n) == due]
+        if len(counts) == 1:
+            return MEDIATION_LABEL.format(days=f"{counts[0]}日")
+    return MEDIATION_LABEL.format(days="流程计时器所定期间届满")
+
+
 def case_deadlines(
     session: Session,
     case: Case,
@@ -362,7 +385,11 @@ def case_deadlines(
                 )
             )
     timers = session.scalars(select(Timer).where(Timer.case_id == case.id).order_by(Timer.due_at))
+    from_timers: dict[tuple[str, str], datetime] = {}
     for timer in timers:
+        if timer.name in TIMER_DEADLINES and _parse_moment(_nested(data, TIMER_DEADLINES[timer.name])):
+            from_timers[TIMER_DEADLINES[timer.name]] = timer.due_at
+            continue
         items.append(
             Deadline(
                 f"定时：{timer.name}",
@@ -382,6 +409,9 @@ def case_deadlines(
             if due is None:
                 continue
             label, settled_by = DATA_DEADLINES.get((key, inner), (f"{key}.{inner}", ()))
+            if (key, inner) in from_timers:
+                due = from_timers[(key, inner)]
+                label = mediation_label(calendar, _parse_moment(value.get("accepted_at")), due)
             closed = bool(settled_by) and case.status == CaseStatus.COMPLETED
             over = closed or any(data.get(name) for name in settled_by)
             state = DONE if over else due_state(due, now, calendar)

@@ -18,18 +18,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from orchestration.domain.access import Viewer
+from orchestration.engine.runtime import OpenTaskInfo, StepResult
 from orchestration.errors import Conflict, InvalidData, NotFound
 from orchestration.services.base import Service, require_admin
 from orchestration.store import audit
-from orchestration.store.models import ApiToken, IdempotentRequest, Organisation, User
+from orchestration.store.models import ApiToken, Case, IdempotentRequest, OpenTask, Organisation, User
 from orchestration.vocabulary import AuditAction, Role
 
 __all__ = [
     "ApiCaller",
     "ApiTokenService",
+    "Committed",
     "IdempotencyInProgress",
     "IdempotencyMismatch",
     "NewToken",
+    "Reserved",
     "StoredResponse",
     "TokenInfo",
 ]
@@ -92,6 +95,22 @@ class ApiCaller:
 class StoredResponse:
     status: int
     body: str
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """The first call with its key: pass `request_id` to the step (so the step marks it in its own
+    transaction), then finish or release it."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
+class Committed:
+    """The call's step committed but its answer was never stored (the answer failed after the commit):
+    the step as the case stands now, to answer the retry with instead of running it again."""
+
+    step: StepResult
 
 
 def digest(secret: str) -> str:
@@ -212,20 +231,23 @@ class ApiTokenService(Service):
 
     # ---- Idempotency-Key ---------------------------------------------------------------------
 
-    def reserve(self, token_id: int, key: str, fingerprint: str) -> StoredResponse | None:
-        """None when this call is the first with the key (it is now reserved: finish or release it);
-        else the response stored for it. The same key with another request is refused (422), and while
-        the first call runs, so is a second one (409)."""
+    def reserve(self, token_id: int, key: str, fingerprint: str) -> StoredResponse | Reserved | Committed:
+        """`Reserved` when this call is the first with the key; else the response stored for it, or, when
+        its step committed but its answer was lost, that step (`Committed`). The same key with another
+        request is refused (422), and while the first call runs, so is a second one (409)."""
         now = self.now()
         try:
             with self.runtime.transaction() as session:
                 session.execute(
                     delete(IdempotentRequest).where(IdempotentRequest.created_at < now - KEEP_IDEMPOTENT_FOR)
                 )
-                session.add(
-                    IdempotentRequest(token_id=token_id, key=key, fingerprint=fingerprint, created_at=now)
+                reserved = IdempotentRequest(
+                    token_id=token_id, key=key, fingerprint=fingerprint, created_at=now
                 )
-            return None
+                session.add(reserved)
+                session.flush()
+                request_id = reserved.id
+            return Reserved(request_id)
         except IntegrityError:
             pass
         with self.reading() as session:
@@ -236,9 +258,11 @@ class ApiTokenService(Service):
             )
             if row is not None and row.fingerprint != fingerprint:
                 raise IdempotencyMismatch()
-            if row is None or row.status is None or row.body is None:
+            if row is not None and row.status is not None and row.body is not None:
+                return StoredResponse(row.status, row.body)
+            if row is None or row.case_id is None:
                 raise IdempotencyInProgress()
-            return StoredResponse(row.status, row.body)
+            return Committed(_as_now(session, row.case_id))
 
     def finish(self, token_id: int, key: str, status: int, body: str) -> None:
         with self.runtime.transaction() as session:
@@ -252,12 +276,29 @@ class ApiTokenService(Service):
                 row.body = body
 
     def release(self, token_id: int, key: str) -> None:
-        """The call failed before anything was stored (a server error): the key may be used again."""
+        """The call failed (a server error): unless its step committed, nothing was stored and the key
+        may be used again; a committed step keeps the key, so a retry is answered as done."""
         with self.runtime.transaction() as session:
             session.execute(
                 delete(IdempotentRequest).where(
                     IdempotentRequest.token_id == token_id,
                     IdempotentRequest.key == key,
                     IdempotentRequest.status.is_(None),
+                    IdempotentRequest.case_id.is_(None),
                 )
             )
+
+
+def _as_now(session: Session, case_id: int) -> StepResult:
+    case = session.get(Case, case_id)
+    if case is None:  # the case was deleted since (the row would have gone with it): be safe anyway
+        raise IdempotencyInProgress()
+    tasks = session.scalars(select(OpenTask).where(OpenTask.case_id == case_id).order_by(OpenTask.created_at))
+    return StepResult(
+        case.id,
+        case.case_no,
+        case.status,
+        case.revision,
+        [OpenTaskInfo(t.id, t.task_name, t.title, t.role, t.org_id, t.due_at) for t in tasks],
+        repeated=True,
+    )

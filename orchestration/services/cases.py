@@ -103,7 +103,10 @@ class CaseService(Service):
         options["townships"] = [o for o in options.get("townships", []) if o[0] in allowed]
         return options
 
-    def register(self, viewer: Viewer, data: Mapping[str, Any]) -> StepResult:
+    def register(
+        self, viewer: Viewer, data: Mapping[str, Any], idempotent_request: int | None = None
+    ) -> StepResult:
+        """`idempotent_request`: the API call's reservation, marked in the step's transaction."""
         if not may_register(viewer):
             raise Forbidden("只有信访部门经办人可以登记信访事项")
         with self.reading() as session:
@@ -112,7 +115,7 @@ class CaseService(Service):
             raise InvalidData(
                 "提交的内容有误，请按提示修改", {"locality": "请选择本单位辖区内的乡镇（街道）"}
             )
-        return self.runtime.start_case(data, actor_of(viewer))
+        return self.runtime.start_case(data, actor_of(viewer), idempotent_request)
 
     # ---- reading ----------------------------------------------------------------------------
 

@@ -155,11 +155,13 @@ class TaskService(Service):
         expected_revision: int | None,
         files: Mapping[str, Sequence[Upload]] | None = None,
         idempotency_key: str | None = None,
+        idempotent_request: int | None = None,
     ) -> StepResult:
         """Completes the task. With an idempotency key (one per drawing of the form), a retry of a
         completion that was committed (a double click; a reload; an answer lost when the connection or
         the database failed after the commit) answers with that completion (`repeated`) rather than a
-        conflict, and nothing runs twice."""
+        conflict, and nothing runs twice. `idempotent_request`: an API call's reservation (see
+        ApiTokenService.reserve), marked in the step's transaction to the same end."""
         key = idempotency_key if idempotency_key and IDEMPOTENCY_KEY.fullmatch(idempotency_key) else None
         if key is not None:
             earlier = self._submitted(key, task_id, viewer)
@@ -167,7 +169,13 @@ class TaskService(Service):
                 return earlier
         try:
             return self.runtime.complete_task(
-                task_id, data, actor_of(viewer), expected_revision, files, submission_key=key
+                task_id,
+                data,
+                actor_of(viewer),
+                expected_revision,
+                files,
+                submission_key=key,
+                idempotent_request=idempotent_request,
             )
         except Exception as exc:
             if key is None or not (isinstance(exc, Conflict) or database_outage(exc)):

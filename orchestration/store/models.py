@@ -452,7 +452,7 @@ class ApiToken(Base):
 class IdempotentRequest(Base):
     """A state-changing API call made with an Idempotency-Key: the request's fingerprint and the response
     given, replayed when the same token sends the same key again. `status` is NULL while the first call
-    runs."""
+    runs (or when its answer was lost after its step committed: then `case_id` is set)."""
 
     __tablename__ = "idempotent_requests"
     __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotent_requests_token_key"),)
@@ -463,3 +463,6 @@ class IdempotentRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # Set by the step the call made, in the step's own transaction: a call whose step committed is
+    # answered as done on a retry even if its answer was lost (status still NULL), never run again.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -173,7 +173,15 @@ def test_the_officer_shortens_the_mediation_deadline_checks_deploys_and_migrates
     ui.login("clerk")
     page.goto(f"/cases/{old_case}")
     expect(page.locator("#timeline")).to_contain_text("由流程第1版迁移到第2版")
-    expect(page.locator("#deadline-table")).to_contain_text("2026年11月12日")
+    table = page.locator("#deadline-table")
+    expect(table).to_contain_text("2026年11月12日")
+    # the mediation deadline once, as the timer counts it: not the handler's own 15-day figure beside it
+    mediation = table.locator("tr", has_text="调解期限（受理之日起")
+    expect(mediation).to_have_count(1)
+    expect(mediation).to_contain_text("调解期限（受理之日起10日；")
+    expect(mediation).to_contain_text("2026年11月12日")
+    expect(table).not_to_contain_text("受理之日起15日")
+    expect(table).not_to_contain_text("定时：调解期限届满")
     ui.shot("case-after-migration")
     expect(page.locator("#diagram-viewer")).to_have_attribute("data-state", "ready")
     expect(page.locator("#diagram-viewer")).to_have_attribute("data-warnings", "0")  # the deployed edit

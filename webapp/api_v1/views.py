@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, render_template, request
 from marshmallow import Schema, ValidationError
 
 from orchestration.errors import FangtiaoError
+from orchestration.services.api_tokens import Committed, StoredResponse
 from orchestration.services.tasks import TaskFilter, Upload
 from webapp.api_v1 import bp, caller, schemas, spec
 from webapp.api_v1.spec import Operation
@@ -58,7 +59,7 @@ def operation(method: str, rule: str, **described: Any) -> Callable[[View], View
         op = Operation(method=method, rule=rule, operation_id=view.__name__, **described)
         spec.OPERATIONS.append(op)
         if op.idempotent_key:
-            view = idempotent(view)
+            view = idempotent(view, op)
         bp.add_url_rule(rule, view.__name__, view, methods=[method.upper()])
         return view
 
@@ -150,9 +151,11 @@ def dump(schema: type[Schema], value: Any, status: int = 200) -> Reply:
 # ---- Idempotency-Key ----------------------------------------------------------------------------
 
 
-def idempotent(view: View) -> View:
+def idempotent(view: View, op: Operation) -> View:
     """Same key and same request again: the stored answer (marked Idempotent-Replayed); same key with
-    another request: 422. A server error stores nothing, so the key may be retried."""
+    another request: 422. A server error stores nothing, so the key may be retried — unless the call's
+    step committed (the step marks the reservation in its own transaction): then the retry is answered
+    with the step as done, never run again."""
 
     @functools.wraps(view)
     def wrapped(**kwargs: Any) -> Reply:
@@ -165,11 +168,16 @@ def idempotent(view: View) -> View:
         fingerprint = hashlib.sha256(
             b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
         ).hexdigest()
-        stored = services().api_tokens.reserve(token, key, fingerprint)
-        if stored is not None:
-            replay = Response(stored.body, status=stored.status, mimetype="application/json")
+        reserved = services().api_tokens.reserve(token, key, fingerprint)
+        if isinstance(reserved, Committed):
+            answer = current_app.make_response(dump(schemas.StepAnswer, reserved.step, op.status))
+            services().api_tokens.finish(token, key, answer.status_code, answer.get_data(as_text=True))
+            reserved = StoredResponse(answer.status_code, answer.get_data(as_text=True))
+        if isinstance(reserved, StoredResponse):
+            replay = Response(reserved.body, status=reserved.status, mimetype="application/json")
             replay.headers["Idempotent-Replayed"] = "true"
             return replay
+        g.idempotent_request = reserved.request_id
         try:
             response = current_app.make_response(_answer(view, kwargs))
         except BaseException:
@@ -182,6 +190,12 @@ def idempotent(view: View) -> View:
         return response
 
     return wrapped
+
+
+def idempotent_request() -> int | None:
+    """The reservation of the call being answered, for the step to mark in its own transaction."""
+    value: int | None = g.get("idempotent_request")
+    return value
 
 
 def _answer(view: View, kwargs: dict[str, Any]) -> Reply:
@@ -307,7 +321,12 @@ def complete_task(task_id: str) -> Reply:
         except (binascii.Error, ValueError) as exc:
             raise FieldErrors({f"files.{name}": "content_base64 不是有效的 Base64"}) from exc
     done = services().tasks.complete(
-        caller().viewer, task_id, sent["data"], sent["expected_revision"], files or None
+        caller().viewer,
+        task_id,
+        sent["data"],
+        sent["expected_revision"],
+        files or None,
+        idempotent_request=idempotent_request(),
     )
     return dump(schemas.StepAnswer, done)
 
@@ -328,7 +347,8 @@ def complete_task(task_id: str) -> Reply:
 )
 def register_case() -> Reply:
     sent = body(schemas.RegisterRequest)
-    return dump(schemas.StepAnswer, services().cases.register(caller().viewer, sent["data"]), 201)
+    registered = services().cases.register(caller().viewer, sent["data"], idempotent_request())
+    return dump(schemas.StepAnswer, registered, 201)
 
 
 @operation(

@@ -12,7 +12,7 @@ from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime, passed_steps
 from orchestration.read import case_view, queries
 from orchestration.read.queries import TaskFilter
-from orchestration.store.models import Case, Notification, OpenTask, User
+from orchestration.store.models import Case, Notification, OpenTask, Timer, User
 from tests.helpers import actor, advance_to, open_task, start
 
 
@@ -258,3 +258,47 @@ def test_deadlines_of_a_finished_step_are_marked_done(runtime: Runtime, clock: F
         )
         assert states["调解成功结果反馈期限（5个工作日）"] == "normal"  # the step now running
         assert states["申请司法确认期限（协议生效之日起30日）"] == "normal"
+
+
+def test_the_mediation_deadline_shown_is_the_waiting_timers_once(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    """A diagram whose timer counts 10 days (a policy officer's edit) while the handler wrote 15 into the
+    data: the table shows the timer's due, once, labelled with the 10 days it counts."""
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    with runtime.transaction() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        accepted = datetime.fromisoformat(runtime.case_data(session, case)["acceptance"]["accepted_at"])
+        calendar = runtime.calendar(session)
+        timer = session.scalars(
+            select(Timer).where(Timer.case_id == case_id, Timer.name == "调解期限届满")
+        ).one()
+        timer.due_at = calendar.add_days(accepted, 10)
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        data = runtime.case_data(session, case)
+        deadlines, _ = queries.case_deadlines(session, case, data, runtime.calendar(session), clock.now())
+    mediation = [d for d in deadlines if d.label.startswith("调解期限") and "最长" not in d.label]
+    assert [(d.label.split("；")[0], d.due, d.kind) for d in mediation] == [
+        ("调解期限（受理之日起10日", calendar.add_days(accepted, 10), "data")
+    ]
+    assert data["acceptance"]["mediation_deadline"] == calendar.add_days(accepted, 15).isoformat()
+    assert not any(d.label == "定时：调解期限届满" for d in deadlines)
+    assert any(d.label == "定时：调解期限临近" for d in deadlines)  # another timer is still shown as such
+
+
+def test_a_mediation_deadline_whose_day_count_is_ambiguous_names_none(runtime: Runtime) -> None:
+    with runtime.sessions() as session:
+        calendar = runtime.calendar(session)
+    accepted = datetime(2026, 11, 2, 10, tzinfo=SHANGHAI)  # a Monday
+    # day 12 is a Saturday, 13 a Sunday: 12, 13 and 14 days all end on Monday 16 November
+    assert "受理之日起14日" not in queries.mediation_label(
+        calendar, accepted, calendar.add_days(accepted, 14)
+    )
+    assert "流程计时器所定期间届满" in queries.mediation_label(
+        calendar, accepted, calendar.add_days(accepted, 13)
+    )
+    assert "受理之日起15日" in queries.mediation_label(calendar, accepted, calendar.add_days(accepted, 15))

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -15,6 +18,7 @@ from orchestration.services import Services
 from orchestration.store.models import ApiToken, AuditEvent, Case, IdempotentRequest, User
 from tests.helpers import REGISTRATION, SUCCESS_PATH, case_snapshot, open_task, start
 from tests.webapp.api_v1.conftest import Api, issue
+from webapp.api_v1 import views
 
 
 def test_calls_without_a_valid_token_are_401_with_a_code(client: FlaskClient, tokens: dict[str, str]) -> None:
@@ -230,3 +234,79 @@ def test_the_openapi_document_and_its_page(client: FlaskClient) -> None:
             assert (method == "post") == ("Idempotency-Key" in names), path
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and "complete_task" in page.get_data(as_text=True)
+
+
+def _fail_once_after_the_step(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The answer fails after the step committed (as if reading the next tasks or writing the reply
+    broke), once: the client sees a 500 and retries with the same key."""
+    real, failed = views.dump, []
+
+    def dump(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(1)
+            raise RuntimeError("the answer broke after the commit")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(views, "dump", dump)
+    return failed
+
+
+def test_a_registration_retried_after_a_lost_answer_is_not_repeated(
+    app: Flask, api: dict[str, Api], runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    failed = _fail_once_after_the_step(monkeypatch)
+    lost = api["clerk"].post("/cases", json={"data": REGISTRATION}, key="register-lost")
+    assert lost.status_code == 500 and failed
+    with runtime.sessions() as session:
+        (case_no,) = session.scalars(select(Case.case_no)).all()
+    retry = api["clerk"].post("/cases", json={"data": REGISTRATION}, key="register-lost")
+    assert retry.status_code == 201, retry.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json()["case_no"] == case_no
+    assert [t["task_name"] for t in retry.get_json()["open_tasks"]] == ["screen_case"]
+    again = api["clerk"].post("/cases", json={"data": REGISTRATION}, key="register-lost")
+    assert again.status_code == 201 and again.get_json() == retry.get_json()
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+        starts = session.scalars(select(AuditEvent.action).where(AuditEvent.action == "start")).all()
+        assert len(starts) == 1
+
+
+def test_a_completion_retried_after_a_lost_answer_is_not_repeated(
+    app: Flask, api: dict[str, Api], runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    case_id = start(runtime)
+    task = open_task(runtime, case_id, "screen_case")
+    body = {"data": SUCCESS_PATH[0][2], "expected_revision": 1}
+    failed = _fail_once_after_the_step(monkeypatch)
+    lost = api["clerk"].post(f"/tasks/{task.id}/complete", json=body, key="complete-lost")
+    assert lost.status_code == 500 and failed
+    after = case_snapshot(runtime, case_id)
+    retry = api["clerk"].post(f"/tasks/{task.id}/complete", json=body, key="complete-lost")
+    assert retry.status_code == 200, retry.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json()["revision"] == 2
+    assert "screen_case" not in [t["task_name"] for t in retry.get_json()["open_tasks"]]
+    assert case_snapshot(runtime, case_id) == after
+    with runtime.sessions() as session:
+        completions = session.scalars(select(AuditEvent).where(AuditEvent.action == "complete")).all()
+        assert len(completions) == 1
+
+
+def test_a_server_error_before_the_step_frees_the_key(
+    app: Flask, api: dict[str, Api], runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the database went away before the step")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Runtime, "start_case", broken)
+        assert api["clerk"].post("/cases", json={"data": REGISTRATION}, key="k-free").status_code == 500
+    retry = api["clerk"].post("/cases", json={"data": REGISTRATION}, key="k-free")
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
