@@ -1,15 +1,15 @@
 """idempotent_requests.case_id: the case a call's step changed, stored in the step's own transaction
 
-Revision ID: 0010_gaps
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 11:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_gaps"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

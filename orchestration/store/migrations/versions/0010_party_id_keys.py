@@ -1,6 +1,6 @@
 """cases.petitioner_id_key, cases.respondent_id_key: digests of the parties' ID numbers
 
-Revision ID: 0010_i8rest
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29 11:20:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-29 11:20:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_i8rest"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
