@@ -37,32 +37,34 @@ class BoundedJSONProvider(DefaultJSONProvider):
         return text_input.loads(s)
 
 
-def _problem() -> str | None:
+def _problem() -> tuple[str, str] | None:
+    """The refusal's message and its /api/v1 code."""
     if text_input.unusable(request.path) or any(
         text_input.unusable(str(value)) for value in (request.view_args or {}).values()
     ):
-        return f"地址{text_input.UNUSABLE_MESSAGE}"
+        return f"地址{text_input.UNUSABLE_MESSAGE}", "invalid_text"
     for key, value in request.args.items(multi=True):
         if text_input.unusable(key) or text_input.unusable(value):
-            return f"查询条件{text_input.UNUSABLE_MESSAGE}"
+            return f"查询条件{text_input.UNUSABLE_MESSAGE}", "invalid_text"
     raw_page = request.args.get("page") or ""
     if raw_page and (
         not (raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= MAX_PAGE_DIGITS)
         or int(raw_page) < 1
     ):
-        return PAGE_MESSAGE
+        return PAGE_MESSAGE, "invalid_parameter"
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         for key, value in request.form.items(multi=True):
             if text_input.unusable(key) or text_input.unusable(value):
-                return f"提交的内容{text_input.UNUSABLE_MESSAGE}"
+                return f"提交的内容{text_input.UNUSABLE_MESSAGE}", "invalid_text"
         for upload in request.files.values():
             if upload.filename and text_input.unusable(upload.filename.replace("\r", "").replace("\n", "")):
-                return f"文件名{text_input.UNUSABLE_MESSAGE}"
+                return f"文件名{text_input.UNUSABLE_MESSAGE}", "invalid_text"
         if request.is_json and request.get_data(cache=True):
             try:
                 text_input.loads(request.get_data(cache=True))
             except text_input.UnusableInput as exc:
-                return str(exc)
+                unusable_text = text_input.UNUSABLE_MESSAGE in str(exc)
+                return str(exc), "invalid_text" if unusable_text else "invalid_json"
     return None
 
 
@@ -74,4 +76,4 @@ def register(app: Flask) -> None:
     @app.before_request
     def refuse_odd_input() -> tuple[Any, int] | None:
         problem = _problem()
-        return respond(400, problem) if problem else None
+        return respond(400, problem[0], code=problem[1]) if problem else None

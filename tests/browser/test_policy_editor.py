@@ -287,7 +287,11 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
         re.sub(r'"name": "[^"]*"', '"name": "新场景：浏览器中编写"', scenario.input_value(), count=1)
     )
     page.click("#record-scenario")
-    expect(page.locator("#scenario-message")).to_contain_text("已保存为 scenarios/41_recorded.json")
+    # numbered after the highest scenario the draft holds (those of processes/scenarios/)
+    scenarios = Path(__file__).resolve().parents[2] / "processes" / "scenarios"
+    highest = max(int(path.name[:2]) for path in scenarios.glob("[0-9][0-9]_*.json"))
+    recorded = f"scenarios/{highest + 1}_recorded.json"
+    expect(page.locator("#scenario-message")).to_contain_text(f"已保存为 {recorded}")
 
     with live_server.runtime.sessions() as session:
         draft = session.get(Draft, draft_id)
@@ -305,5 +309,5 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     flows = {f.get("id"): f.findtext(f"{BPMN}conditionExpression") for f in tree.iter(f"{BPMN}sequenceFlow")}
     assert flows["f_refused"] == 'consent == "refuse"' and flows["f_consented"] is None
     assert "len(?.strip()) &gt; 1" in rules and "len(?.strip()) &gt; 0" not in rules
-    assert "新场景：浏览器中编写" in draft.files["scenarios/41_recorded.json"]
+    assert "新场景：浏览器中编写" in draft.files[recorded]
     assert problems == []

@@ -142,6 +142,7 @@ ODD: list[tuple[str, str, str, dict[str, Any]]] = [
         {
             "data": {
                 "explanation_given": "true",
+                "privacy_notice_given": "true",
                 "consent": "agree",
                 "consent_documents": [("upload", "同意\x00书.pdf")],
                 "expected_revision": "{consent_revision}",
@@ -216,6 +217,7 @@ def test_a_file_name_with_line_breaks_is_cleaned_and_downloads(client: FlaskClie
     body = _multipart(
         {
             "explanation_given": "true",
+            "privacy_notice_given": "true",
             "consent": "agree",
             "expected_revision": str(case_revision(runtime, case_id)),
         },

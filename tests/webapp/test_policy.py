@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -158,6 +159,12 @@ def test_a_hostile_file_is_refused_with_a_clear_message(client: FlaskClient) -> 
     assert again["revision"] == loaded["revision"] and again["files"] == loaded["files"]
 
 
+def _next_scenario_number(files: dict[str, str]) -> int:
+    """A recorded scenario is numbered after the highest numbered one the draft holds."""
+    numbers = [re.match(r"scenarios/(\d+)_", name) for name in files]
+    return max(int(m.group(1)) for m in numbers if m) + 1
+
+
 def test_a_scenario_written_in_the_editor_is_kept_with_the_draft(
     client: FlaskClient, runtime: Runtime
 ) -> None:
@@ -167,8 +174,9 @@ def test_a_scenario_written_in_the_editor_is_kept_with_the_draft(
     scenario["name"] = "新场景：其他类型纠纷不适宜调解"
     kept = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": scenario})
     assert kept.status_code == 200
-    assert kept.get_json()["file"] == "scenarios/41_recorded.json"
+    recorded = f"scenarios/{_next_scenario_number(loaded['files'])}_recorded.json"
+    assert kept.get_json()["file"] == recorded
     assert kept.get_json()["revision"] == loaded["revision"] + 1
-    assert json.loads(kept.get_json()["files"]["scenarios/41_recorded.json"])["name"] == scenario["name"]
+    assert json.loads(kept.get_json()["files"][recorded])["name"] == scenario["name"]
     wrong = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": {"name": "缺少步骤"}})
     assert wrong.status_code == 422 and "场景写法有误" in wrong.get_json()["error"]

@@ -51,6 +51,7 @@ def test_attachments_are_not_stored_and_not_opened_from_elsewhere(
         f"/tasks/{task.id}",
         data={
             "explanation_given": "true",
+            "privacy_notice_given": "true",
             "consent": "agree",
             "consent_documents": [(io.BytesIO(b"%PDF-1.4"), "同意书.pdf", "application/pdf")],
             "expected_revision": str(case_revision(runtime, case_id)),

@@ -12,7 +12,7 @@ from orchestration.errors import InvalidData
 from orchestration.store.models import Attachment
 from tests.helpers import actor, advance_to, case_snapshot, start
 
-CONSENT = {"explanation_given": True, "consent": "agree"}
+CONSENT = {"explanation_given": True, "consent": "agree", "privacy_notice_given": True}
 SCAN = Upload("同意书.pdf", "application/pdf", b"%PDF-1.4 scan")
 
 

@@ -174,7 +174,7 @@ def test_anonymising_leaves_nothing_personal_and_the_case_readable(
         "case_no": case.case_no,
         "closed_at": case.completed_at.isoformat() if case.completed_at else None,
         "retention_years": YEARS,
-        "attachments": 2,  # the consent document and the signed agreement's copy
+        "attachments": 3,  # both parties' consent documents and the signed agreement's copy
     }
     page = services.cases.page(admin, case.case_no)
     assert page.summary.data["petitioner_name"] == "当事人甲"

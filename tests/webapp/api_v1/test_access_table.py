@@ -11,11 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from orchestration.domain.forms import Upload
 from orchestration.engine.runtime import Runtime
 from orchestration.services import Services
 from orchestration.store.models import Attachment, Case, Document
-from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, open_task, start
+from tests.helpers import REGISTRATION, SUCCESS_PATH, actor, complete, open_task, start
 from tests.webapp.api_v1.conftest import TOKEN_USERS, Api
 from webapp.api_v1 import spec
 
@@ -45,13 +44,7 @@ def world(app: Flask, runtime: Runtime, services: Services) -> dict[str, Any]:
     for name, username, data in SUCCESS_PATH:
         if name == "review_referral":
             break
-        files = None
-        if name == "guide_divert":
-            data = {k: v for k, v in data.items() if k != "consent_documents"}
-            files = {"consent_documents": [Upload("同意书.pdf", "application/pdf", b"%PDF-1.4")]}
-        runtime.complete_task(
-            open_task(runtime, referred, name).id, data, actor(runtime, username), None, files
-        )
+        complete(runtime, open_task(runtime, referred, name).id, data, actor(runtime, username))
     waiting = start(runtime)
     policy = services.users.viewer("policy")
     assert policy is not None

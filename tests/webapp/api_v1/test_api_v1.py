@@ -160,6 +160,9 @@ def test_a_refusal_is_replayed_too_and_writes_nothing(api: dict[str, Api], runti
     assert case_snapshot(runtime, case_id) == before
 
 
+FILE_FIELDS = {"consent_documents", "respondent_consent_documents", "agreement_copy"}
+
+
 def test_a_whole_case_through_the_api_with_an_upload(api: dict[str, Api], runtime: Runtime) -> None:
     created = api["clerk"].post("/cases", json={"data": REGISTRATION})
     assert created.status_code == 201, created.get_json()
@@ -170,10 +173,13 @@ def test_a_whole_case_through_the_api_with_an_upload(api: dict[str, Api], runtim
         listing = api[username].get(f"/tasks?case_no={case_no}").get_json()
         (task,) = [t for t in listing["tasks"] if t["task_name"] == name]
         assert task["revision"] == revision
-        files = {}
-        if name == "guide_divert":
-            data = {k: v for k, v in data.items() if k != "consent_documents"}
-            files = {"consent_documents": [{"filename": "同意书\r\n.pdf", "content_base64": consent}]}
+        # a file field takes only files uploaded for the case: each named file goes up with its step
+        files = {
+            field: [{"filename": f"{stem}\r\n.pdf", "content_base64": consent} for stem in names]
+            for field, names in data.items()
+            if field in FILE_FIELDS
+        }
+        data = {k: v for k, v in data.items() if k not in FILE_FIELDS}
         if name == "review_referral":
             claimed = api[username].post(f"/tasks/{task['id']}/claim")
             assert claimed.status_code == 200 and claimed.get_json()["claimed_by_name"] == "次仁卓玛"
