@@ -220,7 +220,7 @@ def test_reset_to_an_earlier_step_restores_its_data_and_withdraws_later_document
     # the data as it was when the step became ready: nothing of the referral it drafted
     assert "mediation_org" not in data and "referral" not in data
     assert {d.state for d in services.instances.detail(admin, case_no).documents} == {"已撤回"}
-    for name, username, values in SUCCESS_PATH[3:5]:
+    for name, username, values in [s for s in SUCCESS_PATH if s[0] in ("draft_referral", "approve_referral")]:
         runtime.complete_task(open_task(runtime, case_id, name).id, values, actor(runtime, username))
     with runtime.sessions() as session:
         numbers = session.scalars(select(Document.number).where(Document.case_id == case_id)).all()
