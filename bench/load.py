@@ -43,8 +43,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.databases import DEFAULT_POSTGRES, postgres_schema, require_postgres
-from bench.referral import START, InProcess, run_engine_alone
+from bench.databases import DEFAULT_POSTGRES, postgres_schema, require_postgres, sqlite_database
+from bench.referral import START, InProcess, RuntimeBench, build_runtime, handler_results, run_engine_alone
 from orchestration.domain.calendar import SHANGHAI
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.compat import engine_clock
@@ -355,6 +355,13 @@ def measure(label: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def floor(cases: int) -> None:
     env = InProcess.prepare()
+    # As bench.referral does: the stubs are checked against one real runtime case, and where the
+    # procedure has operations they do not know (or answer in another shape), the real result is replayed.
+    with sqlite_database(PREFIX) as url:
+        engine, runtime = build_runtime(url)
+        case_id = RuntimeBench(engine, runtime, "runtime sqlite").run_case(keep=False)
+        env.script_engine.check(handler_results(runtime, env, case_id), env.steps)
+        engine.dispose()
     with engine_clock(FrozenClock(START)):
         alone = run_engine_alone(env, cases)
     print(
