@@ -51,11 +51,10 @@ from orchestration.engine.clock import FrozenClock
 from orchestration.engine.compat import engine_clock
 from orchestration.services import Services
 from orchestration.settings import Settings
-from tests.helpers import REGISTRATION, SUCCESS_PATH
+from tests.helpers import FILE_FIELDS, REGISTRATION, SUCCESS_PATH
 
 PREFIX = "bench_load"
 KINDS = ("register", "list", "complete")
-FILE_FIELDS = {"consent_documents", "respondent_consent_documents", "agreement_copy"}
 SCAN = base64.b64encode(b"%PDF-1.4 load bench").decode()
 # Two townships, each with its own petition office, mediation committee and users (the demo network).
 TOWNSHIPS = [

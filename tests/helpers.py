@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from orchestration.domain.forms import Upload
+from orchestration.domain.forms import FormRegistry, Upload
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Actor, Runtime, StepResult
 from orchestration.services import demo
 from orchestration.services.scenarios import with_uploads
+from orchestration.settings import PROJECT_ROOT
 from orchestration.store.db import make_session_factory
 from orchestration.store.models import AuditEvent, Case, OpenTask, Timer, User
 
@@ -28,6 +29,12 @@ REGISTRATION: dict[str, Any] = {
     "matter": "邻里宅基地院墙归属纠纷",
     "facts": "双方因院墙归属发生争执。",
 }
+
+_FORMS = FormRegistry.load(PROJECT_ROOT / "forms")
+# Fields that take only files uploaded for the case: a test or bench sends their file names as uploads.
+FILE_FIELDS = frozenset(
+    f.name for name in _FORMS.names() for f in _FORMS.get(name).fields if f.widget == "file"
+)
 
 # The data each step of the success path is completed with, and who completes it.
 SUCCESS_PATH: list[tuple[str, str, dict[str, Any]]] = [

@@ -21,22 +21,15 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from orchestration.domain.calendar import SHANGHAI
-from orchestration.domain.forms import FormRegistry
 from orchestration.engine.runtime import Runtime
 from orchestration.services.scenarios import placeholder_pdf
 from orchestration.store.models import AuditEvent, Case, Document, OpenTask, ProcessVersion, User
 from orchestration.tools.cli import main
-from tests.helpers import REGISTRATION, SUCCESS_PATH
+from tests.helpers import FILE_FIELDS, REGISTRATION, SUCCESS_PATH
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SUCCESS_SCENARIO = PROJECT_ROOT / "processes" / "scenarios" / "01_success_full_path.json"
 CASE_NO = re.compile(r"^FT\d{4}-\d{6}$")
-FILE_FIELDS = {
-    f.name
-    for name in FormRegistry.load(PROJECT_ROOT / "forms").names()
-    for f in FormRegistry.load(PROJECT_ROOT / "forms").get(name).fields
-    if f.widget == "file"
-}
 SCREEN = json.dumps({"dispute_category": "citizen_property"})
 EXTEND = {"session_record": "需要委托鉴定", "mediation_outcome": "extend", "extension_reason": "等待鉴定结论"}
 

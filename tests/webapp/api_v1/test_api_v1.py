@@ -16,7 +16,7 @@ from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.services import Services
 from orchestration.store.models import ApiToken, AuditEvent, Case, IdempotentRequest, User
-from tests.helpers import REGISTRATION, SUCCESS_PATH, case_snapshot, open_task, start
+from tests.helpers import FILE_FIELDS, REGISTRATION, SUCCESS_PATH, case_snapshot, open_task, start
 from tests.webapp.api_v1.conftest import Api, issue
 from webapp.api_v1 import views
 
@@ -158,9 +158,6 @@ def test_a_refusal_is_replayed_too_and_writes_nothing(api: dict[str, Api], runti
     assert first.status_code == again.status_code == 422
     assert first.get_json() == again.get_json()
     assert case_snapshot(runtime, case_id) == before
-
-
-FILE_FIELDS = {"consent_documents", "respondent_consent_documents", "agreement_copy"}
 
 
 def test_a_whole_case_through_the_api_with_an_upload(api: dict[str, Api], runtime: Runtime) -> None:
