@@ -59,7 +59,9 @@ def _problem() -> tuple[str, str] | None:
         for upload in request.files.values():
             if upload.filename and text_input.unusable(upload.filename.replace("\r", "").replace("\n", "")):
                 return f"文件名{text_input.UNUSABLE_MESSAGE}", "invalid_text"
-        if request.is_json and request.get_data(cache=True):
+        # Parsed once, here: the views' get_json(silent=True) answers from the request's cache; only a
+        # body that did not parse is read again, for the reason.
+        if request.is_json and request.get_data(cache=True) and request.get_json(silent=True) is None:
             try:
                 text_input.loads(request.get_data(cache=True))
             except text_input.UnusableInput as exc:
