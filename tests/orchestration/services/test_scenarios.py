@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -13,16 +16,23 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from orchestration.domain import scenario_schema
+from orchestration.domain.access import Viewer
 from orchestration.domain.calendar import SHANGHAI
+from orchestration.domain.procedure import read_directories
+from orchestration.engine.specs import SpecCache
+from orchestration.services.repository import RepositoryService
 from orchestration.services.scenarios import (
     MAX_DIFFERENCES,
     SCENARIO_DIR,
     CaseState,
     Expectations,
     ScenarioRun,
+    Setting,
     default_files,
     differences,
+    fresh_database,
     run_scenario,
+    run_text,
 )
 
 FILES = default_files()
@@ -58,6 +68,34 @@ def test_the_schema_beside_the_scenarios_is_no_scenario() -> None:
 def test_scenario(path: Path, database_url: str) -> None:
     result = run_scenario(path, server_url(database_url))
     assert result.passed, result.message
+
+
+def test_every_scenario_passes_on_an_exported_copy_of_the_deployed_version(tmp_path: Path) -> None:
+    """What a policy officer exports and commits is the procedure: deployed, exported, read back as files
+    and stored as a version again, it passes every scenario it carries. On SQLite only: the files are under
+    test here; test_scenario runs the scenarios on both databases."""
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+    run = ScenarioRun(fresh_database(None, tmp_path), start)
+    with run.runtime.sessions() as session:
+        policy = Viewer.of(run.user(session, "policy"))
+    archive = RepositoryService(run.runtime).export(policy, 1)
+    exported = tmp_path / "exported"
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        opened.extractall(exported)
+    files = read_directories(exported / "processes", exported / "forms")
+    scenarios = sorted((exported / "processes" / "scenarios").glob("*.json"))
+    assert [p.name for p in scenarios] == [p.name for p in FILES]
+    specs = SpecCache()
+    failed = []
+    for path in scenarios:
+        (tmp_path / path.stem).mkdir()
+        setting = Setting(
+            functools.partial(fresh_database, None, tmp_path / path.stem), files=files, specs=specs
+        )
+        result, _ = run_text(path, path.read_text(encoding="utf-8"), setting)
+        if not result.passed:
+            failed.append(f"{path.name}: {result.message}")
+    assert not failed, "\n".join(failed)
 
 
 def test_a_wrong_expectation_is_reported(tmp_path: Path, database_url: str) -> None:
