@@ -65,7 +65,7 @@ function taskRow(task, index) {
   for (const user of task.users) users.append(el('option', { value: user.username, textContent: `${user.name}（${user.username}）` }));
   const button = el('button', { type: 'button', className: 'secondary rec-do', textContent: '办理', disabled: !task.users.length });
   button.addEventListener('click', () =>
-    openForm({ do: 'complete', task: task.task, as: users.value, ...caseKey(index) }, `以 ${users.selectedOptions[0].textContent} 的身份办理：${task.title}`),
+    openForm({ do: 'complete', task: task.task, as: users.value, ...caseKey(index) }, `以${users.selectedOptions[0].textContent}的身份办理：${task.title}`),
   );
   const row = el(
     'tr',
@@ -134,13 +134,16 @@ function show(payload) {
 
 // ---- steps ---------------------------------------------------------------------------------------
 
+// The step with `do` first, as scenario files are written (the server's JSON comes with its keys sorted).
+const ordered = (step) => ({ do: step.do, ...step });
+
 async function propose(step) {
   const { ok, payload } = await replay({ propose: step });
   if (!ok) {
     say($('rec-message'), `这一步未录入：${payload.error}`);
     return false;
   }
-  scenario.steps.push(payload.step);
+  scenario.steps.push(ordered(payload.step));
   say($('rec-message'), `已录入第${scenario.steps.length}步（${payload.step.do}）`, 'success');
   show(payload);
   return true;
@@ -198,7 +201,7 @@ async function submitForm(event) {
     showFieldErrors(payload.errors);
     return;
   }
-  scenario.steps.push(payload.step);
+  scenario.steps.push(ordered(payload.step));
   $('rec-form-panel').hidden = true;
   target = null;
   say($('rec-message'), `已录入第${scenario.steps.length}步（${payload.step.do}）`, 'success');
@@ -260,7 +263,7 @@ async function save() {
 $('rec-begin').addEventListener('click', begin);
 $('rec-open-register').addEventListener('click', () => {
   const registrar = $('rec-registrar');
-  openForm({ do: 'start', as: registrar.value }, `以 ${registrar.selectedOptions[0].textContent} 的身份登记信访事项`);
+  openForm({ do: 'start', as: registrar.value }, `以${registrar.selectedOptions[0].textContent}的身份登记信访事项`);
 });
 $('rec-advance').addEventListener('click', () => {
   const by = {};
