@@ -100,9 +100,9 @@ def replay(
                         f"已录制的第{index}步（{step['do']}）在草稿上不再成立：{exc}。"
                         "草稿可能在录制期间改过，请重新录制"
                     ) from exc
-            step = _propose(run, clock, recorded, proposal) if proposal is not None else None
+            added = _propose(run, clock, recorded, proposal) if proposal is not None else None
             form = _form(run, form_for) if form_for is not None else None
-            return _recording(run, step, form)
+            return _recording(run, added, form)
         finally:
             engine.dispose()
 
