@@ -101,15 +101,32 @@ def test_a_scenario_recorded_from_the_forms_is_kept_and_passes_on_the_draft(
     assert screened.step["data"]["dispute_category"] == "citizen_property"
     assert screened.step["data"]["in_legal_proceedings"] is False  # an unticked box: "no"
     assert [t.task for t in screened.cases[0].tasks] == ["guide_divert"]
+    # a file field sends the names of the files chosen; the scenario keeps the names
+    consent = {"explanation_given": ["true"], "privacy_notice_given": ["true"], "consent": ["agree"]}
+    guided = recorder.propose(
+        {
+            "do": "complete",
+            "task": "guide_divert",
+            "as": "clerk",
+            "fields": {**consent, "consent_documents": ["同意调解书.pdf", ""]},
+        }
+    )
+    assert guided.step is not None
+    assert guided.step["data"] == {
+        "explanation_given": True,
+        "privacy_notice_given": True,
+        "consent": "agree",
+        "consent_documents": ["同意调解书.pdf"],
+    }
 
     moved = recorder.propose({"do": "advance", "by": {"days": 2}})
     assert moved.now.isoformat() == "2026-11-04T01:00:00+00:00"
     recorder.propose({"do": "timers"})
     captured = recorder.show().cases[0].expect
-    assert captured["open_tasks"][0]["task"] == "guide_divert" and "case" not in captured
+    assert captured["open_tasks"][0]["task"] == "respondent_consent" and "case" not in captured
     recorder.propose(captured)
 
-    scenario = {"name": "录制：登记、甄别、两日后", "clock": CLOCK, "steps": recorder.steps}
+    scenario = {"name": "录制：登记、甄别、引导分流，两日后", "clock": CLOCK, "steps": recorder.steps}
     name = repository.record_scenario(policy, draft.id, scenario, draft.revision)
     kept = repository.draft(policy, draft.id)
     assert json.loads(kept.files[name]) == scenario and kept.revision == draft.revision + 1
