@@ -197,3 +197,21 @@ def test_only_policy_officers_record_and_only_the_author_keeps_over_the_revision
     with runtime.sessions() as session:
         kept = session.get(Draft, draft.id)
         assert kept is not None and kept.revision == 2 and kept.files == draft.files
+
+
+def test_with_two_cases_a_step_and_a_check_name_the_earlier_case(
+    runtime: Runtime, repository: RepositoryService
+) -> None:
+    policy = viewer(runtime, "policy")
+    recorder = Recorder(repository, policy, repository.create_draft(policy, 1).id)
+    recorder.propose({"do": "start", "as": "clerk", "fields": TYPED})
+    second = recorder.propose({"do": "start", "as": "clerk2", "fields": {**TYPED, "matter": ["另一件纠纷"]}})
+    assert [c.expect.get("case") for c in second.cases] == [0, None]  # the last case needs no `case`
+    first = {"do": "complete", "task": "screen_case", "as": "clerk", "case": 0}
+    drawn = recorder.show(first)
+    assert drawn.form is not None and drawn.form.form.name == "screen_case"
+    screened = recorder.propose({**first, "fields": {"dispute_category": ["citizen_property"]}})
+    assert screened.step is not None and screened.step["case"] == 0
+    assert [[t.task for t in c.tasks] for c in screened.cases] == [["guide_divert"], ["screen_case"]]
+    recorder.propose(screened.cases[0].expect)
+    assert recorder.steps[-1]["case"] == 0
