@@ -25,7 +25,7 @@ from orchestration.domain.forms import FormDefinition, Submission, initial_value
 from orchestration.engine.clock import SHANGHAI
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.services.base import FormPage
-from orchestration.services.cases import CaseService
+from orchestration.services.cases import CaseService, may_report_risk
 from orchestration.services.scenarios import Mismatch, ScenarioRun, fresh_database
 from orchestration.services.tasks import TaskService
 from orchestration.store.models import Case, Document, OpenTask, Organisation, Timer, User
@@ -33,7 +33,7 @@ from orchestration.vocabulary import Role
 
 # The steps whose data the officer enters in the step's real form; every other step is sent as the
 # scenario file holds it.
-FILLED = ("start", "complete")
+FILLED = ("start", "complete", "report_risk")
 # What a captured expect step may check: the keys the recorder can read off the cases as they are.
 CAPTURED = ("status", "outcome", "open_tasks", "timers", "documents")
 
@@ -63,6 +63,7 @@ class CaseRow:
     tasks: list[TaskRow]
     timers: list[tuple[str, datetime]]
     documents: list[str]  # kinds, in the order made
+    risk_reporters: list[Person]  # the demo users who may report a risk now
     expect: dict[str, Any]  # an expect step that holds for the case as it is now (every key of CAPTURED)
 
 
@@ -85,7 +86,8 @@ def replay(
 ) -> Recording:
     """The scenario's steps replayed on the draft's files, then the proposed step tried (refused as
     InvalidData when it fails or is not a step the schema allows), and the form asked for drawn for its
-    user: `{"do": "start", "as": …}` or `{"do": "complete", "task": …, "as": …, "case": …}`."""
+    user: `{"do": "start", "as": …}`, `{"do": "complete", "task": …, "as": …, "case": …}` or
+    `{"do": "report_risk", "as": …, "case": …}` (`case` as a step's)."""
     start = _clock(clock)
     recorded = _steps(clock, steps)
     with tempfile.TemporaryDirectory(prefix="fangtiao-recorder-") as workdir:
@@ -184,22 +186,31 @@ def _form(run: ScenarioRun, target: object) -> FormPage:
         or target.get("do") not in FILLED
         or not isinstance(target.get("as"), str)
     ):
-        raise InvalidData("请选择要填写的表单（登记或某项待办）和办理人")
+        raise InvalidData("请选择要填写的表单（登记、某项待办或风险报告）和办理人")
+    if not isinstance(target.get("case", -1), int):
+        raise InvalidData("请选择案件")
     with run.runtime.sessions() as session:
         viewer = Viewer.of(_user(run, session, target["as"]))
-        task_id = None
+        task_id = case_no = None
         if target["do"] == "complete":
-            if not isinstance(target.get("task"), str) or not isinstance(target.get("case", -1), int):
+            if not isinstance(target.get("task"), str):
                 raise InvalidData("请选择要办理的待办任务")
             task_id = _task(run, session, target)
+        elif target["do"] == "report_risk":
+            case_no = _case_no(run, session, target)
     try:
-        if task_id is None:
-            return CaseService(run.runtime).registration_form(viewer)
-        page = TaskService(run.runtime).page(viewer, task_id)
+        if task_id is not None:
+            page = TaskService(run.runtime).page(viewer, task_id)
+            return FormPage(page.form, page.options, initial_values(page.form, page.data, page.options))
+        if case_no is not None:
+            risk = CaseService(run.runtime).page(viewer, case_no).risk_form
+            if risk is None:
+                raise InvalidData("此刻该用户不能报告风险：只有承办案件的人民调解组织在调解期间可以报告")
+            return risk
+        return CaseService(run.runtime).registration_form(viewer)
     except FangtiaoError as exc:
         # the demo user's refusal (not the officer's): the recording goes on with another user
         raise InvalidData(exc.message) from exc
-    return FormPage(page.form, page.options, initial_values(page.form, page.data, page.options))
 
 
 def _user(run: ScenarioRun, session: Session, username: str) -> User:
@@ -207,6 +218,15 @@ def _user(run: ScenarioRun, session: Session, username: str) -> User:
         return run.user(session, username)
     except Mismatch as exc:
         raise InvalidData(str(exc)) from exc
+
+
+def _case_no(run: ScenarioRun, session: Session, target: Mapping[str, Any]) -> str:
+    try:
+        case = session.get(Case, run.case_id(target))
+    except Mismatch as exc:
+        raise InvalidData(str(exc)) from exc
+    assert case is not None
+    return case.case_no
 
 
 def _task(run: ScenarioRun, session: Session, target: Mapping[str, Any]) -> str:
@@ -234,6 +254,9 @@ def _case(
 ) -> CaseRow:
     case = session.get(Case, case_id)
     assert case is not None
+    open_tasks = list(
+        session.scalars(select(OpenTask).where(OpenTask.case_id == case_id).order_by(OpenTask.task_name))
+    )
     tasks = [
         TaskRow(
             t.task_name,
@@ -248,9 +271,7 @@ def _case(
                 if u.role == t.role and u.org_id == t.org_id and t.claimed_by in (None, u.id)
             ],
         )
-        for t in session.scalars(
-            select(OpenTask).where(OpenTask.case_id == case_id).order_by(OpenTask.task_name)
-        )
+        for t in open_tasks
     ]
     timers = [
         (name, due)
@@ -271,7 +292,10 @@ def _case(
         timers=[{"name": name, "due": _iso(due)} for name, due in timers],
         documents=documents,
     )
-    return CaseRow(case.case_no, case.status, case.outcome, tasks, timers, documents, expect)
+    reporters = [
+        Person(u.username, u.display_name) for u in users if may_report_risk(Viewer.of(u), case, open_tasks)
+    ]
+    return CaseRow(case.case_no, case.status, case.outcome, tasks, timers, documents, reporters, expect)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -235,6 +235,7 @@ def _recorded_case(case: CaseRow) -> dict[str, Any]:
         "documents": case.documents,
         "timers": [{"name": name, "due_text": cn_datetime(due)} for name, due in case.timers],
         "expect": case.expect,
+        "risk_reporters": [asdict(p) for p in case.risk_reporters],
         "tasks": [
             {
                 **asdict(t),

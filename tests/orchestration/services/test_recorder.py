@@ -215,3 +215,30 @@ def test_with_two_cases_a_step_and_a_check_name_the_earlier_case(
     assert [[t.task for t in c.tasks] for c in screened.cases] == [["guide_divert"], ["screen_case"]]
     recorder.propose(screened.cases[0].expect)
     assert recorder.steps[-1]["case"] == 0
+
+
+def test_a_risk_is_reported_in_its_form_by_the_mediators_who_may(
+    runtime: Runtime, repository: RepositoryService
+) -> None:
+    """Recording goes on from the steps of a scenario file: here up to mediation (scenario 19)."""
+    policy = viewer(runtime, "policy")
+    recorder = Recorder(repository, policy, repository.create_draft(policy, 1).id)
+    existing = json.loads((ROOT / "processes/scenarios/19_risk_report.json").read_text(encoding="utf-8"))
+    recorder.steps = existing["steps"][:11]  # accepted for mediation
+    clock = existing["clock"]
+
+    def replay(proposal: Any = None, form: Any = None) -> Recording:
+        return repository.replay(policy, recorder.draft_id, clock, recorder.steps, proposal, form)
+
+    (case,) = replay().cases
+    assert [p.username for p in case.risk_reporters] == ["mediator"]
+    with pytest.raises(InvalidData, match="此刻该用户不能报告风险"):
+        replay(form={"do": "report_risk", "as": "clerk"})
+    with pytest.raises(InvalidData, match="您无权查看该案件"):
+        replay(form={"do": "report_risk", "as": "mediator2"})
+    drawn = replay(form={"do": "report_risk", "as": "mediator"}).form
+    assert drawn is not None and drawn.form.name == "report_risk"
+    fields = {k: [str(v)] for k, v in existing["steps"][16]["data"].items()}
+    reported = replay({"do": "report_risk", "as": "mediator", "fields": fields})
+    assert reported.step == {"do": "report_risk", "as": "mediator", "data": existing["steps"][16]["data"]}
+    assert [t.task for t in reported.cases[0].tasks] == ["handle_risk", "mediate"]

@@ -106,12 +106,23 @@ function caseSection(item, index) {
   });
   checks.append(add);
   const timers = item.timers.map((t) => `${t.name}（${t.due_text}）`).join('、') || '无';
+  const risk = el('div', { className: 'form-actions recorder-controls' });
+  if (item.risk_reporters.length) {
+    const reporter = el('select', { id: `rec-risk-user-${index}`, ariaLabel: '报告人' });
+    for (const user of item.risk_reporters) reporter.append(el('option', { value: user.username, textContent: `${user.name}（${user.username}）` }));
+    const report = el('button', { type: 'button', className: 'secondary', id: `rec-risk-${index}`, textContent: '填写风险报告' });
+    report.addEventListener('click', () =>
+      openForm({ do: 'report_risk', as: reporter.value, ...caseKey(index) }, `以${reporter.selectedOptions[0].textContent}的身份报告风险：${item.case_no}`),
+    );
+    risk.append('报告风险：', reporter, report);
+  }
   const section = el(
     'section',
     { className: 'recorded-case', id: `rec-case-${index}` },
     el('h3', { textContent: `案件 ${index}：${item.case_no}（${item.status_text}；办理结果：${item.outcome_text}）` }),
     item.tasks.length ? el('table', { className: 'list rec-tasks' }, el('thead', {}, head), tasks) : el('p', { className: 'muted', textContent: '没有待办任务。' }),
     el('p', { textContent: `文书：${item.documents.join('、') || '无'}；定时器：${timers}` }),
+    risk,
     checks,
   );
   section.dataset.caseNo = item.case_no;
