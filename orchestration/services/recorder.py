@@ -179,8 +179,8 @@ def _filled(run: ScenarioRun, proposal: Mapping[str, Any]) -> tuple[FormDefiniti
 
 
 def _form(run: ScenarioRun, target: object) -> FormPage:
-    """The form of a registration or of an open task, drawn for the user who is to fill it in, with the
-    options and initial values the real page gives that user."""
+    """The form of a registration, of an open task or of a risk report, drawn for the user who is to fill
+    it in, with the options and initial values the real page gives that user."""
     if (
         not isinstance(target, Mapping)
         or target.get("do") not in FILLED
