@@ -3,7 +3,7 @@ reading a document and downloading an attachment — each access-checked, each a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -168,7 +168,7 @@ class CaseService(Service):
             claimed = {t.claimed_by for t in open_tasks if t.claimed_by}
             risk_form = None
             forms = self.runtime.forms_of(session, case.version_id)
-            if _may_report_risk(viewer, case, open_tasks):
+            if may_report_risk(viewer, case, open_tasks):
                 form = forms.get(RISK_FORM)
                 options = self.form_options(session, form)
                 risk_form = FormPage(form, options, initial_values(form, {}, options))
@@ -247,7 +247,8 @@ class CaseService(Service):
             return AttachmentFile(row.filename, row.content_type, row.content)
 
 
-def _may_report_risk(viewer: Viewer, case: Case, open_tasks: list[OpenTask]) -> bool:
+def may_report_risk(viewer: Viewer, case: Case, open_tasks: Sequence[OpenTask]) -> bool:
+    """The handling mediation organisation's mediators, while the case is in mediation."""
     return (
         viewer.role == Role.MEDIATOR
         and viewer.org_id == case.mediation_org_id

@@ -34,7 +34,7 @@ from orchestration.engine.runtime import Runtime
 from orchestration.engine.specs import latest_version
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound
 from orchestration.read import queries
-from orchestration.services import scenarios
+from orchestration.services import recorder, scenarios
 from orchestration.services.base import Service, actor_of
 from orchestration.store import audit
 from orchestration.store.models import Case, Draft, ProcessVersion
@@ -281,13 +281,7 @@ class RepositoryService(Service):
         with self.runtime.transaction() as session:
             draft = _draft(session, draft_id, lock=True)
             self._owner(session, viewer, draft, "保存")
-            if draft.revision != expected_revision:
-                names = queries.user_names(session, usernames={draft.updated_by})
-                raise Conflict(
-                    f"草稿已由{names.get(draft.updated_by, draft.updated_by)}于{_when(draft.updated_at)}"
-                    f"保存为第{draft.revision}版，您的修改基于第{expected_revision}版，未保存。"
-                    "请重新打开草稿后再修改"
-                )
+            _same_revision(session, draft, expected_revision)
             self._store(session, viewer, draft, dict(files))
             return self._view(session, draft)
 
@@ -298,9 +292,11 @@ class RepositoryService(Service):
             self._owner(session, viewer, draft, "删除")
             session.delete(draft)
 
-    def record_scenario(self, viewer: Viewer, draft_id: int, scenario: Mapping[str, Any]) -> str:
-        """Keeps a scenario recorded in the browser with the draft (checked by the scenario schema);
-        returns its file name."""
+    def record_scenario(
+        self, viewer: Viewer, draft_id: int, scenario: Mapping[str, Any], expected_revision: int
+    ) -> str:
+        """Keeps a scenario recorded in the browser with the draft (checked by the scenario schema), as a
+        save over the revision the editor loaded; returns its file name."""
         _may_change(viewer)
         problems = scenario_schema.problems(scenario)
         if problems:
@@ -308,11 +304,35 @@ class RepositoryService(Service):
         with self.runtime.transaction() as session:
             draft = _draft(session, draft_id, lock=True)
             self._owner(session, viewer, draft, "修改")
+            _same_revision(session, draft, expected_revision)
             numbers = [int(m.group(1)) for n in draft.files if (m := re.match(rf"{SCENARIOS}(\d+)", n))]
             name = f"{SCENARIOS}{max(numbers, default=0) + 1:02d}_recorded.json"
             text = json.dumps(scenario, ensure_ascii=False, indent=2) + "\n"
             self._store(session, viewer, draft, {**draft.files, name: text})
         return name
+
+    def recorder_draft(self, viewer: Viewer, draft_id: int) -> DraftView:
+        """The draft a scenario is to be recorded for: only who may change drafts records."""
+        _may_change(viewer)
+        return self.draft(viewer, draft_id)
+
+    def replay(
+        self,
+        viewer: Viewer,
+        draft_id: int,
+        clock: object,
+        steps: object,
+        proposal: object = None,
+        form_for: object = None,
+    ) -> recorder.Recording:
+        """The recorder's call: a scenario being recorded replayed on the draft's files, with the proposed
+        step tried and the form asked for drawn (see services/recorder.py). Only who may change drafts
+        records; the draft's author keeps the scenario (record_scenario)."""
+        _may_change(viewer)
+        with self.reading() as session:
+            draft = _draft(session, draft_id)
+            files, process_id = dict(draft.files), draft.process_id
+        return recorder.replay(files, process_id, clock, steps, proposal, form_for)
 
     def _owner(self, session: Session, viewer: Viewer, draft: Draft, act: str) -> None:
         if draft.owner != viewer.username:
@@ -462,6 +482,17 @@ class RepositoryService(Service):
             detail = {"from": numbers[0], "to": numbers[1], "moved": moved, "refused": refused}
             audit.record(session, self.now(), viewer.username, AuditAction.MIGRATE, None, None, **detail)
         return MigrationReport(moved, refused)
+
+
+def _same_revision(session: Session, draft: Draft, expected_revision: int) -> None:
+    """A change based on an older revision than the draft's is a conflict naming who saved last and when."""
+    if draft.revision != expected_revision:
+        names = queries.user_names(session, usernames={draft.updated_by})
+        raise Conflict(
+            f"草稿已由{names.get(draft.updated_by, draft.updated_by)}于{_when(draft.updated_at)}"
+            f"保存为第{draft.revision}版，您的修改基于第{expected_revision}版，未保存。"
+            "请重新打开草稿后再修改"
+        )
 
 
 def _version(session: Session, version_id: int) -> ProcessVersion:

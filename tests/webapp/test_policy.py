@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from orchestration.engine.runtime import Runtime
 from orchestration.store.models import Case, Draft, Timer
-from tests.helpers import add_colleague, advance_to, start
+from tests.helpers import REGISTRATION, add_colleague, advance_to, start
 from tests.orchestration.services.procedure_edits import MEDIATION_DEADLINE, TEN_DAYS, replaced
 from tests.webapp.helpers import login, text
 
@@ -172,11 +172,88 @@ def test_a_scenario_written_in_the_editor_is_kept_with_the_draft(
     draft_id, loaded = _new_draft(client)
     scenario = json.loads(loaded["files"]["scenarios/05_unsuitable_category_other.json"])
     scenario["name"] = "新场景：其他类型纠纷不适宜调解"
-    kept = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": scenario})
+    kept = client.post(
+        f"/policy/drafts/{draft_id}/scenarios/new",
+        json={"scenario": scenario, "expected_revision": loaded["revision"]},
+    )
     assert kept.status_code == 200
     recorded = f"scenarios/{_next_scenario_number(loaded['files'])}_recorded.json"
     assert kept.get_json()["file"] == recorded
     assert kept.get_json()["revision"] == loaded["revision"] + 1
     assert json.loads(kept.get_json()["files"][recorded])["name"] == scenario["name"]
-    wrong = client.post(f"/policy/drafts/{draft_id}/scenarios/new", json={"scenario": {"name": "缺少步骤"}})
+    wrong = client.post(
+        f"/policy/drafts/{draft_id}/scenarios/new",
+        json={"scenario": {"name": "缺少步骤"}, "expected_revision": loaded["revision"] + 1},
+    )
     assert wrong.status_code == 422 and "场景写法有误" in wrong.get_json()["error"]
+
+
+def test_the_recorder_draws_the_real_forms_records_steps_and_refuses_bad_ones(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    page = client.get(f"/policy/drafts/{draft_id}/recorder")
+    assert page.status_code == 200 and "录制场景" in text(page)
+    assert f'id="open-recorder" href="/policy/drafts/{draft_id}/recorder"' in client.get(
+        f"/policy/drafts/{draft_id}"
+    ).get_data(as_text=True)
+    url, clock = f"/policy/drafts/{draft_id}/recorder", "2026-11-02T09:00:00+08:00"
+
+    drawn = client.post(url, json={"clock": clock, "steps": [], "form": {"do": "start", "as": "clerk"}})
+    assert drawn.status_code == 200
+    form = drawn.get_json()["form_html"]
+    assert (
+        'id="f-petitioner_name"' in form
+        and 'id="f-received_on" name="received_on" value="2026-11-02"' in form
+    )
+    assert drawn.get_json()["registrars"][0] == {"username": "clerk", "name": "王芳"}
+
+    typed = {k: [str(v)] for k, v in REGISTRATION.items()}
+    registered = client.post(
+        url, json={"clock": clock, "steps": [], "propose": {"do": "start", "as": "clerk", "fields": typed}}
+    ).get_json()
+    assert registered["step"] == {"do": "start", "as": "clerk", "data": REGISTRATION}
+    (case,) = registered["cases"]
+    (task,) = case["tasks"]
+    assert (task["task"], task["role_name"], task["due_text"]) == (
+        "screen_case",
+        "信访部门经办人",
+        "2026年11月17日 23:59",
+    )
+    assert case["status_text"] == "办理中" and case["expect"]["open_tasks"][0]["task"] == "screen_case"
+
+    refused = client.post(
+        url,
+        json={
+            "clock": clock,
+            "steps": [registered["step"]],
+            "propose": {"do": "complete", "task": "screen_case", "as": "clerk", "fields": {}},
+        },
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["error"] == "提交的内容有误，请按提示修改"
+    assert refused.get_json()["errors"]["dispute_category"] == "请选择纠纷类型"
+    for body in ({"steps": []}, {"clock": clock, "steps": "无"}, [1]):
+        bad = client.post(url, json=body)
+        assert bad.status_code == 422 and re.search(r"[\u4e00-\u9fff]", bad.get_json()["error"]), body
+
+    # kept over the revision the page loaded; an older one is a conflict and nothing is saved
+    scenario = {"name": "录制：登记", "clock": clock, "steps": [registered["step"]]}
+    save = f"/policy/drafts/{draft_id}/scenarios/new"
+    kept = client.post(save, json={"scenario": scenario, "expected_revision": loaded["revision"]})
+    assert (
+        kept.status_code == 200 and json.loads(kept.get_json()["files"][kept.get_json()["file"]]) == scenario
+    )
+    stale = client.post(save, json={"scenario": scenario, "expected_revision": loaded["revision"]})
+    assert stale.status_code == 409 and "未保存" in stale.get_json()["error"]
+    missing = client.post(save, json={"scenario": scenario})
+    assert missing.status_code == 422 and "expected_revision" in missing.get_json()["error"]
+    with runtime.sessions() as session:
+        draft = session.get(Draft, draft_id)
+        assert draft is not None and draft.revision == loaded["revision"] + 1
+
+    login(client, "admin")  # administrators read drafts but do not record
+    assert client.get(f"/policy/drafts/{draft_id}/recorder").status_code == 403
+    forbidden = client.post(url, json={"clock": clock, "steps": []})
+    assert forbidden.status_code == 403 and "只有流程管理员" in forbidden.get_json()["error"]

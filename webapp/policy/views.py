@@ -13,9 +13,11 @@ from werkzeug.wrappers import Response
 from orchestration.domain.forms import FormError, parse_form_text
 from orchestration.domain.procedure import BPMN, DMN, FORMS, JSON, SCENARIOS, DeployError, Finding
 from orchestration.errors import FangtiaoError, InvalidData
+from orchestration.services.recorder import CaseRow
 from orchestration.services.repository import ChangeSummary, DraftView
 from webapp.context import services, viewer
 from webapp.errors import respond
+from webapp.formatting import CASE_STATUS, OUTCOMES, cn_datetime, role_name
 from webapp.forms_ui import field_views
 from webapp.policy import bp
 
@@ -173,13 +175,77 @@ def scenarios(draft_id: int) -> Response:
 
 @bp.post("/drafts/<int:draft_id>/scenarios/new")
 def record_scenario(draft_id: int) -> Response:
-    """Keeps a scenario written in the editor with the draft (checked against the scenario schema)."""
+    """Keeps a scenario written in the editor or recorded with the draft (checked against the scenario
+    schema), over the revision the page loaded, as a save is."""
     body = request.get_json(silent=True)
     scenario = body.get("scenario") if isinstance(body, dict) else None
-    if not isinstance(scenario, dict):
-        raise InvalidData('请以 JSON 对象提交场景：{"scenario": {…}}')
-    name = services().repository.record_scenario(viewer(), draft_id, scenario)
+    revision = body.get("expected_revision") if isinstance(body, dict) else None
+    if not isinstance(scenario, dict) or not isinstance(revision, int):
+        raise InvalidData('请以 JSON 对象提交场景：{"scenario": {…}, "expected_revision": N}')
+    name = services().repository.record_scenario(viewer(), draft_id, scenario, revision)
     return jsonify({"file": name, **_draft_json(services().repository.draft(viewer(), draft_id))})
+
+
+# ---- the scenario recorder ---------------------------------------------------------------------------
+
+
+@bp.get("/drafts/<int:draft_id>/recorder")
+def recorder(draft_id: int) -> Page:
+    d = services().repository.recorder_draft(viewer(), draft_id)
+    return render_template("policy/recorder.html", draft=d, mine=d.owner == viewer().username)
+
+
+@bp.post("/drafts/<int:draft_id>/recorder")
+def replay(draft_id: int) -> Response:
+    """The recorder's one call: the scenario so far replayed on the draft, the proposed step tried, the
+    form asked for drawn by the task pages' own template; a failing step answers 422 with its errors."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidData('请以 JSON 对象提交录制中的场景：{"clock": …, "steps": […]}')
+    recording = services().repository.replay(
+        viewer(), draft_id, body.get("clock"), body.get("steps"), body.get("propose"), body.get("form")
+    )
+    form = recording.form
+    return jsonify(
+        {
+            "now": recording.now.isoformat(),
+            "now_text": cn_datetime(recording.now),
+            "step": recording.step,
+            "registrars": [asdict(p) for p in recording.registrars],
+            "cases": [_recorded_case(c) for c in recording.cases],
+            "form_html": render_template(
+                "policy/form_preview.html",
+                form=form.form,
+                views=field_views(form.form, form.values, {}, form.options),
+                message=None,
+            )
+            if form is not None
+            else None,
+        }
+    )
+
+
+def _recorded_case(case: CaseRow) -> dict[str, Any]:
+    return {
+        "case_no": case.case_no,
+        "status": case.status,
+        "status_text": CASE_STATUS.get(case.status, case.status),
+        "outcome": case.outcome,
+        "outcome_text": OUTCOMES.get(case.outcome or "", case.outcome or "无"),
+        "documents": case.documents,
+        "timers": [{"name": name, "due_text": cn_datetime(due)} for name, due in case.timers],
+        "expect": case.expect,
+        "risk_reporters": [asdict(p) for p in case.risk_reporters],
+        "tasks": [
+            {
+                **asdict(t),
+                "due": t.due.isoformat() if t.due else None,
+                "due_text": cn_datetime(t.due) if t.due else "无期限",
+                "role_name": role_name(t.role),
+            }
+            for t in case.tasks
+        ],
+    }
 
 
 @bp.post("/drafts/<int:draft_id>/deploy")

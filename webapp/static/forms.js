@@ -14,7 +14,13 @@
     });
   }
 
-  document.querySelectorAll("fieldset[data-group]").forEach(function (group) {
+  // The groups within `root`; a form drawn into the page later (the scenario recorder's) is wired when
+  // it arrives.
+  function wireGroups(root) {
+    root.querySelectorAll("fieldset[data-group]").forEach(wireGroup);
+  }
+
+  function wireGroup(group) {
     var template = group.querySelector("template");
     var rows = group.querySelector(".group-rows");
     var add = group.querySelector("[data-group-add]");
@@ -35,5 +41,8 @@
         first.focus();
       }
     });
-  });
+  }
+
+  window.fangtiaoForms = { wireGroups: wireGroups };
+  wireGroups(document);
 })();

@@ -223,7 +223,7 @@ def test_recording_a_scenario_keeps_it_with_the_draft(
     draft = repository.create_draft(policy, 1)
     with pytest.raises(InvalidData, match="缺少键“steps”"):
         repository.record_scenario(
-            policy, draft.id, {"name": "只有名字", "clock": "2026-11-02T09:00:00+08:00"}
+            policy, draft.id, {"name": "只有名字", "clock": "2026-11-02T09:00:00+08:00"}, 1
         )
     scenario = {
         "name": "登记后待甄别",
@@ -237,14 +237,14 @@ def test_recording_a_scenario_keeps_it_with_the_draft(
             {"do": "expect", "open_tasks": ["screen_case"]},
         ],
     }
-    name = repository.record_scenario(policy, draft.id, scenario)
+    name = repository.record_scenario(policy, draft.id, scenario, 1)
     last = max(int(n.removeprefix("scenarios/")[:2]) for n in draft.files if n.startswith("scenarios/"))
     assert name == f"scenarios/{last + 1:02d}_recorded.json"  # after the highest number, as the folder sorts
     saved = repository.draft(policy, draft.id)
     assert (saved.revision, json.loads(saved.files[name])) == (2, scenario)
     assert repository.check(policy, draft.id) == []
     with pytest.raises(Forbidden):
-        repository.record_scenario(viewer(runtime, "policy2"), draft.id, scenario)
+        repository.record_scenario(viewer(runtime, "policy2"), draft.id, scenario, 2)
 
 
 # ---- checking, scenarios, deploying -------------------------------------------------------------------

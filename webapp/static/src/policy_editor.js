@@ -319,7 +319,7 @@ async function recordScenario() {
     return;
   }
   if (state.dirty && !(await save())) return;
-  const { ok, payload } = await call(root.dataset.recordUrl, { scenario });
+  const { ok, payload } = await call(root.dataset.recordUrl, { scenario, expected_revision: state.revision });
   if (!ok) {
     box.textContent = payload.error;
     box.className = 'alert';
