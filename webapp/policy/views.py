@@ -16,6 +16,7 @@ from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.services.repository import ChangeSummary, DraftView
 from webapp.context import services, viewer
 from webapp.errors import respond
+from webapp.formatting import cn_datetime
 from webapp.forms_ui import field_views
 from webapp.policy import bp
 
@@ -162,6 +163,24 @@ def save(draft_id: int) -> Response:
 def check(draft_id: int) -> Response:
     findings = services().repository.check(viewer(), draft_id)
     return jsonify({"findings": [_finding(f) for f in findings]})
+
+
+@bp.post("/drafts/<int:draft_id>/timer")
+def timer(draft_id: int) -> tuple[Response, int]:
+    """The side panel's timer builder: the expression's fields and the moment it gives with the check's
+    sample data; an expression that gives none is answered 422 with why, its fields and the data still
+    given so the builder stays usable."""
+    body = request.get_json(silent=True)
+    expression = body.get("expression") if isinstance(body, dict) else None
+    if not isinstance(expression, str):
+        raise InvalidData('请以 JSON 提交定时表达式：{"expression": "…"}')
+    shown = services().repository.timer_preview(viewer(), draft_id, expression)
+    answer = {
+        **asdict(shown),
+        "error": shown.problem,
+        "display": cn_datetime(shown.value) if shown.value else None,
+    }
+    return jsonify(answer), 422 if shown.problem else 200
 
 
 @bp.post("/drafts/<int:draft_id>/scenarios")
