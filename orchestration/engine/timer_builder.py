@@ -22,6 +22,8 @@ DEADLINES = ("deadline_days", "deadline_working_days", "deadline_months")
 WARNING = "warning_time"
 # A form's date field starts a deadline at the beginning of that day in Shanghai, as the diagram writes it
 START_OF_DAY = ' + "T00:00:00+08:00"'
+# a timer being added has no expression yet: the builder (or the text) gives it one
+EMPTY = "请填写定时表达式，或用构建器生成"
 # how deep the sample data's records are searched for dates and numbers
 _DEPTH = 3
 
@@ -132,10 +134,13 @@ def preview(
 ) -> TimerPreview:
     """The builder's view of a timer's expression (a timeDate) against the procedure the files hold."""
     sample, labels = sample_for(files, calendar, now)
-    try:
-        value, problem = timer_value("timeDate", expression, sample, calendar), None
-    except TimerRefused as exc:
-        value, problem = None, exc.message
+    value: str | None = None
+    problem: str | None = EMPTY
+    if expression.strip():
+        try:
+            value, problem = timer_value("timeDate", expression, sample, calendar), None
+        except TimerRefused as exc:
+            problem = exc.message
     anchors, numbers = [], []
     for name, value_of in sample.items():
         for path, label, leaf in _leaves(name, labels.get(name, name), value_of, _DEPTH):

@@ -356,8 +356,6 @@ class RepositoryService(Service):
         """A timer's expression as the side panel's builder shows it: its fields, if it has the builder's
         shape, and the moment it gives with the check's sample data of the saved draft (or why none)."""
         _may_read(viewer)
-        if not expression.strip():
-            raise InvalidData("请填写定时表达式，或用上方的构建器生成")
         with self.reading() as session:
             files = dict(_draft(session, draft_id).files)
         return self.runtime.timer_preview(files, expression)

@@ -166,21 +166,17 @@ def check(draft_id: int) -> Response:
 
 
 @bp.post("/drafts/<int:draft_id>/timer")
-def timer(draft_id: int) -> tuple[Response, int]:
+def timer(draft_id: int) -> Response:
     """The side panel's timer builder: the expression's fields and the moment it gives with the check's
-    sample data; an expression that gives none is answered 422 with why, its fields and the data still
-    given so the builder stays usable."""
+    sample data. An expression giving none is answered like one that gives one, with why in "error" (the
+    builder evaluates while the officer types; a refused request is one that is not of this shape)."""
     body = request.get_json(silent=True)
     expression = body.get("expression") if isinstance(body, dict) else None
     if not isinstance(expression, str):
         raise InvalidData('请以 JSON 提交定时表达式：{"expression": "…"}')
     shown = services().repository.timer_preview(viewer(), draft_id, expression)
-    answer = {
-        **asdict(shown),
-        "error": shown.problem,
-        "display": cn_datetime(shown.value) if shown.value else None,
-    }
-    return jsonify(answer), 422 if shown.problem else 200
+    display = cn_datetime(shown.value) if shown.value else None
+    return jsonify({**asdict(shown), "error": shown.problem, "display": display})
 
 
 @bp.post("/drafts/<int:draft_id>/scenarios")
