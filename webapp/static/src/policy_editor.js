@@ -269,7 +269,7 @@ async function showFinding(finding) {
     showTab('tab-rules');
     await openTable();
     if (!finding.element_id) return;
-    const node = tableNode($('dmn-editor'), finding.element_id, decisionIds(finding.file));
+    const node = tableNode(finding.element_id, decisionIds(finding.file));
     if (node) node.scrollIntoView({ block: 'center' });
     const viewer = dmn.getActiveViewer();
     if (viewer && viewer.get('elementRegistry').get(finding.element_id)) viewer.get('selection').select(finding.element_id);

@@ -34,9 +34,9 @@ export function tableStyle(findings, file, decisions) {
 }
 
 /** The node of the table showing the element (a cell, a column's heading, the table's name). */
-export function tableNode(container, id, decisions) {
+export function tableNode(id, decisions) {
   return selectors(id, decisions)
-    .map((selector) => container.ownerDocument.querySelector(selector))
+    .map((selector) => document.querySelector(selector))
     .find(Boolean);
 }
 

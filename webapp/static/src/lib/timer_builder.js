@@ -4,7 +4,7 @@
 // evaluates it with the check's sample data (POST …/timer); an expression of any other shape stays
 // editable as text below.
 
-export const FUNCTIONS = [
+const FUNCTIONS = [
   ['deadline_days', '自然日（末日遇休息日顺延）'],
   ['deadline_working_days', '工作日'],
   ['deadline_months', '月'],
@@ -15,7 +15,7 @@ export const FUNCTIONS = [
 const answers = new Map();
 const built = new Map();
 
-export function compose({ function: name, anchor, count, term, lead }) {
+function compose({ function: name, anchor, count, term, lead }) {
   const number = term ? `${count} + ${term}` : String(count);
   const deadline = `${name}(${anchor}, ${number})`;
   return lead === null ? deadline : `warning_time(${deadline}, ${lead})`;
@@ -35,9 +35,8 @@ function row(label, ...inputs) {
   return el('div', { class: 'field' }, el('label', { for: inputs[0].id, text: label }), ...inputs);
 }
 
-function options(list, id, terms) {
+function options(list, terms) {
   list.replaceChildren(...terms.map((t) => el('option', { value: t.path, label: `${t.label}（示例：${t.sample}）` })));
-  list.id = id;
 }
 
 /**
@@ -51,8 +50,8 @@ export function timerBuilder(area, write, preview) {
   const term = el('input', { id: 'timer-term', list: 'timer-numbers', spellcheck: 'false', placeholder: '可不填，如 acceptance["extension_days"]' });
   const warning = el('input', { id: 'timer-warning', type: 'checkbox' });
   const lead = el('input', { id: 'timer-lead', type: 'number', min: '0', step: '1', inputmode: 'numeric', value: '1' });
-  const anchors = el('datalist');
-  const numbers = el('datalist');
+  const anchors = el('datalist', { id: 'timer-anchors' });
+  const numbers = el('datalist', { id: 'timer-numbers' });
   const note = el('p', { id: 'timer-note', class: 'hint' });
   const result = el('p', { id: 'timer-result', class: 'muted small', 'aria-live': 'polite' });
   const inputs = [fn, anchor, count, term, warning, lead];
@@ -88,8 +87,8 @@ export function timerBuilder(area, write, preview) {
 
   function show({ ok, payload }) {
     if (!area.isConnected) return; // the panel was drawn again meanwhile
-    if (payload.anchors) options(anchors, 'timer-anchors', payload.anchors);
-    if (payload.numbers) options(numbers, 'timer-numbers', payload.numbers);
+    if (payload.anchors) options(anchors, payload.anchors);
+    if (payload.numbers) options(numbers, payload.numbers);
     const expression = area.value.trim();
     if (payload.parts) {
       // fields the builder itself filled may already be edited again: they are not overwritten
@@ -106,8 +105,13 @@ export function timerBuilder(area, write, preview) {
   }
 
   async function ask(expression) {
-    if (!answers.has(expression)) answers.set(expression, await preview(expression));
-    show(answers.get(expression));
+    if (answers.has(expression)) {
+      show(answers.get(expression));
+      return;
+    }
+    const answer = await preview(expression);
+    if (answer.ok) answers.set(expression, answer); // a refused request is asked again next time
+    show(answer);
   }
 
   function build() {
@@ -115,7 +119,7 @@ export function timerBuilder(area, write, preview) {
     const ahead = Number.parseInt(lead.value, 10);
     if (!anchor.value.trim() || !(number >= 0) || (warning.checked && !(ahead >= 0))) {
       result.className = 'alert small';
-      result.textContent = '请填写起算时间和期限数量（不小于 0 的整数）。';
+      result.textContent = '请填写起算时间、期限数量和提前工作日数（不小于 0 的整数）。';
       return;
     }
     const parts = {
