@@ -332,6 +332,7 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     page.locator("#timer-anchor").fill("registered_at")
     page.locator("#timer-anchor").press("Tab")
     expect(page.locator("#prop-timer")).to_have_value(built)
+    expect(result).to_have_text("按示例数据：2026年11月16日 00:00")
     ui.shot("timer-builder")
     # an expression of another shape stays text, the builder says so
     _select(page, "risk_response_late")

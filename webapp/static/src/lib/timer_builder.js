@@ -45,9 +45,9 @@ function options(list, terms) {
  */
 export function timerBuilder(area, write, preview) {
   const fn = el('select', { id: 'timer-function' }, ...FUNCTIONS.map(([value, text]) => el('option', { value, text })));
-  const anchor = el('input', { id: 'timer-anchor', list: 'timer-anchors', spellcheck: 'false', placeholder: '如 acceptance["accepted_at"]' });
+  const anchor = el('input', { id: 'timer-anchor', type: 'text', list: 'timer-anchors', spellcheck: 'false', placeholder: '如 acceptance["accepted_at"]' });
   const count = el('input', { id: 'timer-count', type: 'number', min: '0', step: '1', inputmode: 'numeric' });
-  const term = el('input', { id: 'timer-term', list: 'timer-numbers', spellcheck: 'false', placeholder: '可不填，如 acceptance["extension_days"]' });
+  const term = el('input', { id: 'timer-term', type: 'text', list: 'timer-numbers', spellcheck: 'false', placeholder: '可不填，如 acceptance["extension_days"]' });
   const warning = el('input', { id: 'timer-warning', type: 'checkbox' });
   const lead = el('input', { id: 'timer-lead', type: 'number', min: '0', step: '1', inputmode: 'numeric', value: '1' });
   const anchors = el('datalist', { id: 'timer-anchors' });
@@ -59,6 +59,8 @@ export function timerBuilder(area, write, preview) {
     'fieldset',
     { id: 'timer-builder', class: 'timer-builder' },
     el('legend', { text: '期限构建器' }),
+    // the date first: the panel scrolls, and it is what each change is made for
+    result,
     row('计算方式', fn),
     row('起算时间（案件数据）', anchor, anchors),
     row('期限数量', count),
@@ -66,7 +68,6 @@ export function timerBuilder(area, write, preview) {
     el('div', { class: 'field' }, el('label', { class: 'inline', for: warning.id }, warning, ' 改为期限届满前的提醒（warning_time）')),
     row('提前工作日数', lead),
     note,
-    result,
   );
 
   const mine = built.get(area.value.trim());
@@ -86,7 +87,6 @@ export function timerBuilder(area, write, preview) {
   }
 
   function show({ ok, payload }) {
-    if (!area.isConnected) return; // the panel was drawn again meanwhile
     if (payload.anchors) options(anchors, payload.anchors);
     if (payload.numbers) options(numbers, payload.numbers);
     const expression = area.value.trim();
@@ -105,12 +105,12 @@ export function timerBuilder(area, write, preview) {
   }
 
   async function ask(expression) {
-    if (answers.has(expression)) {
-      show(answers.get(expression));
-      return;
+    let answer = answers.get(expression);
+    if (!answer) {
+      answer = await preview(expression);
+      if (answer.ok) answers.set(expression, answer); // a refused request is asked again next time
+      if (!area.isConnected) return; // the panel was drawn again meanwhile
     }
-    const answer = await preview(expression);
-    if (answer.ok) answers.set(expression, answer); // a refused request is asked again next time
     show(answer);
   }
 
