@@ -154,13 +154,12 @@ function openForm() {
 function selectField(field) {
   const area = $('form-text');
   const line = fieldLine(area.value, field);
-  if (!line) return false;
+  if (!line) return;
   area.focus();
   area.setSelectionRange(...line);
   const above = area.value.slice(0, line[0]).split('\n').length - 1;
   const height = Number.parseFloat(getComputedStyle(area).lineHeight) || 18;
   area.scrollTop = Math.max(0, above * height - area.clientHeight / 3);
-  return true;
 }
 
 // the last check's findings about the form shown, each able to select its field's line
