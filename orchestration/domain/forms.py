@@ -178,7 +178,13 @@ DEFAULT_MAX_ITEM_LENGTH = 200
 
 
 class FormError(ValueError):
-    """A form file (or the caller's set-up, such as a missing option list) is wrong, not the user's data."""
+    """A form file (or the caller's set-up, such as a missing option list) is wrong, not the user's data.
+    `field` names the field it is about, if one, and `group` the repeated group holding that field."""
+
+    def __init__(self, message: str, field: str | None = None, group: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.group = group
 
 
 class FormValidationError(ValueError):
@@ -368,7 +374,7 @@ class _FormParser:
     def fail(self, message: str, field_name: str | None = None) -> FormError:
         where = f"字段“{field_name}”：" if field_name else ""
         within = f"分组“{self.within}”中的" if self.within else ""
-        return FormError(f"表单文件 {self.source} 有误：{within}{where}{message}")
+        return FormError(f"表单文件 {self.source} 有误：{within}{where}{message}", field_name, self.within)
 
     def parse(self, document: Any) -> FormDefinition:
         if not _NAME_RE.match(self.name):

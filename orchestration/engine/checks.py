@@ -48,10 +48,12 @@ from orchestration.domain.procedure import (
 )
 from orchestration.engine.script_engine import FUNCTIONS, environment
 from orchestration.engine.specs import parser_with
+from orchestration.errors import FangtiaoError
 
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 # what the runtime adds to the registration data when it starts a case
-START_DATA = ("case_no", "registered_at")
+START_LABELS = {"case_no": "案件编号", "registered_at": "案件登记时间"}
+START_DATA = tuple(START_LABELS)
 SAMPLE_TEXT = "样例"
 
 
@@ -65,13 +67,8 @@ def check(
         return [Finding("error", "", None, None, exc.message)]
     forms, findings = _forms(files)
     findings += _scenarios(files)
-    trees: dict[str, etree._Element] = {}
-    for name, text in files.items():
-        if name.endswith((BPMN, DMN)) and "/" not in name:
-            try:
-                trees[name] = parse_xml(name, text)
-            except (UnsafeFile, DeployError) as exc:
-                findings.append(Finding("error", name, None, None, exc.message))
+    trees, unreadable = _trees(files)
+    findings += unreadable
     findings += _parse(files, process_id, trees)
     procedure = _Procedure(trees, forms)
     findings += procedure.check(calendar, now)
@@ -87,7 +84,9 @@ def _forms(files: Mapping[str, str]) -> tuple[dict[str, FormDefinition], list[Fi
         try:
             forms[name] = parse_form_text(name, text)
         except FormError as exc:
-            findings.append(Finding("error", f"{FORMS}{name}{JSON}", None, None, str(exc)))
+            # the field's name is what the editor finds in the JSON (a row field's within its group)
+            field = ".".join(n for n in (exc.group, exc.field) if n) or None
+            findings.append(Finding("error", f"{FORMS}{name}{JSON}", field, None, str(exc)))
     for required, use in ((START_FORM, "登记信访事项"), (RISK_FORM, "报告风险")):
         if required not in forms and f"{FORMS}{required}{JSON}" not in files:
             findings.append(
@@ -96,6 +95,19 @@ def _forms(files: Mapping[str, str]) -> tuple[dict[str, FormDefinition], list[Fi
                 )
             )
     return forms, findings
+
+
+def _trees(files: Mapping[str, str]) -> tuple[dict[str, etree._Element], list[Finding]]:
+    """The BPMN and DMN documents that parse, and a finding for each that does not."""
+    trees: dict[str, etree._Element] = {}
+    findings = []
+    for name, text in files.items():
+        if name.endswith((BPMN, DMN)) and "/" not in name:
+            try:
+                trees[name] = parse_xml(name, text)
+            except (UnsafeFile, DeployError) as exc:
+                findings.append(Finding("error", name, None, None, exc.message))
+    return trees, findings
 
 
 def _scenarios(files: Mapping[str, str]) -> list[Finding]:
@@ -144,6 +156,8 @@ def _parse(files: Mapping[str, str], process_id: str, trees: Mapping[str, etree.
 class _Element:
     file: str
     node: etree._Element
+    # what to call an element that has no name of its own (a DMN cell: its rule and column)
+    called: str | None = None
 
     @property
     def id(self) -> str | None:
@@ -152,7 +166,7 @@ class _Element:
     @property
     def name(self) -> str | None:
         # DMN columns carry a label rather than a name
-        return self.node.get("name") or self.node.get("label")
+        return self.node.get("name") or self.node.get("label") or self.called
 
     def finding(self, message: str) -> Finding:
         """An error about this element."""
@@ -305,10 +319,11 @@ class _Procedure:
         for table in self.dmn_elements("decisionTable"):
             decision = table.node.getparent()
             label = decision.get("name") if decision is not None else None
-            inputs = []
+            inputs, columns = [], []
             for column in table.node.iter("{*}input"):
                 text = column.findtext("{*}inputExpression/{*}text") or ""
                 inputs.append(text.strip())
+                columns.append(column.get("label") or text.strip())
                 element = _Element(table.file, column)
                 yield from _rule(element, text.strip(), "输入")
                 unknown = sorted(expressions.data_names(text) - known)
@@ -316,15 +331,20 @@ class _Procedure:
                     yield element.finding(
                         f"决策表“{label}”的输入引用了表单和流程中都没有定义的字段：{'、'.join(unknown)}"
                     )
-            for rule in table.node.iter("{*}rule"):
+            outputs = [o.get("label") or o.get("name") or "" for o in table.node.iter("{*}output")]
+            for number, rule in enumerate(table.node.iter("{*}rule"), 1):
                 for index, entry in enumerate(rule.iter("{*}inputEntry")):
                     cell = (entry.findtext("{*}text") or "").strip()
                     if index < len(inputs) and cell not in ("", "-"):
-                        yield from _rule(_Element(table.file, entry), _dmn_match(inputs[index], cell), "条件")
-                for entry in rule.iter("{*}outputEntry"):
+                        where = _Element(table.file, entry, f"第{number}条规则·{columns[index]}")
+                        yield from _rule(where, _dmn_match(inputs[index], cell), "条件")
+                for index, entry in enumerate(rule.iter("{*}outputEntry")):
                     cell = (entry.findtext("{*}text") or "").strip()
                     if cell:
-                        yield from _rule(_Element(table.file, entry), cell, "输出")
+                        column = outputs[index] if index < len(outputs) else ""
+                        yield from _rule(
+                            _Element(table.file, entry, f"第{number}条规则·{column}"), cell, "输出"
+                        )
 
     def unused_forms(self) -> Iterator[Finding]:
         used = {_property(t.node, "formName") for t in self.elements("userTask")} | {START_FORM, RISK_FORM}
@@ -424,45 +444,79 @@ def _allowed_values(form_field: FormField) -> set[object] | None:
 # ---- timers and the sample data -------------------------------------------------------------------
 
 
+class TimerRefused(FangtiaoError):
+    """A timer's expression that gives no valid moment (or duration, or cycle) with the sample data;
+    `problems` say why, in Chinese."""
+
+    status = 422
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("；".join(problems))
+        self.problems = problems
+
+
 def _timer(
     event: _Element, kind: str, expression: str, sample: Mapping[str, Any], calendar: WorkingCalendar
 ) -> Iterator[Finding]:
+    try:
+        timer_value(kind, expression, sample, calendar)
+    except TimerRefused as exc:
+        for problem in exc.problems:
+            yield event.finding(problem)
+
+
+def timer_value(kind: str, expression: str, sample: Mapping[str, Any], calendar: WorkingCalendar) -> str:
+    """What a timer's expression of `kind` (timeDate, timeDuration, timeCycle) gives with the sample data:
+    ISO 8601 text, a moment with a time zone for a timeDate. Refused (TimerRefused) otherwise."""
     problems = expressions.problems(expression, FUNCTIONS)
     if problems:
-        for problem in problems:
-            yield event.finding(f"定时器表达式“{expression}”不符合表达式规则：{problem}")
-        return
+        raise TimerRefused([f"定时器表达式“{expression}”不符合表达式规则：{p}" for p in problems])
     try:
         value = _evaluate(expression, sample, calendar)
     except NameError as exc:
-        yield event.finding(f"定时器表达式“{expression}”无法用示例数据计算：没有数据 {exc.name}")
-        return
+        raise TimerRefused([f"定时器表达式“{expression}”无法用示例数据计算：没有数据 {exc.name}"]) from exc
     except KeyError as exc:
-        yield event.finding(f"定时器表达式“{expression}”无法用示例数据计算：示例数据中没有键 {exc}")
-        return
+        raise TimerRefused([f"定时器表达式“{expression}”无法用示例数据计算：示例数据中没有键 {exc}"]) from exc
     except Exception as exc:
-        yield event.finding(f"定时器表达式“{expression}”用示例数据计算出错：{type(exc).__name__}: {exc}")
-        return
+        message = f"定时器表达式“{expression}”用示例数据计算出错：{type(exc).__name__}: {exc}"
+        raise TimerRefused([message]) from exc
     if not isinstance(value, str):
-        yield event.finding(f"定时器表达式“{expression}”应得出文本（ISO 8601），实际得出 {value!r}")
-        return
+        raise TimerRefused([f"定时器表达式“{expression}”应得出文本（ISO 8601），实际得出 {value!r}"])
     try:
         if kind == "timeDate":
             moment = datetime.fromisoformat(value)
-            if moment.tzinfo is None:
-                yield event.finding(f"定时器表达式“{expression}”得出的时间 {value} 没有时区")
         elif kind == "timeDuration":
             TimerEventDefinition.parse_iso_duration(value)
         else:
             TimerEventDefinition.parse_iso_recurring_interval(value)
-    except Exception:
+    except Exception as exc:
         meaning = {"timeDate": "日期时间", "timeDuration": "时长", "timeCycle": "循环周期"}[kind]
-        yield event.finding(f"定时器表达式“{expression}”得出 {value!r}，不是有效的 ISO 8601 {meaning}")
+        message = f"定时器表达式“{expression}”得出 {value!r}，不是有效的 ISO 8601 {meaning}"
+        raise TimerRefused([message]) from exc
+    if kind == "timeDate" and moment.tzinfo is None:
+        raise TimerRefused([f"定时器表达式“{expression}”得出的时间 {value} 没有时区"])
+    return value
 
 
 def _evaluate(expression: str, data: Mapping[str, Any], calendar: WorkingCalendar) -> Any:
     """As the script engine evaluates it (the rule has been checked), with `data` as the task's data."""
     return eval(expression, {**environment(calendar), **data})
+
+
+def sample_for(
+    files: Mapping[str, str], calendar: WorkingCalendar, now: datetime
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The sample data of the procedure the files hold as far as they parse (see sample_data), and what
+    each of its names is, in Chinese: a form field's label or the service task giving it."""
+    forms, _ = _forms(files)
+    trees, _ = _trees(files)
+    procedure = _Procedure(trees, forms)
+    labels = dict(START_LABELS)
+    for name, fields in procedure.fields().items():
+        labels[name] = fields[0].label
+    for task, operator in procedure.service_tasks():
+        labels.setdefault(operator.get("resultVariable") or "", task.name or task.id or "")
+    return sample_data(procedure, calendar, now), {k: v for k, v in labels.items() if k and v}
 
 
 def sample_data(procedure: _Procedure, calendar: WorkingCalendar, now: datetime) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from orchestration.domain.procedure import (
     content_hash,
     read_directories,
 )
-from orchestration.engine import attachments, checks, documents
+from orchestration.engine import attachments, checks, documents, timer_builder
 from orchestration.engine.clock import Clock, SystemClock
 from orchestration.engine.compat import engine_clock
 from orchestration.engine.derived import Derived, derive, waiting_timers, write_open_tasks, write_timers
@@ -278,6 +278,11 @@ class Runtime:
         """What the deployment of these files would find (see engine/checks.py)."""
         with self.sessions() as session:
             return checks.check(files, process_id, self.calendar(session), self.clock.now())
+
+    def timer_preview(self, files: Mapping[str, str], expression: str) -> timer_builder.TimerPreview:
+        """The side panel's timer builder on an expression, with the check's sample data for these files."""
+        with self.sessions() as session:
+            return timer_builder.preview(files, expression, self.calendar(session), self.clock.now())
 
     def forms_of(self, session: Session, version_id: int) -> FormRegistry:
         """The forms a version was deployed with: its cases' tasks are validated and drawn with them."""

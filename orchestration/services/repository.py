@@ -32,6 +32,7 @@ from orchestration.engine.changes import ChangeSummary, Element, summarise
 from orchestration.engine.migration import MigrationRefused
 from orchestration.engine.runtime import Runtime
 from orchestration.engine.specs import latest_version
+from orchestration.engine.timer_builder import TimerPreview
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound
 from orchestration.read import queries
 from orchestration.services import recorder, scenarios
@@ -370,6 +371,14 @@ class RepositoryService(Service):
             draft = _draft(session, draft_id)
             files, process_id = dict(draft.files), draft.process_id
         return self.runtime.check(files, process_id)
+
+    def timer_preview(self, viewer: Viewer, draft_id: int, expression: str) -> TimerPreview:
+        """A timer's expression as the side panel's builder shows it: its fields, if it has the builder's
+        shape, and the moment it gives with the check's sample data of the saved draft (or why none)."""
+        _may_read(viewer)
+        with self.reading() as session:
+            files = dict(_draft(session, draft_id).files)
+        return self.runtime.timer_preview(files, expression)
 
     def run_scenarios(self, viewer: Viewer, draft_id: int) -> ScenarioReport:
         """The draft's scenarios, each run on the draft and on the deployed version (throwaway databases)."""

@@ -214,6 +214,16 @@ def test_conflicts_findings_rules_and_forms_in_the_editor(ui: Ui, live_server: L
     ui.shots(second, "conflict")
     second.close()
 
+    # a rule's cell and a form's field broken too: the check points into the table and the form
+    page.click("#tab-rules-button")
+    page.locator("#dmn-editor td", has_text="len(?.strip()) > 0").click()
+    page.keyboard.press("End")
+    page.keyboard.type(" or open(1)")
+    page.click("#tab-forms-button")
+    page.select_option("#form-select", "forms/mediate.json")
+    form = page.locator("#form-text")
+    form.fill(form.input_value().replace('"title": "延长天数"', '"title": 7', 1))
+
     page.click("#check-draft")
     finding = page.locator('#findings li.finding-error[data-element="mediation_deadline_reached"]')
     expect(finding).to_contain_text("调解期限届满")
@@ -224,6 +234,30 @@ def test_conflicts_findings_rules_and_forms_in_the_editor(ui: Ui, live_server: L
     expect(marked).to_have_count(1)
     expect(page.locator("#properties")).to_have_attribute("data-element", "mediation_deadline_reached")
     ui.shot("finding-highlighted")
+
+    page.click("#tab-results-button")
+    rule = page.locator('#findings li.finding-error[data-element="rule_4_in_3"]')
+    expect(rule).to_contain_text("scope.dmn 第5条规则·其他不适宜情形（原因）")
+    rule.locator("button", has_text="在决策表中查看").click()
+    expect(page.locator("#tab-rules")).to_be_visible()
+    cell = page.locator('#dmn-editor td[data-element-id="rule_4_in_3"]')
+    expect(cell).to_have_css("outline-style", "solid")
+    expect(page.locator('#dmn-editor td[data-element-id="rule_3_in_3"]')).to_have_css("outline-style", "none")
+    ui.shot("rule-highlighted")
+
+    page.click("#tab-results-button")
+    field = page.locator(
+        '#findings li.finding-error[data-file="forms/mediate.json"][data-element="extension_days"]'
+    )
+    field.locator("button", has_text="在表单中查看").click()
+    expect(page.locator("#tab-forms")).to_be_visible()
+    expect(page.locator("#form-select")).to_have_value("forms/mediate.json")
+    expect(page.locator('#form-findings li.finding-error[data-field="extension_days"]')).to_contain_text(
+        "缺少 title（字段标题）"
+    )
+    selected = form.evaluate("t => t.value.slice(t.selectionStart, t.selectionEnd)")
+    assert selected.strip() == '"extension_days": {', selected
+    ui.shot("field-highlighted")
 
     page.click("#tab-rules-button")
     expect(page.locator("#dmn-editor .tjs-table")).to_be_visible()
@@ -262,6 +296,49 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     page.select_option("#prop-form", "feedback_success")
     page.select_option("#prop-lane", "lane_justice")
     expect(page.locator("#prop-lane")).to_have_value("lane_justice")  # the panel drawn again after the move
+
+    # the timer builder shows an expression of its shape in its fields, with the date it gives
+    _select(page, "success_feedback_late")
+    result = page.locator("#timer-result")
+    expect(result).to_have_text("按示例数据：2026年11月9日 23:59")  # 5 working days from 2 November
+    expect(page.locator("#timer-function")).to_have_value("deadline_working_days")
+    expect(page.locator("#timer-anchor")).to_have_value('agreement["mediation_ended_at"]')
+    expect(page.locator("#timer-count")).to_have_value("5")
+    expect(page.locator("#timer-term")).to_have_value("")
+    expect(page.locator("#timer-warning")).not_to_be_checked()
+    expect(page.locator("#timer-lead")).to_be_disabled()
+    # … builds another: a warning two working days before 10 (+ the extension's days) working days
+    # from the registration
+    page.select_option("#timer-function", "deadline_months")
+    expect(result).to_have_text("按示例数据：2027年4月2日 23:59")
+    page.select_option("#timer-function", "deadline_working_days")
+    for field, value in (
+        ("#timer-anchor", "registered_at"),
+        ("#timer-count", "10"),
+        ("#timer-term", "extension_days"),
+    ):
+        page.locator(field).fill(value)
+        page.locator(field).press("Tab")  # a change is taken when the field is left
+    page.check("#timer-warning")
+    page.locator("#timer-lead").fill("2")
+    page.locator("#timer-lead").press("Tab")
+    built = "warning_time(deadline_working_days(registered_at, 10 + extension_days), 2)"
+    expect(page.locator("#prop-timer")).to_have_value(built)
+    expect(result).to_have_text("按示例数据：2026年11月16日 00:00")  # the sample extension is 1 day
+    # … says in Chinese why a typed anchor gives no date
+    page.locator("#timer-anchor").fill('acceptance["accepted_on"]')
+    page.locator("#timer-anchor").press("Tab")
+    expect(result).to_contain_text("无法用示例数据计算：示例数据中没有键 'accepted_on'")
+    page.locator("#timer-anchor").fill("registered_at")
+    page.locator("#timer-anchor").press("Tab")
+    expect(page.locator("#prop-timer")).to_have_value(built)
+    expect(result).to_have_text("按示例数据：2026年11月16日 00:00")
+    ui.shot("timer-builder")
+    # an expression of another shape stays text, the builder says so
+    _select(page, "risk_response_late")
+    expect(page.locator("#timer-note")).to_contain_text("不是构建器能表示的形式")
+    expect(page.locator("#timer-function")).to_be_disabled()
+    expect(result).to_have_text("按示例数据：2026年11月3日 23:59")
 
     _select(page, "gw_consent")
     expect(page.locator("#prop-condition-f_refused")).to_be_disabled()  # the default flow has no condition
@@ -309,5 +386,9 @@ def test_the_side_panel_edits_lanes_forms_conditions_and_the_rules(ui: Ui, live_
     flows = {f.get("id"): f.findtext(f"{BPMN}conditionExpression") for f in tree.iter(f"{BPMN}sequenceFlow")}
     assert flows["f_refused"] == 'consent == "refuse"' and flows["f_consented"] is None
     assert "len(?.strip()) &gt; 1" in rules and "len(?.strip()) &gt; 0" not in rules
+    (timer,) = tree.iterfind(f".//{BPMN}boundaryEvent[@id='success_feedback_late']")
+    assert timer.findtext(f".//{BPMN}timeDate") == (
+        "warning_time(deadline_working_days(registered_at, 10 + extension_days), 2)"
+    )
     assert "新场景：浏览器中编写" in draft.files[recorded]
     assert problems == []

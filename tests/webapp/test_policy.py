@@ -257,3 +257,44 @@ def test_the_recorder_draws_the_real_forms_records_steps_and_refuses_bad_ones(
     assert client.get(f"/policy/drafts/{draft_id}/recorder").status_code == 403
     forbidden = client.post(url, json={"clock": clock, "steps": []})
     assert forbidden.status_code == 403 and "只有流程管理员" in forbidden.get_json()["error"]
+def test_the_timer_builder_reads_and_evaluates_an_expression_with_the_sample_data(
+    client: FlaskClient,
+) -> None:
+    login(client, "policy")
+    draft_id, _ = _new_draft(client)
+    url = f"/policy/drafts/{draft_id}/timer"
+    shown = client.post(url, json={"expression": f"warning_time({MEDIATION_DEADLINE}, 1)"})
+    assert shown.status_code == 200
+    answer = shown.get_json()
+    assert answer["parts"] == {
+        "function": "deadline_days",
+        "anchor": 'acceptance["accepted_at"]',
+        "count": 15,
+        "term": 'acceptance["extension_days"]',
+        "lead": 1,
+    }
+    assert answer["error"] is None and answer["value"].startswith("2026-11-17")
+    assert answer["display"] == "2026年11月17日 00:00"
+    anchors = {a["path"]: a["label"] for a in answer["anchors"]}
+    assert anchors["registered_at"] == "案件登记时间"
+    assert anchors['acceptance["accepted_at"]'] == "受理并出具回执 › accepted_at"
+    assert 'acceptance["extension_days"]' in {n["path"] for n in answer["numbers"]}
+
+    # an expression giving no moment: why, in Chinese; the data still offered to the builder
+    broken = client.post(url, json={"expression": "deadline_days(accepted_at, 15)"})
+    assert broken.status_code == 200 and broken.get_json()["value"] is None
+    assert broken.get_json()["error"].endswith("无法用示例数据计算：没有数据 accepted_at")
+    assert broken.get_json()["parts"]["anchor"] == "accepted_at" and broken.get_json()["anchors"]
+    refused = client.post(url, json={"expression": '__import__("os")'})
+    assert refused.status_code == 200 and "不符合表达式规则" in refused.get_json()["error"]
+    assert refused.get_json()["parts"] is None
+
+    for body in ({}, {"expression": 15}, ["deadline_days"]):
+        wrong = client.post(url, json=body)
+        assert wrong.status_code == 422 and wrong.get_json()["error"].startswith("请以 JSON 提交定时表达式")
+    not_json = client.post(url, data="expression=x", headers={"Accept": "application/json"})
+    assert not_json.status_code == 422 and "请以 JSON 提交定时表达式" in not_json.get_json()["error"]
+    empty = client.post(url, json={"expression": "  "})  # a new timer: the builder still gets the data
+    assert empty.status_code == 200 and empty.get_json()["error"] == "请填写定时表达式，或用构建器生成"
+    assert empty.get_json()["anchors"] and empty.get_json()["parts"] is None
+    assert client.post("/policy/drafts/9999/timer", json={"expression": "x"}).status_code == 404

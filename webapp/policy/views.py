@@ -166,6 +166,20 @@ def check(draft_id: int) -> Response:
     return jsonify({"findings": [_finding(f) for f in findings]})
 
 
+@bp.post("/drafts/<int:draft_id>/timer")
+def timer(draft_id: int) -> Response:
+    """The side panel's timer builder: the expression's fields and the moment it gives with the check's
+    sample data. An expression giving none is answered like one that gives one, with why in "error" (the
+    builder evaluates while the officer types; a refused request is one that is not of this shape)."""
+    body = request.get_json(silent=True)
+    expression = body.get("expression") if isinstance(body, dict) else None
+    if not isinstance(expression, str):
+        raise InvalidData('请以 JSON 提交定时表达式：{"expression": "…"}')
+    shown = services().repository.timer_preview(viewer(), draft_id, expression)
+    display = cn_datetime(shown.value) if shown.value else None
+    return jsonify({**asdict(shown), "error": shown.problem, "display": display})
+
+
 @bp.post("/drafts/<int:draft_id>/scenarios")
 def scenarios(draft_id: int) -> Response:
     report = services().repository.run_scenarios(viewer(), draft_id)

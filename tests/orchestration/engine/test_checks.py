@@ -182,7 +182,20 @@ def test_dmn_inputs_must_exist_and_decisions_be_there() -> None:
 
 def test_dmn_cells_keep_to_the_expression_rule() -> None:
     findings = run(changed("len(?.strip()) &gt; 0", "len(?.__class__) &gt; 0", file="scope.dmn"))
-    assert the_error(findings, "rule_4_in_3")[0] == "scope.dmn"
+    # the cell is named by its rule's number and its column, as the table shows them
+    assert the_error(findings, "rule_4_in_3")[:2] == ("scope.dmn", "第5条规则·其他不适宜情形（原因）")
+    findings = run(changed("<text>False</text>", "<text>open(1)</text>", file="scope.dmn"))
+    assert the_error(findings, "rule_0_out_0")[:2] == ("scope.dmn", "第1条规则·是否适宜调解")
+
+
+def test_a_form_finding_names_the_field() -> None:
+    findings = run(changed('"title": "延长天数"', '"title": 7', file="forms/mediate.json"))
+    file, name, message = the_error(findings, "extension_days")
+    assert (file, name) == ("forms/mediate.json", None)
+    assert message == "表单文件 mediate.json 有误：字段“extension_days”：缺少 title（字段标题），或其不是文字"
+    # a field of a repeated group is named within its group
+    findings = run(changed('"title": "哪一方"', '"title": ["哪一方"]', file="forms/mediate.json"))
+    assert the_error(findings, "parties.role")[0] == "forms/mediate.json"
 
 
 def test_an_invalid_form_and_a_missing_required_form() -> None:

@@ -1,6 +1,7 @@
 // 流程管理's draft editor: bpmn-js's Modeler with a side panel in Chinese for the properties that matter
 // here, dmn-js for the scope rules, the forms as JSON with a live preview (rendered by the server with the
-// task pages' own template), and save / check / scenarios / deploy over the draft's JSON routes.
+// task pages' own template), and save / check / scenarios / deploy over the draft's JSON routes. The
+// check's findings are marked where they are (lib/findings.js): in the diagram, the table or the form.
 import BpmnModeler from 'bpmn-js/lib/Modeler';
 import DmnModeler from 'dmn-js/lib/Modeler';
 import 'bpmn-js/dist/assets/diagram-js.css';
@@ -14,6 +15,7 @@ import 'dmn-js/dist/assets/dmn-js-decision-table-controls.css';
 import 'dmn-js/dist/assets/dmn-font/css/dmn.css';
 import spiffworkflow from './lib/spiffworkflow';
 import { renderPanel } from './lib/properties_panel';
+import { editorOf, fieldLine, tableNode, tableStyle } from './lib/findings';
 
 const root = document.getElementById('editor');
 const state = { files: {}, revision: 0, dirty: false, forms: {}, findings: [] };
@@ -69,13 +71,16 @@ const modeler = new BpmnModeler({
 });
 const diagramFile = () => $('diagram-file').value;
 
+// the timer builder's evaluation with the check's sample data of the saved draft
+const evaluateTimer = (expression) => call(root.dataset.timerUrl, { expression });
+
 modeler.on('selection.changed', ({ newSelection }) => {
-  renderPanel($('properties'), modeler, newSelection[0], formNames());
+  renderPanel($('properties'), modeler, newSelection[0], formNames(), evaluateTimer);
 });
 modeler.on('commandStack.changed', () => {
   setDirty(true);
   const selected = modeler.get('selection').get()[0];
-  renderPanel($('properties'), modeler, selected, formNames());
+  renderPanel($('properties'), modeler, selected, formNames(), evaluateTimer);
 });
 
 async function openDiagram() {
@@ -97,10 +102,17 @@ let dmnLoaded = false;
 // the table as dmn-js writes it before any edit: only a table that differs from it is saved, so opening
 // the rules does not rewrite the file
 let dmnPristine = null;
+// opened once, whoever asks first (the tab, or a finding shown in it)
+let tableOpened = null;
 
-async function openTable() {
+function openTable() {
+  if (!tableOpened) tableOpened = importTable();
+  return tableOpened;
+}
+
+async function importTable() {
   const name = $('rules-file').value;
-  if (!name || dmnLoaded) return;
+  if (!name) return;
   await dmn.importXML(state.files[name]);
   const table = dmn.getViews().find((view) => view.type === 'decisionTable');
   if (table) await dmn.open(table);
@@ -135,6 +147,40 @@ function openForm() {
   if (!name) return;
   $('form-text').value = state.forms[name] ?? state.files[name];
   preview();
+  formFindings(name);
+}
+
+// the line of a form's JSON defining the field, selected and scrolled to
+function selectField(field) {
+  const area = $('form-text');
+  const line = fieldLine(area.value, field);
+  if (!line) return;
+  area.focus();
+  area.setSelectionRange(...line);
+  const above = area.value.slice(0, line[0]).split('\n').length - 1;
+  const height = Number.parseFloat(getComputedStyle(area).lineHeight) || 18;
+  area.scrollTop = Math.max(0, above * height - area.clientHeight / 3);
+}
+
+// the last check's findings about the form shown, each able to select its field's line
+function formFindings(name) {
+  const list = $('form-findings');
+  list.replaceChildren();
+  for (const finding of state.findings.filter((f) => f.file === name)) {
+    const item = document.createElement('li');
+    item.className = `finding finding-${finding.severity}`;
+    item.dataset.field = finding.element_id || '';
+    item.textContent = finding.message;
+    if (finding.element_id && fieldLine($('form-text').value, finding.element_id)) {
+      const show = document.createElement('button');
+      show.type = 'button';
+      show.className = 'linklike small';
+      show.textContent = '选中该字段';
+      show.addEventListener('click', () => selectField(finding.element_id));
+      item.append(' ', show);
+    }
+    list.append(item);
+  }
 }
 $('form-select').addEventListener('change', openForm);
 $('form-text').addEventListener('input', () => {
@@ -174,6 +220,16 @@ async function save() {
   return true;
 }
 
+// the rules file's decisions and tables: a finding naming one outlines the table's name
+function decisionIds(file) {
+  if (!state.files[file]) return [];
+  const xml = new DOMParser().parseFromString(state.files[file], 'application/xml');
+  return [...xml.querySelectorAll('decision, decisionTable')].map((node) => node.getAttribute('id')).filter(Boolean);
+}
+
+const tableFindings = document.createElement('style');
+document.head.append(tableFindings);
+
 function highlight(findings) {
   const canvas = modeler.get('canvas');
   const registry = modeler.get('elementRegistry');
@@ -185,9 +241,42 @@ function highlight(findings) {
   }
   state.findings = findings;
   for (const finding of findings) {
-    if (finding.element_id && registry.get(finding.element_id)) {
+    if (editorOf(finding) === 'diagram' && finding.element_id && registry.get(finding.element_id)) {
       canvas.addMarker(finding.element_id, finding.severity === 'error' ? 'finding-error' : 'finding-warning');
     }
+  }
+  const rules = $('rules-file').value;
+  tableFindings.textContent = tableStyle(findings, rules, decisionIds(rules));
+  formFindings($('form-select').value);
+}
+
+// whether the editor has the file and element a finding names, and how to show it there
+const SHOWN_IN = {
+  diagram: ['在流程图中查看', (f) => f.element_id && modeler.get('elementRegistry').get(f.element_id)],
+  table: ['在决策表中查看', (f) => f.file === $('rules-file').value],
+  form: ['在表单中查看', (f) => f.file in state.files],
+};
+
+async function showFinding(finding) {
+  const editor = editorOf(finding);
+  if (editor === 'diagram') {
+    showTab('tab-diagram');
+    const element = modeler.get('elementRegistry').get(finding.element_id);
+    modeler.get('selection').select(element);
+    modeler.get('canvas').scrollToElement(element);
+  } else if (editor === 'table') {
+    showTab('tab-rules');
+    await openTable();
+    if (!finding.element_id) return;
+    const node = tableNode(finding.element_id, decisionIds(finding.file));
+    if (node) node.scrollIntoView({ block: 'center' });
+    const viewer = dmn.getActiveViewer();
+    if (viewer && viewer.get('elementRegistry').get(finding.element_id)) viewer.get('selection').select(finding.element_id);
+  } else if (editor === 'form') {
+    showTab('tab-forms');
+    $('form-select').value = finding.file;
+    openForm();
+    if (finding.element_id) selectField(finding.element_id);
   }
 }
 
@@ -203,19 +292,16 @@ function showFindings(findings) {
   for (const finding of findings) {
     const item = document.createElement('li');
     item.className = `finding finding-${finding.severity}`;
+    item.dataset.file = finding.file;
     item.dataset.element = finding.element_id || '';
     item.textContent = finding.line;
-    if (finding.element_id && modeler.get('elementRegistry').get(finding.element_id)) {
+    const shown = SHOWN_IN[editorOf(finding)];
+    if (shown && shown[1](finding)) {
       const show = document.createElement('button');
       show.type = 'button';
       show.className = 'linklike small';
-      show.textContent = '在流程图中查看';
-      show.addEventListener('click', () => {
-        showTab('tab-diagram');
-        const element = modeler.get('elementRegistry').get(finding.element_id);
-        modeler.get('selection').select(element);
-        modeler.get('canvas').scrollToElement(element);
-      });
+      show.textContent = shown[0];
+      show.addEventListener('click', () => showFinding(finding).catch((error) => message(error.message)));
       item.append(' ', show);
     }
     list.append(item);

@@ -1,7 +1,8 @@
 // The modeler's side panel, in Chinese: the properties a policy officer changes here — an element's name,
-// a user task's form and lane, a service task's operation, a timer's expression, an exclusive gateway's
-// conditions and default flow. Every change goes through bpmn-js's modeling commands (undo works, the
-// draft is marked changed).
+// a user task's form and lane, a service task's operation, a timer's expression (built in
+// lib/timer_builder.js, or written), an exclusive gateway's conditions and default flow. Every change goes
+// through bpmn-js's modeling commands (undo works, the draft is marked changed).
+import { timerBuilder } from './timer_builder';
 
 const KINDS = {
   'bpmn:UserTask': '人工环节',
@@ -121,23 +122,27 @@ function operationSection(modeler, element) {
   ];
 }
 
-function timerSection(modeler, element) {
+function timerSection(modeler, element, preview) {
   const definition = (element.businessObject.eventDefinitions || []).find((d) => d.$type === 'bpmn:TimerEventDefinition');
   if (!definition) return [];
   const expression = definition.timeDate || definition.timeDuration || definition.timeCycle;
   const kind = definition.timeDate ? '到期时间' : definition.timeDuration ? '持续时间' : '周期';
   const area = el('textarea', { id: 'prop-timer', rows: '4', spellcheck: 'false' });
   area.value = expression ? expression.body || '' : '';
-  area.addEventListener('change', () => {
+  const write = (body) => {
     const modeling = modeler.get('modeling');
     if (expression) {
-      modeling.updateModdleProperties(element, expression, { body: area.value.trim() });
+      modeling.updateModdleProperties(element, expression, { body });
     } else {
-      const created = modeler.get('moddle').create('bpmn:FormalExpression', { body: area.value.trim() });
+      const created = modeler.get('moddle').create('bpmn:FormalExpression', { body });
       modeling.updateModdleProperties(element, definition, { timeDate: created });
     }
-  });
-  return [field(`定时（${kind}表达式）`, area, TIMER_HELP)];
+  };
+  area.addEventListener('change', () => write(area.value.trim()));
+  const text = field(`定时（${kind}表达式）`, area, TIMER_HELP);
+  // the builder writes deadlines, which are moments: durations and cycles stay text
+  if (definition.timeDuration || definition.timeCycle) return [text];
+  return [timerBuilder(area, write, preview), text];
 }
 
 function gatewaySection(modeler, element) {
@@ -178,7 +183,8 @@ function gatewaySection(modeler, element) {
   ];
 }
 
-export function renderPanel(panel, modeler, element, forms) {
+// `preview(expression)` evaluates a timer's expression on the server for the builder
+export function renderPanel(panel, modeler, element, forms, preview) {
   panel.replaceChildren();
   if (!element || element.labelTarget) {
     panel.append(el('p', { class: 'muted', text: '选择一个环节、网关、定时事件或连线，在此编辑其属性。' }));
@@ -196,6 +202,6 @@ export function renderPanel(panel, modeler, element, forms) {
   if (element.type === 'bpmn:UserTask') sections.push(...formSection(modeler, element, forms));
   if (element.type === 'bpmn:ServiceTask') sections.push(...operationSection(modeler, element));
   if (element.type === 'bpmn:ExclusiveGateway') sections.push(...gatewaySection(modeler, element));
-  sections.push(...timerSection(modeler, element));
+  sections.push(...timerSection(modeler, element, preview));
   panel.append(...sections);
 }
