@@ -257,6 +257,8 @@ def test_the_recorder_draws_the_real_forms_records_steps_and_refuses_bad_ones(
     assert client.get(f"/policy/drafts/{draft_id}/recorder").status_code == 403
     forbidden = client.post(url, json={"clock": clock, "steps": []})
     assert forbidden.status_code == 403 and "只有流程管理员" in forbidden.get_json()["error"]
+
+
 def test_the_timer_builder_reads_and_evaluates_an_expression_with_the_sample_data(
     client: FlaskClient,
 ) -> None:
