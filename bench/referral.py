@@ -225,6 +225,12 @@ def _record_agreement(cal: WorkingCalendar, now: datetime, data: Mapping[str, An
     }
 
 
+def _record_success_feedback(
+    cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]
+) -> Any:
+    return {"fed_back_on": data.get("fed_back_on"), "recorded_at": now.isoformat()}
+
+
 def _close_case(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]) -> Any:
     return {"closed_at": now.isoformat(), "document": _number("({year})访调访字第{n}号", now)}
 
@@ -237,6 +243,7 @@ STUBS: dict[str, Stub] = {
     "fangtiao/issue_referral": _issue_referral,
     "fangtiao/accept_case": _accept_case,
     "fangtiao/record_agreement": _record_agreement,
+    "fangtiao/record_success_feedback": _record_success_feedback,
     "fangtiao/close_case": _close_case,
 }
 

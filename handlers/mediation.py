@@ -14,6 +14,8 @@ FAILURE_FEEDBACK_WORKING_DAYS = 3
 JUDICIAL_CONFIRMATION_DAYS = 30  # 人民调解法第三十三条
 OTHER_ROUTES = ("仲裁", "行政", "司法", "信访")
 DEADLINE_REASON = "调解期限届满，未达成调解协议"
+# what a date after a successful mediation may not precede, as the user is told
+MEDIATION_ENDED = "调解结束日期（调解协议生效之日）"
 
 
 @operation("extend_mediation")
