@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisation
 from orchestration.domain import organisations, petition_clock
 from orchestration.domain.calendar import EveryDayCalendar, WorkingCalendar
+from orchestration.domain.parties import same_parties
 from orchestration.domain.personal_data import identifying_values, redact
 from orchestration.engine import documents
 from orchestration.engine.script_engine import date_timers, timer_due
@@ -173,30 +174,15 @@ class CaseContext:
         except organisations.OrganisationError as exc:
             raise HandlerError(str(exc)) from exc
 
-    def _same_parties(self, parties_key: str) -> ColumnElement[bool]:
-        """The same names, or (when both were given on both cases) the same two ID numbers: a name typed
-        differently is still the same person."""
-        same = Case.parties_key == parties_key
-        mine = self._case
-        if mine.petitioner_id_key and mine.respondent_id_key:
-            same = or_(
-                same,
-                and_(
-                    Case.petitioner_id_key == mine.petitioner_id_key,
-                    Case.respondent_id_key == mine.respondent_id_key,
-                ),
-            )
-        return and_(same, Case.id != mine.id)
-
     def _cases(self, *conditions: ColumnElement[bool]) -> list[EarlierCase]:
         rows = self._session.execute(select(Case.case_no, Case.title).where(*conditions).order_by(Case.id))
         return [EarlierCase(case_no, title) for case_no, title in rows]
 
     def earlier_cases(self, parties_key: str, outcomes: Sequence[str]) -> list[EarlierCase]:
-        return self._cases(self._same_parties(parties_key), Case.outcome.in_(outcomes))
+        return self._cases(same_parties(self._case, parties_key), Case.outcome.in_(outcomes))
 
     def running_cases(self, parties_key: str) -> list[EarlierCase]:
-        return self._cases(self._same_parties(parties_key), Case.status == CaseStatus.RUNNING)
+        return self._cases(same_parties(self._case, parties_key), Case.status == CaseStatus.RUNNING)
 
     def petitioner_cases(self) -> list[EarlierCase]:
         key = self._case.petitioner_id_key
