@@ -43,15 +43,16 @@ from bench.databases import (
 )
 from handlers.deadlines import timer_functions
 from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
-from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
+from handlers.referral import MAX_MEDIATION_DAYS, mediation_period
 from orchestration import logs
-from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.domain.calendar import SHANGHAI, EveryDayCalendar, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, validate
 from orchestration.domain.organisations import MEDIATION_KINDS
 from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.compat import ServiceTaskEngine, engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
+from orchestration.engine.script_engine import date_timers, timer_due
 from orchestration.engine.specs import PROCESS_ID, parse_files
 from orchestration.engine.state import StateCodec
 from orchestration.services import demo
@@ -127,6 +128,11 @@ class Measure:
 # ---- data: cleaned once, outside any timing, as the runtime's form validation cleans it --------------
 
 FORMS = FormRegistry.load(SETTINGS.forms_dir)
+# the procedure's date timers by event id: the real handlers read periods from the running spec's timers
+_SPEC, _SUBPROCESS_SPECS = parse_files(
+    read_directories(SETTINGS.processes_dir, SETTINGS.forms_dir), PROCESS_ID
+)
+TIMERS = date_timers([_SPEC, *_SUBPROCESS_SPECS.values()])
 
 
 def _demo_options(name: str) -> list[tuple[str, str]]:
@@ -189,12 +195,16 @@ def _issue_referral(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any]
 
 
 def _accept_case(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]) -> Any:
-    # Deadlines go through the same working-day calendar as in the real handler, so they cost the same.
+    # Deadlines go through the same timer expression and calendar as the real handler: they cost the same.
+    def timer(event: str, overlay: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
+        return timer_due(TIMERS[event], {**data, **overlay}, cal if rest_days else EveryDayCalendar())
+
+    days, deadline = mediation_period(timer, {"accepted_at": now.isoformat(), "extension_days": 0})
     return {
         "accepted_at": now.isoformat(),
         "mediation_org": p["mediation_org"],
-        "mediation_days": MEDIATION_DAYS,
-        "mediation_deadline": cal.add_days(now, MEDIATION_DAYS).isoformat(),
+        "mediation_days": days,
+        "mediation_deadline": deadline,
         "latest_deadline": cal.add_days(now, MAX_MEDIATION_DAYS).isoformat(),
         "extension_days": 0,
         "extensions": [],
@@ -215,6 +225,12 @@ def _record_agreement(cal: WorkingCalendar, now: datetime, data: Mapping[str, An
     }
 
 
+def _record_success_feedback(
+    cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]
+) -> Any:
+    return {"fed_back_on": data.get("fed_back_on"), "recorded_at": now.isoformat()}
+
+
 def _close_case(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]) -> Any:
     return {"closed_at": now.isoformat(), "document": _number("({year})访调访字第{n}号", now)}
 
@@ -227,6 +243,7 @@ STUBS: dict[str, Stub] = {
     "fangtiao/issue_referral": _issue_referral,
     "fangtiao/accept_case": _accept_case,
     "fangtiao/record_agreement": _record_agreement,
+    "fangtiao/record_success_feedback": _record_success_feedback,
     "fangtiao/close_case": _close_case,
 }
 

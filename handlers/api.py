@@ -140,6 +140,17 @@ class HandlerContext(Protocol):
 
     def petition_clock_paused(self) -> bool: ...
 
+    # ---- the procedure
+
+    def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
+        """When the date timer of the event `event` (its id in the diagram the case runs) falls were `data`
+        laid over the task's data: its expression evaluated as the engine evaluates it. A period a timer
+        counts is the policy officer's to set in the diagram; this is how a handler names it in data and
+        documents without a copy of its own. `rest_days=False` takes every day as a working day, so the last
+        day is the one the expression names, never moved (民法典第二百零三条): its distance from the start
+        is the period's length. Raises HandlerError when the diagram has no such timer or its expression
+        fails for the data."""
+
     # how many petitioners make a petition collective (集体访), as configured
     collective_headcount: int
     # the organisation of the user who submits the step (None for the system: timers)

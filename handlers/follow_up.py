@@ -6,7 +6,7 @@ from typing import Any
 
 from handlers import dates, documents
 from handlers.api import HandlerContext, Role, operation
-from handlers.mediation import FAILURE_FEEDBACK_WORKING_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
+from handlers.mediation import FAILURE_FEEDBACK_WORKING_DAYS, MEDIATION_ENDED, SUCCESS_FEEDBACK_WORKING_DAYS
 
 
 def _warn_both_sides(ctx: HandlerContext, kind: str, message: str) -> dict[str, Any]:
@@ -22,6 +22,17 @@ def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
     return _warn_both_sides(
         ctx, "feedback_late", f"案件 {ctx.case_no} 调解结果未在{days}个工作日内反馈信访部门，已逾期"
     )
+
+
+@operation("record_success_feedback")
+def record_success_feedback(ctx: HandlerContext) -> dict[str, Any]:
+    """调解成功的，调解结束后5个工作日内将调解协议书复印件反馈信访部门 (实施意见 六(四)): the day the
+    mediator says it was fed back, checked as the failure's is, before the petition office signs for it."""
+    agreement = ctx.data.get("agreement") or {}
+    fed_back = dates.typed(
+        ctx, ctx.data.get("fed_back_on"), "反馈日期", (agreement.get("mediation_ended_at"), MEDIATION_ENDED)
+    )
+    return {"fed_back_on": fed_back.isoformat(), "recorded_at": ctx.now.isoformat()}
 
 
 @operation("issue_feedback_receipt")

@@ -7,13 +7,15 @@ from typing import Any
 
 from handlers import dates, documents
 from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
-from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
+from handlers.referral import MAX_MEDIATION_DAYS, mediation_period
 
 SUCCESS_FEEDBACK_WORKING_DAYS = 5
 FAILURE_FEEDBACK_WORKING_DAYS = 3
 JUDICIAL_CONFIRMATION_DAYS = 30  # 人民调解法第三十三条
 OTHER_ROUTES = ("仲裁", "行政", "司法", "信访")
 DEADLINE_REASON = "调解期限届满，未达成调解协议"
+# what a date after a successful mediation may not precede, as the user is told
+MEDIATION_ENDED = "调解结束日期（调解协议生效之日）"
 
 
 @operation("extend_mediation")
@@ -21,24 +23,26 @@ def extend_mediation(
     ctx: HandlerContext, acceptance: dict[str, Any], extra_days: int, reason: str
 ) -> dict[str, Any]:
     already = int(acceptance.get("extension_days", 0))
-    allowed = MAX_MEDIATION_DAYS - MEDIATION_DAYS - already
+    # the period the diagram gives before any extension; the 30 days in all are the law's
+    first, _ = mediation_period(ctx.timer_due, {**acceptance, "extension_days": 0})
+    allowed = max(MAX_MEDIATION_DAYS - first - already, 0)
     if extra_days < 1:
         raise HandlerError("延长天数至少为1日")
     if extra_days > allowed:
         raise HandlerError(
             f"调解期限合计不得超过{MAX_MEDIATION_DAYS}日（实施意见六(三)）：已延长{already}日，最多还可延长{allowed}日"
         )
-    accepted_at = datetime.fromisoformat(acceptance["accepted_at"])
     total = already + extra_days
+    days, deadline = mediation_period(ctx.timer_due, {**acceptance, "extension_days": total})
     return {
         **acceptance,
         "extension_days": total,
-        "mediation_days": MEDIATION_DAYS + total,
+        "mediation_days": days,
         "extensions": [
             *acceptance.get("extensions", []),
             {"at": ctx.now.isoformat(), "days": extra_days, "reason": reason},
         ],
-        "mediation_deadline": ctx.calendar.add_days(accepted_at, MEDIATION_DAYS + total).isoformat(),
+        "mediation_deadline": deadline,
     }
 
 

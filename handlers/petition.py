@@ -7,6 +7,7 @@ from typing import Any
 
 from handlers import dates, documents
 from handlers.api import HandlerContext, Role, operation
+from handlers.mediation import MEDIATION_ENDED
 
 ACCEPTANCE_DAYS = 15  # 信访工作条例第二十二条: registered and decided within 15 days of receipt
 HANDLING_DAYS = 60  # 第三十四条: concluded within 60 days of acceptance
@@ -50,7 +51,7 @@ def conclude_petition(ctx: HandlerContext) -> dict[str, Any]:
         ctx,
         ctx.data.get("concluded_on"),
         "办结日期",
-        (agreement.get("mediation_ended_at"), "调解结束日期（调解协议生效之日）"),
+        (agreement.get("mediation_ended_at"), MEDIATION_ENDED),
     )
     ctx.conclude_petition(dates.start_of(concluded))
     outcome = "经人民调解达成调解协议"

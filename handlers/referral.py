@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from handlers import documents
 from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
 
-MEDIATION_DAYS = 15  # 受理之日起15日内完成
-MAX_MEDIATION_DAYS = 30  # 确有必要延长的，最长不得超过30日
+MAX_MEDIATION_DAYS = (
+    30  # 确有必要延长的，最长不得超过30日 (实施意见六(三)): the law's, whatever the diagram says
+)
+# The diagram's timer that ends mediation. Its expression is the one statement of the period (受理之日起15日
+# as shipped) that a policy officer edits: the handlers name the days and the deadline it gives.
+MEDIATION_TIMER = "mediation_deadline_reached"
+
+
+def mediation_period(timer_due: Callable[..., datetime], acceptance: Mapping[str, Any]) -> tuple[int, str]:
+    """The days mediation lasts and its deadline, as the diagram's timer counts them for `acceptance`
+    (its `accepted_at` and `extension_days`): the days the expression names, and the moment the timer
+    fires (a last day on a rest day moved to the next working day). `timer_due` is the context's."""
+    data = {"acceptance": acceptance}
+    named = timer_due(MEDIATION_TIMER, data, rest_days=False).astimezone(SHANGHAI).date()
+    accepted = datetime.fromisoformat(acceptance["accepted_at"]).astimezone(SHANGHAI).date()
+    return (named - accepted).days, timer_due(MEDIATION_TIMER, data).isoformat()
 
 
 @operation("issue_referral")
@@ -76,6 +92,9 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     # a case handed up during mediation is accepted a second time while its clock is still paused
     if not ctx.petition_clock_paused():
         ctx.pause_petition_clock()
+    days, deadline = mediation_period(
+        ctx.timer_due, {"accepted_at": ctx.now.isoformat(), "extension_days": 0}
+    )
     number = documents.issue(
         ctx,
         "acceptance_receipt",
@@ -83,6 +102,9 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
             "mediator": ctx.data.get("mediator_name"),
             "accepted_at": ctx.now.isoformat(),
             "accepted_on": ctx.now.astimezone(SHANGHAI).date().isoformat(),
+            # the period as the diagram's timer counts it, told to the petition office (实施意见 六(三))
+            "mediation_days": days,
+            "mediation_deadline": deadline,
         },
     )
     # 人民调解法第二十三条: each party is told their rights and duties once mediation is accepted
@@ -104,8 +126,8 @@ def accept_case(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     return {
         "accepted_at": ctx.now.isoformat(),
         "mediation_org": org.code,
-        "mediation_days": MEDIATION_DAYS,
-        "mediation_deadline": ctx.calendar.add_days(ctx.now, MEDIATION_DAYS).isoformat(),
+        "mediation_days": days,
+        "mediation_deadline": deadline,
         "latest_deadline": ctx.calendar.add_days(ctx.now, MAX_MEDIATION_DAYS).isoformat(),
         "extension_days": 0,
         "extensions": [],

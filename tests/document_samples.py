@@ -77,6 +77,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "mediator": f"次仁{EVIL}",
         "accepted_at": "2026-11-05T10:30:00+08:00",
         "accepted_on": "2026-11-05",
+        "mediation_days": 15,
+        "mediation_deadline": "2026-11-20T23:59:59+08:00",
     },
     "return_letter": {"reason": f"已由人民法院立案受理{EVIL}", "from": "次仁"},
     "agreement": {

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import holidays as holidays_lib
 
-__all__ = ["SHANGHAI", "DayInfo", "WorkingCalendar"]
+__all__ = ["SHANGHAI", "DayInfo", "EveryDayCalendar", "WorkingCalendar"]
 
 SHANGHAI: Final[ZoneInfo] = ZoneInfo("Asia/Shanghai")
 
@@ -302,4 +302,22 @@ class WorkingCalendar:
             base_source=base_source,
             admin_ordinals=frozenset(overrides),
             names=names,
+        )
+
+
+class EveryDayCalendar(WorkingCalendar):
+    """A calendar without rest days: a period ends on the very day it names. A deadline expression counted
+    with it gives the period the expression states (from its end, the period's length), which the real
+    calendar may lengthen by moving a last day off rest days (art 203)."""
+
+    def _build_year(self, year: int) -> _YearTable:
+        first_ordinal = date(year, 1, 1).toordinal()
+        ordinals = tuple(range(first_ordinal, date(year + 1, 1, 1).toordinal()))
+        return _YearTable(
+            first_ordinal=first_ordinal,
+            working=b"\x01" * len(ordinals),
+            working_ordinals=ordinals,
+            base_source=SOURCE_ADMIN,
+            admin_ordinals=frozenset(),
+            names={},
         )

@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from handlers import api
 from orchestration.domain import expressions, scenario_schema
 from orchestration.domain.assignment import LANE_ROLES
-from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
+from orchestration.domain.calendar import SHANGHAI, EveryDayCalendar, WorkingCalendar
 from orchestration.domain.forms import FormDefinition, FormError, FormField, parse_form_text
 from orchestration.domain.procedure import (
     BPMN,
@@ -46,7 +46,7 @@ from orchestration.domain.procedure import (
     parse_xml,
     scenario_texts,
 )
-from orchestration.engine.script_engine import FUNCTIONS, environment
+from orchestration.engine.script_engine import FUNCTIONS, evaluate, timer_due
 from orchestration.engine.specs import parser_with
 from orchestration.errors import FangtiaoError
 
@@ -228,7 +228,8 @@ class _Procedure:
             *self.decisions(known),
             *self.unused_forms(),
         ]
-        findings += self.timers(sample_data(self, calendar, now), calendar)
+        sample = sample_data(self, calendar, now, findings)
+        findings += self.timers(sample, calendar)
         return findings
 
     def user_tasks(self) -> Iterator[Finding]:
@@ -353,6 +354,16 @@ class _Procedure:
                 "warning", f"{FORMS}{name}{JSON}", None, None, f"表单 {name} 没有被任何用户任务使用"
             )
 
+    def date_timers(self) -> dict[str, str]:
+        """The expression of every date timer, by its event's id (as script_engine.date_timers)."""
+        found = {}
+        for definition in self.elements("timerEventDefinition"):
+            node = definition.node.find("{*}timeDate")
+            event = definition.node.getparent()
+            if node is not None and event is not None and event.get("id"):
+                found[event.get("id") or ""] = (node.text or "").strip()
+        return found
+
     def timers(self, sample: Mapping[str, Any], calendar: WorkingCalendar) -> Iterator[Finding]:
         for definition in self.elements("timerEventDefinition"):
             event = _Element(definition.file, definition.node.getparent())
@@ -472,7 +483,7 @@ def timer_value(kind: str, expression: str, sample: Mapping[str, Any], calendar:
     if problems:
         raise TimerRefused([f"定时器表达式“{expression}”不符合表达式规则：{p}" for p in problems])
     try:
-        value = _evaluate(expression, sample, calendar)
+        value = evaluate(expression, sample, calendar)
     except NameError as exc:
         raise TimerRefused([f"定时器表达式“{expression}”无法用示例数据计算：没有数据 {exc.name}"]) from exc
     except KeyError as exc:
@@ -498,11 +509,6 @@ def timer_value(kind: str, expression: str, sample: Mapping[str, Any], calendar:
     return value
 
 
-def _evaluate(expression: str, data: Mapping[str, Any], calendar: WorkingCalendar) -> Any:
-    """As the script engine evaluates it (the rule has been checked), with `data` as the task's data."""
-    return eval(expression, {**environment(calendar), **data})
-
-
 def sample_for(
     files: Mapping[str, str], calendar: WorkingCalendar, now: datetime
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -516,14 +522,17 @@ def sample_for(
         labels[name] = fields[0].label
     for task, operator in procedure.service_tasks():
         labels.setdefault(operator.get("resultVariable") or "", task.name or task.id or "")
-    return sample_data(procedure, calendar, now), {k: v for k, v in labels.items() if k and v}
+    return sample_data(procedure, calendar, now, []), {k: v for k, v in labels.items() if k and v}
 
 
-def sample_data(procedure: _Procedure, calendar: WorkingCalendar, now: datetime) -> dict[str, Any]:
+def sample_data(
+    procedure: _Procedure, calendar: WorkingCalendar, now: datetime, findings: list[Finding]
+) -> dict[str, Any]:
     """A sample value for every form field, what the runtime adds at the start, and the result of every
     service task's operation called with the data so far (a task whose parameters or handler fail on the
     sample gives nothing). Passes repeat until nothing new comes, so an operation using another's result
-    runs after it whatever the order of the file."""
+    runs after it whatever the order of the file. An operation reading a timer the diagram lacks is added
+    to `findings`: it would fail every case that reaches it."""
     today = now.astimezone(SHANGHAI).date()
     data: dict[str, Any] = {}
     for fields in procedure.fields().values():
@@ -536,10 +545,11 @@ def sample_data(procedure: _Procedure, calendar: WorkingCalendar, now: datetime)
         for element in procedure.elements("variableName"):
             data.setdefault((element.node.text or "").strip(), payload)
     pending = list(procedure.service_tasks())
+    timers = procedure.date_timers()
     while pending:
         left = []
         for task, operator in pending:
-            result = _dry_run(task, operator, data, calendar, now)
+            result = _dry_run(task, operator, data, timers, calendar, now, findings)
             if result is None:
                 left.append((task, operator))
             elif operator.get("resultVariable"):
@@ -570,22 +580,36 @@ def _sample_value(form_field: FormField, today: str) -> Any:
 
 
 def _dry_run(
-    task: _Element, operator: etree._Element, data: dict[str, Any], calendar: WorkingCalendar, now: datetime
+    task: _Element,
+    operator: etree._Element,
+    data: dict[str, Any],
+    timers: Mapping[str, str],
+    calendar: WorkingCalendar,
+    now: datetime,
+    findings: list[Finding],
 ) -> Any:
     handler = api.OPERATIONS.get(operator.get("id") or "")
     if handler is None:
         return None
+    context = _SampleContext(now, calendar, data, task.id or "", timers)
     try:
         params = {
-            p.get("id") or "": _evaluate(p.get("value") or "", data, calendar)
+            p.get("id") or "": evaluate(p.get("value") or "", data, calendar)
             for p in operator.iter(f"{SPIFF}parameter")
             if not expressions.problems(p.get("value") or "", FUNCTIONS)
         }
-        context = _SampleContext(now, calendar, data, task.id or "")
         # as the engine hands it over: through JSON
         return json.loads(json.dumps(handler(context, **params), ensure_ascii=False))
     except Exception:
         return None
+    finally:
+        for event in context.missing_timers:
+            finding = task.finding(
+                f"服务操作 {operator.get('id')} 按定时事件“{event}”的表达式确定期限，"
+                "但流程中没有这个按日期计时的定时事件"
+            )
+            if finding not in findings:
+                findings.append(finding)
 
 
 class _SampleContext:
@@ -600,8 +624,30 @@ class _SampleContext:
     collective_headcount = 5
     actor_org_id = None
 
-    def __init__(self, now: datetime, calendar: WorkingCalendar, data: Mapping[str, Any], task: str) -> None:
+    def __init__(
+        self,
+        now: datetime,
+        calendar: WorkingCalendar,
+        data: Mapping[str, Any],
+        task: str,
+        timers: Mapping[str, str],
+    ) -> None:
         self.now, self.calendar, self.data, self.task_name = now, calendar, data, task
+        self._timers = timers
+        self.missing_timers: list[str] = []
+
+    def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
+        # What is wrong is reported once, where it is (a missing timer on the operation's task, an expression
+        # on its timer); the handler gets a sample moment so that the data after it is still checked.
+        if event not in self._timers:
+            self.missing_timers.append(event)
+            return self.now
+        try:
+            return timer_due(
+                self._timers[event], {**self.data, **data}, self.calendar if rest_days else EveryDayCalendar()
+            )
+        except Exception:
+            return self.now
 
     def notify(self, org_id: int | None, role: str, kind: str, message: str) -> None:
         pass

@@ -6,14 +6,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisation
 from orchestration.domain import organisations, petition_clock
-from orchestration.domain.calendar import WorkingCalendar
+from orchestration.domain.calendar import EveryDayCalendar, WorkingCalendar
+from orchestration.domain.parties import same_parties
 from orchestration.domain.personal_data import identifying_values, redact
 from orchestration.engine import documents
+from orchestration.engine.script_engine import date_timers, timer_due
 from orchestration.errors import InvalidData
 from orchestration.store.models import Case, Notification
 from orchestration.store.models import Organisation as OrganisationRow
@@ -39,7 +42,10 @@ class CaseContext:
         actor_name: str = "",
         collective_headcount: int = 5,
         actor_org_id: int | None = None,
+        procedure: Sequence[BpmnProcessSpec] = (),
     ) -> None:
+        """`procedure` is the case's running process and its subprocesses, whose timers `timer_due`
+        evaluates."""
         self._session = session
         self._case = case
         self.now = now
@@ -50,6 +56,7 @@ class CaseContext:
         self.task_name = task_name
         self.collective_headcount = collective_headcount
         self.actor_org_id = actor_org_id
+        self._procedure = procedure
 
     @property
     def case_no(self) -> str:
@@ -126,6 +133,19 @@ class CaseContext:
     def petition_clock_paused(self) -> bool:
         return petition_clock.is_paused(self._session, self._case.id)
 
+    def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
+        expression = date_timers(self._procedure).get(event)
+        if expression is None:
+            raise HandlerError(
+                f"流程中没有按日期计时的定时事件“{event}”，无法确定期限，请流程管理员检查流程图"
+            )
+        try:
+            return timer_due(
+                expression, {**self.data, **data}, self.calendar if rest_days else EveryDayCalendar()
+            )
+        except Exception as exc:  # whatever the diagram's expression raises is the diagram's fault
+            raise HandlerError(f"定时事件“{event}”的期限表达式无法计算：{exc}") from exc
+
     def organisations_for(self, locality: str) -> LocalOrganisations:
         try:
             local = organisations.for_locality(self._session, locality)
@@ -154,30 +174,15 @@ class CaseContext:
         except organisations.OrganisationError as exc:
             raise HandlerError(str(exc)) from exc
 
-    def _same_parties(self, parties_key: str) -> ColumnElement[bool]:
-        """The same names, or (when both were given on both cases) the same two ID numbers: a name typed
-        differently is still the same person."""
-        same = Case.parties_key == parties_key
-        mine = self._case
-        if mine.petitioner_id_key and mine.respondent_id_key:
-            same = or_(
-                same,
-                and_(
-                    Case.petitioner_id_key == mine.petitioner_id_key,
-                    Case.respondent_id_key == mine.respondent_id_key,
-                ),
-            )
-        return and_(same, Case.id != mine.id)
-
     def _cases(self, *conditions: ColumnElement[bool]) -> list[EarlierCase]:
         rows = self._session.execute(select(Case.case_no, Case.title).where(*conditions).order_by(Case.id))
         return [EarlierCase(case_no, title) for case_no, title in rows]
 
     def earlier_cases(self, parties_key: str, outcomes: Sequence[str]) -> list[EarlierCase]:
-        return self._cases(self._same_parties(parties_key), Case.outcome.in_(outcomes))
+        return self._cases(same_parties(self._case, parties_key), Case.outcome.in_(outcomes))
 
     def running_cases(self, parties_key: str) -> list[EarlierCase]:
-        return self._cases(self._same_parties(parties_key), Case.status == CaseStatus.RUNNING)
+        return self._cases(same_parties(self._case, parties_key), Case.status == CaseStatus.RUNNING)
 
     def petitioner_cases(self) -> list[EarlierCase]:
         key = self._case.petitioner_id_key

@@ -389,6 +389,7 @@ class Runtime:
         calendar = self.calendar(session)
 
         def context(task: Task) -> CaseContext:
+            top = task.workflow.top_workflow
             return CaseContext(
                 session,
                 case,
@@ -400,6 +401,7 @@ class Runtime:
                 actor.display_name,
                 self.collective_headcount,
                 actor.org_id,
+                (top.spec, *top.subprocess_specs.values()),
             )
 
         return FangtiaoScriptEngine(calendar, context)

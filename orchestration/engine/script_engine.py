@@ -4,11 +4,14 @@ the expression rule (orchestration.domain.expressions) enforced on every evaluat
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.task import Task
 
 import handlers.operations  # noqa: F401  (registers the operations)
@@ -30,6 +33,34 @@ SAFE_BUILTINS = {name: getattr(builtins, name) for name in expressions.BUILTIN_F
 def environment(calendar: WorkingCalendar) -> dict[str, Any]:
     """The globals of every expression: the calendar functions and the safe built-ins."""
     return {**timer_functions(calendar), "__builtins__": SAFE_BUILTINS}
+
+
+def evaluate(expression: str, data: Mapping[str, Any], calendar: WorkingCalendar) -> Any:
+    """An expression of the diagram with `data` as the task's data, as the engine evaluates it; raises
+    ExpressionRefused when it breaks the expression rule."""
+    expressions.require(expression, FUNCTIONS)
+    return eval(expression, {**environment(calendar), **data})
+
+
+def date_timers(specs: Iterable[BpmnProcessSpec]) -> dict[str, str]:
+    """The expression of every date timer (timeDate) of a procedure's processes, by its event's id."""
+    return {
+        task_spec.bpmn_id: task_spec.event_definition.expression
+        for spec in specs
+        for task_spec in spec.task_specs.values()
+        if task_spec.bpmn_id is not None
+        and isinstance(getattr(task_spec, "event_definition", None), TimeDateEventDefinition)
+    }
+
+
+def timer_due(expression: str, data: Mapping[str, Any], calendar: WorkingCalendar) -> datetime:
+    """When a date timer with `expression` falls were `data` the task's data; raises ValueError when the
+    expression gives no moment with its time zone (and whatever evaluating it raises)."""
+    value = evaluate(expression, data, calendar)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"定时器表达式“{expression}”得出 {value!r}，不是带时区的日期时间")
+    return moment
 
 
 class FangtiaoScriptEngine(ServiceTaskEngine):

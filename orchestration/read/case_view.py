@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, defer
 
 from orchestration.domain.access import (
@@ -18,7 +19,9 @@ from orchestration.domain.access import (
     handles_case,
     mask_pii,
     respondent_pii_withheld,
+    visible_cases,
 )
+from orchestration.domain.parties import same_parties
 from orchestration.read import queries
 from orchestration.store.models import (
     Attachment,
@@ -30,6 +33,7 @@ from orchestration.store.models import (
     ProcessVersion,
     Region,
 )
+from orchestration.vocabulary import CaseStatus
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,25 @@ def summarise(
         open_tasks=queries.open_tasks_of(session, case.id),
         attachment_names=attachment_names(session, case.id),
     )
+
+
+@dataclass(frozen=True)
+class RelatedCase:
+    case_no: str
+    registered_at: datetime
+    matter: str | None  # None for a case the viewer may not see: its number says it exists, nothing more
+
+
+def running_same_parties(session: Session, case: Case, viewer: Viewer) -> list[RelatedCase]:
+    """The other cases of the same parties still being handled, oldest first, matched as the
+    earlier-mediation check matches them (names, or both ID numbers): what screening must weigh before
+    that check runs on submission."""
+    running = and_(same_parties(case), Case.status == CaseStatus.RUNNING)
+    seen = set(session.scalars(select(Case.id).where(running, visible_cases(session, viewer))))
+    rows = session.execute(
+        select(Case.id, Case.case_no, Case.created_at, Case.title).where(running).order_by(Case.id)
+    )
+    return [RelatedCase(no, at, title if case_id in seen else None) for case_id, no, at, title in rows]
 
 
 def attachment_names(session: Session, case_id: int) -> dict[str, str]:

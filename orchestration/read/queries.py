@@ -299,8 +299,8 @@ MAX_MEDIATION_DAYS = 60  # more than the 30 days the law allows in all, so any d
 # is over). Anything else ending in "_deadline" is shown too, under its key, so that a deadline a policy
 # officer adds to a handler is never silently hidden.
 DATA_DEADLINES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    # the label's day count is the one the waiting timer counts (mediation_label)
-    ("acceptance", "mediation_deadline"): (MEDIATION_LABEL.format(days="15日"), ("agreement", "termination")),
+    # labelled by mediation_label with the days the diagram's timer counts
+    ("acceptance", "mediation_deadline"): (MEDIATION_LABEL, ("agreement", "termination")),
     # 30 days are counted, never more; a last day on a rest day moves as every period's does (README)
     ("acceptance", "latest_deadline"): (
         "调解最长期限（含延长合计不超过30日，实施意见六(三)；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）",
@@ -349,10 +349,16 @@ def _nested(data: Mapping[str, Any], path: tuple[str, str]) -> Any:
     return outer.get(path[1]) if isinstance(outer, Mapping) else None
 
 
-def mediation_label(calendar: WorkingCalendar, accepted_at: datetime | None, due: datetime) -> str:
-    """The mediation deadline's label with the days the timer counts from acceptance; when a last day
-    moved past rest days leaves the count ambiguous (several counts end on the same working day), the
-    label names none rather than a wrong one."""
+def mediation_label(calendar: WorkingCalendar, acceptance: Mapping[str, Any], due: datetime) -> str:
+    """The mediation deadline's label with the days the diagram's timer counts from acceptance: those the
+    handler wrote with the deadline (read from the timer) when `due` is that deadline; else (a timer that
+    changed since, data of an older handler) the count that ends on `due`, and when a last day moved past
+    rest days leaves it ambiguous (several counts end on the same working day), none rather than a wrong
+    one."""
+    days = acceptance.get("mediation_days")
+    if isinstance(days, int) and _parse_moment(acceptance.get("mediation_deadline")) == due:
+        return MEDIATION_LABEL.format(days=f"{days}日")
+    accepted_at = _parse_moment(acceptance.get("accepted_at"))
     if accepted_at is not None:
         counts = [n for n in range(1, MAX_MEDIATION_DAYS + 1) if calendar.add_days(accepted_at, n) == due]
         if len(counts) == 1:
@@ -409,9 +415,9 @@ def case_deadlines(
             if due is None:
                 continue
             label, settled_by = DATA_DEADLINES.get((key, inner), (f"{key}.{inner}", ()))
-            if (key, inner) in from_timers:
-                due = from_timers[(key, inner)]
-                label = mediation_label(calendar, _parse_moment(value.get("accepted_at")), due)
+            due = from_timers.get((key, inner), due)
+            if label == MEDIATION_LABEL:
+                label = mediation_label(calendar, value, due)
             closed = bool(settled_by) and case.status == CaseStatus.COMPLETED
             over = closed or any(data.get(name) for name in settled_by)
             state = DONE if over else due_state(due, now, calendar)

@@ -18,7 +18,7 @@ from orchestration.engine.documents import PARTIES, registered_parties
 from orchestration.engine.runtime import UNKNOWN_REVISION, StepResult
 from orchestration.errors import Conflict, Forbidden, Gone
 from orchestration.read import case_view, queries
-from orchestration.read.case_view import CaseSummary
+from orchestration.read.case_view import CaseSummary, RelatedCase
 from orchestration.read.queries import DoneTask, Page, TaskFilter, TaskList
 from orchestration.services import claims
 from orchestration.services.base import Options, Service, actor_of
@@ -66,6 +66,9 @@ class TaskPage:
     revision: int
     now: datetime
     notice: PrivacyNotice | None  # the privacy notice to give, on a form that records it was given
+    # other cases of the same parties still being handled: screening sees them before the
+    # earlier-mediation check runs on its submission
+    running: list[RelatedCase]
 
 
 class TaskService(Service):
@@ -145,6 +148,7 @@ class TaskService(Service):
                 notice=self.runtime.notices.current(now.astimezone(SHANGHAI).date())
                 if any(f.name == GIVEN_FIELD for f in form.fields)
                 else None,
+                running=case_view.running_same_parties(session, case, viewer),
             )
 
     def complete(

@@ -18,6 +18,12 @@ from handlers.api import (
     WorkingCalendar,
     call,
 )
+from orchestration.domain.calendar import EveryDayCalendar
+from orchestration.domain.procedure import read_directories
+from orchestration.engine.script_engine import date_timers, timer_due
+from orchestration.engine.specs import parse_files
+from orchestration.settings import PROJECT_ROOT
+from tests.orchestration.services.procedure_edits import MEDIATION_DEADLINE, TEN_DAYS
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday, with the 2026 schedule published
 
@@ -31,6 +37,9 @@ COUNTY = LocalOrganisations(
     Organisation(7, "540102-sf", "城关区司法局"),
 )
 LOCALITY = "540102001"
+# the shipped procedure's date timers by event id: what `timer_due` evaluates unless a test edits them
+_SPEC, _SUBPROCESSES = parse_files(read_directories(PROJECT_ROOT / "processes", PROJECT_ROOT / "forms"))
+SHIPPED_TIMERS: Mapping[str, str] = date_timers([_SPEC, *_SUBPROCESSES.values()])
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class FakeContext:
         }
     )
     other_cases: Sequence[OtherCase] = ()
+    timers: Mapping[str, str] = field(default_factory=lambda: dict(SHIPPED_TIMERS))
     # org id -> the organisations of the level above it
     upper_levels: Mapping[int, LocalOrganisations] = field(
         default_factory=lambda: {JUSTICE_OFFICE.id: COUNTY}
@@ -137,6 +147,12 @@ class FakeContext:
     def petition_clock_paused(self) -> bool:
         return bool(self.clock_events) and self.clock_events[-1] == "pause"
 
+    def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
+        if event not in self.timers:
+            raise HandlerError(f"流程中没有按日期计时的定时事件“{event}”")
+        calendar = self.calendar if rest_days else EveryDayCalendar()
+        return timer_due(self.timers[event], {**self.data, **data}, calendar)
+
     def organisations_for(self, locality: str) -> LocalOrganisations:
         if locality not in self.localities:
             raise HandlerError(f"未知的属地：{locality}")
@@ -173,6 +189,12 @@ class FakeContext:
     def only_document(self) -> Issued:
         (document,) = self.documents
         return document
+
+
+def ten_day_timers() -> dict[str, str]:
+    """The shipped timers with the mediation period changed from 15 to 10 days, as a policy officer would."""
+    assert SHIPPED_TIMERS["mediation_deadline_reached"] == MEDIATION_DEADLINE
+    return {**SHIPPED_TIMERS, "mediation_deadline_reached": TEN_DAYS}
 
 
 def run(name: str, ctx: FakeContext, **params: Any) -> Any:

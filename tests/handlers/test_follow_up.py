@@ -123,6 +123,38 @@ def test_a_failure_feedback_date_is_not_in_the_future_nor_before_the_termination
     assert ctx.documents == [] and ctx.notices == []
 
 
+AGREED = {"agreement": {"mediation_ended_at": "2026-10-30T00:00:00+08:00", "effective_on": "2026-10-30"}}
+
+
+def test_a_success_feedback_date_is_recorded_as_the_mediator_gave_it() -> None:
+    ctx = FakeContext(data={**AGREED, "fed_back_on": "2026-10-30"})
+    assert run("record_success_feedback", ctx) == {
+        "fed_back_on": "2026-10-30",
+        "recorded_at": NOW.isoformat(),
+    }
+    assert ctx.documents == [] and ctx.notices == []
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({**AGREED, "fed_back_on": "2026-11-03"}, "反馈日期（2026年11月3日）不能晚于今天（2026年11月2日）"),
+        (
+            {**AGREED, "fed_back_on": "2026-10-29"},
+            "反馈日期（2026年10月29日）不能早于调解结束日期（调解协议生效之日）（2026年10月30日）",
+        ),
+        ({**AGREED, "fed_back_on": "9999-12-31"}, "不能晚于今天"),
+        ({**AGREED, "fed_back_on": "2026-02-30"}, "反馈日期应为有效日期，如 2026-11-02"),
+    ],
+)
+def test_a_success_feedback_date_is_not_in_the_future_nor_before_the_agreement_took_effect(
+    data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(HandlerError) as refused:
+        run("record_success_feedback", FakeContext(data=data))
+    assert message in str(refused.value)
+
+
 @pytest.mark.parametrize("operation", ["close_case", "record_follow_up_after_termination"])
 @pytest.mark.parametrize(
     ("visited_on", "message"),

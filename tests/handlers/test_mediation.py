@@ -9,7 +9,7 @@ import pytest
 
 from handlers.api import SHANGHAI, HandlerError
 from handlers.mediation import DEADLINE_REASON, JUDICIAL_CONFIRMATION_DAYS
-from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, FakeContext, Notice, run
+from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, FakeContext, Notice, run, ten_day_timers
 
 ACCEPTED_AT = "2026-11-02T09:00:00+08:00"
 PARTIES = {"petitioner_name": "张三", "respondent_name": "李四", "respondent_type": "citizen"}
@@ -61,6 +61,18 @@ def test_thirty_days_ending_in_a_holiday_end_on_the_next_working_day_and_no_more
     assert (full["mediation_days"], full["mediation_deadline"]) == (30, "2026-10-08T23:59:59+08:00")
     with pytest.raises(HandlerError, match="最多还可延长0日"):
         run("extend_mediation", FakeContext(), acceptance=full, extra_days=1, reason="再延")
+
+
+def test_under_a_ten_day_timer_twenty_more_days_may_be_added() -> None:
+    """The diagram counts 10 days (a policy officer's edit): the law's 30 days in all leave 20 to extend,
+    and the deadline the extension names is the timer's."""
+    ctx = FakeContext(timers=ten_day_timers())
+    start = acceptance(mediation_days=10)
+    with pytest.raises(HandlerError, match="已延长0日，最多还可延长20日"):
+        run("extend_mediation", ctx, acceptance=start, extra_days=21, reason="等待鉴定")
+    full = run("extend_mediation", ctx, acceptance=start, extra_days=20, reason="等待鉴定")
+    assert (full["extension_days"], full["mediation_days"]) == (20, 30)
+    assert full["mediation_deadline"] == "2026-12-02T23:59:59+08:00"
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,18 @@ from datetime import datetime
 import pytest
 
 from handlers.api import SHANGHAI, HandlerError
-from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_DAYS
+from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_TIMER, mediation_period
 from tests.handlers.fakes import (
     JUSTICE_OFFICE,
     MEDIATION_COMMITTEE,
     NOW,
     OTHER_COMMITTEE,
     PETITION_OFFICE,
+    SHIPPED_TIMERS,
     FakeContext,
     Notice,
     run,
+    ten_day_timers,
 )
 
 REFERRAL_DATA = {
@@ -33,7 +35,23 @@ REFERRAL_DATA = {
 
 
 def test_the_periods_are_the_implementing_opinions() -> None:
-    assert (MEDIATION_DAYS, MAX_MEDIATION_DAYS) == (15, 30)
+    """15 days in the diagram as shipped; the 30 days in all are the law's, kept in the handler."""
+    acceptance = {"accepted_at": NOW.isoformat(), "extension_days": 0}
+    assert mediation_period(FakeContext().timer_due, acceptance) == (15, "2026-11-17T23:59:59+08:00")
+    assert MAX_MEDIATION_DAYS == 30
+
+
+def test_the_period_is_the_one_the_timer_names_even_when_its_last_day_moves() -> None:
+    """Accepted 16 September 2026, day 15 is 1 October: the timer fires on 8 October, yet the period is
+    15 days, not the 22 to that day (nor the 16 to 21 that would end there too)."""
+    acceptance = {"accepted_at": "2026-09-16T10:00:00+08:00", "extension_days": 2}
+    assert mediation_period(FakeContext().timer_due, acceptance) == (17, "2026-10-08T23:59:59+08:00")
+
+
+def test_a_diagram_without_the_mediation_timer_is_refused_in_chinese() -> None:
+    timers = {name: text for name, text in SHIPPED_TIMERS.items() if name != MEDIATION_TIMER}
+    with pytest.raises(HandlerError, match="流程中没有按日期计时的定时事件“mediation_deadline_reached”"):
+        run("accept_case", FakeContext(timers=timers), mediation_org=MEDIATION_COMMITTEE.code)
 
 
 def test_a_letter_after_consultation_keeps_the_leaders_approval() -> None:
@@ -158,6 +176,14 @@ def test_acceptance_pauses_the_petition_clock_and_sets_the_mediation_periods() -
         "document": receipt.number,
         "rights_notice": rights.number,
     }
+
+
+def test_acceptance_names_the_period_the_diagrams_timer_counts() -> None:
+    """A policy officer changed the timer to 10 days: the acceptance data say 10 days and the 10th day,
+    the legal maximum stays 30 days."""
+    result = run("accept_case", FakeContext(timers=ten_day_timers()), mediation_org=MEDIATION_COMMITTEE.code)
+    assert (result["mediation_days"], result["mediation_deadline"]) == (10, "2026-11-12T23:59:59+08:00")
+    assert result["latest_deadline"] == "2026-12-02T23:59:59+08:00"
 
 
 def test_a_mediation_period_ending_in_a_holiday_ends_on_the_next_working_day() -> None:

@@ -164,6 +164,20 @@ def test_referral_letter() -> None:
     assert "分管领导审签" in text
 
 
+def test_the_acceptance_receipt_names_the_period_it_was_issued_with() -> None:
+    """The days and the deadline the diagram's timer counted when the case was accepted (10 after a policy
+    officer's change); a receipt issued before the receipt held them still reads as it was issued."""
+    ten = _text(
+        render(
+            "acceptance_receipt", {"mediation_days": 10, "mediation_deadline": "2026-11-16T23:59:59+08:00"}
+        )
+    )
+    assert "一般在受理之日起10日内（至2026年11月16日）完成，确有必要延长的，最长不超过30日" in ten
+    assert "15日" not in ten
+    older = _text(render("acceptance_receipt", {"accepted_on": "2026-11-05"}))
+    assert "一般在受理之日起15日内完成，确有必要延长的，最长不超过30日" in older
+
+
 def test_codes_are_shown_with_their_labels() -> None:
     text = _text(render("follow_up_record"))
     assert "上门回访" in text and "部分履行" in text

@@ -166,6 +166,54 @@ def test_validation_errors_are_shown_at_each_field_and_input_is_kept(
     assert open_task(runtime, case_id, "draft_referral").id == task.id  # nothing advanced
 
 
+def test_screening_shows_the_running_cases_of_the_same_parties_before_it_is_submitted(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """The earlier-mediation check runs when screening is submitted; the clerk sees the other cases of the
+    same parties still being handled on the screening page already, matched as the check matches them
+    (here by the two ID numbers, the names typed otherwise). A case the clerk may not see (another
+    township's) shows by its number only; no ID number is shown."""
+    ids = {"petitioner_id_number": "540102199001011234", "respondent_id_number": "540102198802021111"}
+    first = start(runtime, **ids)
+    elsewhere = runtime.start_case(
+        {**REGISTRATION, **ids, "locality": "540103001", "matter": "草场边界纠纷"}, actor(runtime, "clerk2")
+    ).case_id
+    unrelated = start(runtime, petitioner_name="王五", respondent_name="赵六")
+    second = start(runtime, **ids, petitioner_name="张叁", respondent_name="李肆")
+
+    def number(case_id: int) -> str:
+        with runtime.sessions() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            return case.case_no
+
+    login(client, "clerk")
+    page = client.get(f"/tasks/{open_task(runtime, second, 'screen_case').id}")
+    shown = element(page, "running-same-parties")
+    shown = shown[: shown.index("</div>")]
+    assert (
+        f'<a href="/cases/{number(first)}">{number(first)}</a>（邻里宅基地院墙归属纠纷，2026年11月2日登记）'
+        in shown
+    )
+    assert f"{number(elsewhere)}（由其他单位办理）" in shown and "草场边界纠纷" not in shown
+    assert number(unrelated) not in shown and number(second) not in shown
+    assert "540102" not in shown.replace(f"/cases/{number(first)}", "")  # no ID number, not even masked
+    # the case of other parties has no one else's case to show
+    alone = client.get(f"/tasks/{open_task(runtime, unrelated, 'screen_case').id}")
+    assert 'id="running-same-parties"' not in alone.get_data(as_text=True)
+    # a case no longer running is not listed: the first one screened as outside the scope by law ends
+    unsuitable = {
+        "dispute_category": "citizen_property",
+        "outside_scope_by_law": True,
+        "screening_notes": "已诉讼",
+    }
+    runtime.complete_task(open_task(runtime, first, "screen_case").id, unsuitable, actor(runtime, "clerk"))
+    again = element(
+        client.get(f"/tasks/{open_task(runtime, second, 'screen_case').id}"), "running-same-parties"
+    )
+    assert number(first) not in again[: again.index("</div>")] and number(elsewhere) in again
+
+
 def test_submitting_advances_the_case_and_redirects_with_a_confirmation(
     client: FlaskClient, runtime: Runtime
 ) -> None:

@@ -117,6 +117,17 @@ def test_a_changed_deadline_that_still_gives_a_date_passes() -> None:
     assert run(changed(MEDIATION_DEADLINE, ten_days, count=2)) == []
 
 
+def test_the_mediation_timer_the_handlers_read_the_period_from_must_be_there() -> None:
+    """Acceptance and extension name the period the timer 调解期限届满 counts: a diagram whose timer has
+    another id is refused before a case fails on it, on each task that reads it and nowhere else."""
+    renamed = changed("mediation_deadline_reached", "mediation_deadline_due", count=-1)
+    reason = "按定时事件“mediation_deadline_reached”的表达式确定期限，但流程中没有这个按日期计时的定时事件"
+    assert errors(run(renamed)) == [
+        ("referral.bpmn", "accept_case", "受理并出具回执", f"服务操作 fangtiao/accept_case {reason}"),
+        ("referral.bpmn", "extend_mediation", "延长调解期限", f"服务操作 fangtiao/extend_mediation {reason}"),
+    ]
+
+
 def test_a_gateway_without_default_must_cover_every_value_of_its_form() -> None:
     no_default = changed('name="信访人是否同意调解" default="f_refused"', 'name="信访人是否同意调解"')
     file, name, message = the_error(run(no_default), "gw_consent")

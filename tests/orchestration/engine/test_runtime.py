@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData, ProcedureError
 from orchestration.store.models import AuditEvent, Case, ClockEvent, OpenTask, ProcessVersion, Timer
 from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, complete, open_task, start
+from tests.orchestration.services.procedure_edits import ten_day_mediation
 
 
 def counts(runtime: Runtime, case_id: int) -> tuple[int, int, int]:
@@ -53,6 +56,39 @@ def test_running_cases_stay_on_their_version(runtime: Runtime, tmp_path: Path) -
     with runtime.sessions() as session:
         assert session.get(Case, old_case).version_id == 1  # type: ignore[union-attr]
         assert session.get(Case, new_case).version_id == 2  # type: ignore[union-attr]
+
+
+def test_the_mediation_period_is_the_one_the_deployed_diagrams_timer_counts(runtime: Runtime) -> None:
+    """A policy officer changed the mediation timer from 15 to 10 days and deployed it: the acceptance
+    names the 10th day, the timer waits for it, and the law's 30 days in all leave 20 days to extend."""
+    runtime.deploy_files(ten_day_mediation(read_directories(runtime.processes_dir, runtime.forms_dir)))
+    case_id = start(runtime)
+    task = advance_to(runtime, case_id, "mediate")
+
+    def state() -> tuple[dict[str, Any], datetime]:
+        with runtime.sessions() as session:
+            acceptance = runtime.case_data(session, _case(runtime, case_id))["acceptance"]
+            due = session.scalars(
+                select(Timer.due_at).where(Timer.case_id == case_id, Timer.name == "调解期限届满")
+            ).one()
+            return acceptance, due
+
+    acceptance, due = state()
+    with runtime.sessions() as session:
+        calendar = runtime.calendar(session)
+    accepted = datetime.fromisoformat(acceptance["accepted_at"])
+    assert acceptance["mediation_days"] == 10
+    assert datetime.fromisoformat(acceptance["mediation_deadline"]) == calendar.add_days(accepted, 10) == due
+    assert acceptance["latest_deadline"] == calendar.add_days(accepted, 30).isoformat()
+    mediator = actor(runtime, "mediator")
+    extend = {"session_record": "需要鉴定", "mediation_outcome": "extend", "extension_reason": "鉴定"}
+    with pytest.raises(ProcedureError, match="已延长0日，最多还可延长20日"):
+        runtime.complete_task(task.id, {**extend, "extension_days": 21}, mediator)
+    runtime.complete_task(task.id, {**extend, "extension_days": 20}, mediator)
+    acceptance, due = state()
+    assert (acceptance["extension_days"], acceptance["mediation_days"]) == (20, 30)
+    assert acceptance["mediation_deadline"] == acceptance["latest_deadline"]
+    assert datetime.fromisoformat(acceptance["mediation_deadline"]) == due
 
 
 def test_instance_state_holds_no_spec(runtime: Runtime) -> None:

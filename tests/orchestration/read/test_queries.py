@@ -294,11 +294,29 @@ def test_a_mediation_deadline_whose_day_count_is_ambiguous_names_none(runtime: R
     with runtime.sessions() as session:
         calendar = runtime.calendar(session)
     accepted = datetime(2026, 11, 2, 10, tzinfo=SHANGHAI)  # a Monday
+    acceptance = {"accepted_at": accepted.isoformat()}
     # day 12 is a Saturday, 13 a Sunday: 12, 13 and 14 days all end on Monday 16 November
     assert "受理之日起14日" not in queries.mediation_label(
-        calendar, accepted, calendar.add_days(accepted, 14)
+        calendar, acceptance, calendar.add_days(accepted, 14)
     )
     assert "流程计时器所定期间届满" in queries.mediation_label(
-        calendar, accepted, calendar.add_days(accepted, 13)
+        calendar, acceptance, calendar.add_days(accepted, 13)
     )
-    assert "受理之日起15日" in queries.mediation_label(calendar, accepted, calendar.add_days(accepted, 15))
+    assert "受理之日起15日" in queries.mediation_label(calendar, acceptance, calendar.add_days(accepted, 15))
+
+
+def test_the_days_the_handler_read_from_the_timer_name_an_ambiguous_deadline(runtime: Runtime) -> None:
+    """The handler wrote the days the diagram's timer names with the deadline it gives: when that is the
+    deadline shown, its days are the label's, even where several counts end on the same day."""
+    with runtime.sessions() as session:
+        calendar = runtime.calendar(session)
+    accepted = datetime(2026, 11, 2, 10, tzinfo=SHANGHAI)
+    due = calendar.add_days(accepted, 13)  # Monday 16 November, which 12, 13 and 14 days all reach
+    written = {
+        "accepted_at": accepted.isoformat(),
+        "mediation_days": 13,
+        "mediation_deadline": due.isoformat(),
+    }
+    assert "受理之日起13日" in queries.mediation_label(calendar, written, due)
+    # a deadline the data do not hold (the timer moved since) is counted from the calendar again
+    assert "受理之日起10日" in queries.mediation_label(calendar, written, calendar.add_days(accepted, 10))

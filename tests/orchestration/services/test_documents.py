@@ -176,7 +176,7 @@ def test_the_signed_agreement_scan_is_recorded_on_the_agreement(runtime: Runtime
     scan = Upload("协议书签署件.pdf", "application/pdf", b"%PDF-1.4 scan")
     runtime.complete_task(
         open_task(runtime, case_id, "feedback_success").id,
-        {"fed_back_on": "2026-11-04"},
+        {"fed_back_on": "2026-11-02"},
         actor(runtime, "mediator"),
         files={"agreement_copy": [scan]},
     )
