@@ -27,12 +27,30 @@ def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
 @operation("record_success_feedback")
 def record_success_feedback(ctx: HandlerContext) -> dict[str, Any]:
     """调解成功的，调解结束后5个工作日内将调解协议书复印件反馈信访部门 (实施意见 六(四)): the day the
-    mediator says it was fed back, checked as the failure's is, before the petition office signs for it."""
+    mediator says it was fed back, checked as the failure's is; the 调解结果反馈函 goes with the signed
+    agreement's copy, and the petition office signs for it (receive_success)."""
     agreement = ctx.data.get("agreement") or {}
     fed_back = dates.typed(
         ctx, ctx.data.get("fed_back_on"), "反馈日期", (agreement.get("mediation_ended_at"), MEDIATION_ENDED)
     )
-    return {"fed_back_on": fed_back.isoformat(), "recorded_at": ctx.now.isoformat()}
+    number = documents.issue(
+        ctx,
+        "success_feedback",
+        {
+            "outcome": "success",
+            "fed_back_on": fed_back.isoformat(),
+            "agreement_number": agreement.get("document"),
+            "attachments": ctx.data.get("agreement_copy", []),
+            "feedback_notes": ctx.data.get("feedback_notes"),
+        },
+    )
+    ctx.notify(
+        ctx.petition_office_id,
+        Role.PETITION_CLERK,
+        "feedback",
+        f"案件 {ctx.case_no} 调解成功，人民调解组织已反馈调解结果并送达协议书复印件，请签收",
+    )
+    return {"fed_back_on": fed_back.isoformat(), "recorded_at": ctx.now.isoformat(), "document": number}
 
 
 @operation("issue_feedback_receipt")

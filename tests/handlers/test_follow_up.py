@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.api import HandlerError
+from handlers.api import HandlerError, Role
 from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, PETITION_OFFICE, FakeContext, Notice, run
 
 
@@ -126,13 +126,22 @@ def test_a_failure_feedback_date_is_not_in_the_future_nor_before_the_termination
 AGREED = {"agreement": {"mediation_ended_at": "2026-10-30T00:00:00+08:00", "effective_on": "2026-10-30"}}
 
 
-def test_a_success_feedback_date_is_recorded_as_the_mediator_gave_it() -> None:
-    ctx = FakeContext(data={**AGREED, "fed_back_on": "2026-10-30"})
+def test_a_success_feedback_is_issued_with_the_signed_agreement_and_the_date_the_mediator_gave() -> None:
+    agreed = {"agreement": {**AGREED["agreement"], "document": "(2026)城八人调字第7号"}}
+    ctx = FakeContext(data={**agreed, "fed_back_on": "2026-10-30", "agreement_copy": ["12"]})
     assert run("record_success_feedback", ctx) == {
         "fed_back_on": "2026-10-30",
         "recorded_at": NOW.isoformat(),
+        "document": "success_feedback-1",
     }
-    assert ctx.documents == [] and ctx.notices == []
+    (issued,) = ctx.documents
+    assert issued.kind == "success_feedback"
+    assert (issued.content["agreement_number"], issued.content["attachments"]) == (
+        "(2026)城八人调字第7号",
+        ["12"],
+    )
+    (notice,) = ctx.notices
+    assert (notice.role, notice.kind) == (Role.PETITION_CLERK, "feedback") and "请签收" in notice.message
 
 
 @pytest.mark.parametrize(
@@ -150,9 +159,11 @@ def test_a_success_feedback_date_is_recorded_as_the_mediator_gave_it() -> None:
 def test_a_success_feedback_date_is_not_in_the_future_nor_before_the_agreement_took_effect(
     data: dict[str, object], message: str
 ) -> None:
+    ctx = FakeContext(data=data)
     with pytest.raises(HandlerError) as refused:
-        run("record_success_feedback", FakeContext(data=data))
+        run("record_success_feedback", ctx)
     assert message in str(refused.value)
+    assert ctx.documents == [] and ctx.notices == []
 
 
 @pytest.mark.parametrize("operation", ["close_case", "record_follow_up_after_termination"])

@@ -241,6 +241,7 @@ def test_the_case_file_binds_every_document_and_attachment(runtime: Runtime, clo
         "acceptance_receipt",
         "rights_notice",
         "agreement",
+        "success_feedback",
         "conclusion_notice",
         "follow_up_record",
     ]
