@@ -36,7 +36,7 @@ EXTEND = {"session_record": "需要委托鉴定", "mediation_outcome": "extend",
 
 # Dates of the success path the procedure checks against its own clock (not in the future, not before
 # the step they follow); the command line runs on the real clock, so they are today's.
-CHECKED_DATES = ("agreement_effective_on", "concluded_on")
+CHECKED_DATES = ("agreement_effective_on", "fed_back_on", "concluded_on", "visited_on")
 
 
 def on_today(data: dict[str, Any]) -> dict[str, Any]:
@@ -554,9 +554,11 @@ def mediating(cli: Cli, case_no: str) -> str:
     return case_no
 
 
-def test_extension_days_above_fifteen_are_invalid_data(engine: Engine, cli: Cli, mediating: str) -> None:
+def test_extension_days_above_the_laws_thirty_are_invalid_data(
+    engine: Engine, cli: Cli, mediating: str
+) -> None:
     before = snapshot(engine, mediating)
-    data = json.dumps({**EXTEND, "extension_days": 16}, ensure_ascii=False)
+    data = json.dumps({**EXTEND, "extension_days": 31}, ensure_ascii=False)
     assert_refused(cli("complete", "--as", "mediator", mediating, "mediate", data), "extension_days")
     assert snapshot(engine, mediating) == before
 
