@@ -7,10 +7,13 @@ from typing import Any
 
 from handlers import dates, documents
 from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
-from handlers.referral import MAX_MEDIATION_DAYS, mediation_period
+from handlers.referral import (
+    FAILURE_FEEDBACK_TIMER,
+    MAX_MEDIATION_DAYS,
+    SUCCESS_FEEDBACK_TIMER,
+    mediation_period,
+)
 
-SUCCESS_FEEDBACK_WORKING_DAYS = 5
-FAILURE_FEEDBACK_WORKING_DAYS = 3
 JUDICIAL_CONFIRMATION_DAYS = 30  # 人民调解法第三十三条
 OTHER_ROUTES = ("仲裁", "行政", "司法", "信访")
 DEADLINE_REASON = "调解期限届满，未达成调解协议"
@@ -91,7 +94,10 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
         "mediation_ended_at": ended.isoformat(),
         "effective_on": effective_on,
         "judicial_confirmation_deadline": confirmation_deadline.isoformat(),
-        "feedback_deadline": ctx.calendar.add_working_days(ended, SUCCESS_FEEDBACK_WORKING_DAYS).isoformat(),
+        # the diagram's timer on 反馈调解结果 (5个工作日 as shipped) is the one statement of the period
+        "feedback_deadline": ctx.timer_due(
+            SUCCESS_FEEDBACK_TIMER, {"agreement": {"mediation_ended_at": ended.isoformat()}}
+        ).isoformat(),
         "document": number,
     }
 
@@ -119,8 +125,8 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
     return {
         "terminated_at": ctx.now.isoformat(),
         "reason": reason,
-        "feedback_deadline": ctx.calendar.add_working_days(
-            ctx.now, FAILURE_FEEDBACK_WORKING_DAYS
+        "feedback_deadline": ctx.timer_due(
+            FAILURE_FEEDBACK_TIMER, {"termination": {"terminated_at": ctx.now.isoformat()}}
         ).isoformat(),
         "document": number,
     }

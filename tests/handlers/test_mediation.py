@@ -9,7 +9,15 @@ import pytest
 
 from handlers.api import SHANGHAI, HandlerError
 from handlers.mediation import DEADLINE_REASON, JUDICIAL_CONFIRMATION_DAYS
-from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, FakeContext, Notice, run, ten_day_timers
+from tests.handlers.fakes import (
+    MEDIATION_COMMITTEE,
+    NOW,
+    SHIPPED_TIMERS,
+    FakeContext,
+    Notice,
+    run,
+    ten_day_timers,
+)
 
 ACCEPTED_AT = "2026-11-02T09:00:00+08:00"
 PARTIES = {"petitioner_name": "张三", "respondent_name": "李四", "respondent_type": "citizen"}
@@ -216,6 +224,21 @@ def test_success_feedback_counts_five_working_days_across_national_day() -> None
     result = run("record_agreement", ctx, form="written")
     # 8, 9 October, Saturday 10 October (调休 working day), 12, 13 October
     assert result["feedback_deadline"] == "2026-10-13T23:59:59+08:00"
+
+
+def test_the_feedback_deadlines_are_the_diagrams_timers() -> None:
+    """A policy officer changed the feedback timers: the deadlines in the data follow them."""
+    timers = {
+        **SHIPPED_TIMERS,
+        "success_feedback_late": 'deadline_working_days(agreement["mediation_ended_at"], 2)',
+        "failure_feedback_late": 'deadline_days(termination["terminated_at"], 10)',
+    }
+    agreed = run(
+        "record_agreement", FakeContext(data=AGREEMENT, now=SUBMITTED, timers=timers), form="written"
+    )
+    assert agreed["feedback_deadline"] == "2026-11-12T23:59:59+08:00"  # from Tuesday 10 November
+    terminated = run("terminate_mediation", FakeContext(timers=timers))
+    assert terminated["feedback_deadline"] == "2026-11-12T23:59:59+08:00"  # from Monday 2 November
 
 
 # ---- termination: by the mediator with a reason, or by the deadline timer -------------------------------
