@@ -213,14 +213,14 @@ def _accept_case(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p
 def _record_agreement(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]) -> Any:
     effective_on = data.get("agreement_effective_on") or now.astimezone(SHANGHAI).date().isoformat()
     start_of_day = datetime.combine(date.fromisoformat(effective_on), day_time(0), tzinfo=SHANGHAI)
+    timers, feedback = Timers(TIMERS, cal, data), {"agreement": {"mediation_ended_at": now.isoformat()}}
     return {
         "form": p["form"],
         "mediation_ended_at": now.isoformat(),
         "effective_on": effective_on,
         "judicial_confirmation_deadline": cal.add_days(start_of_day, JUDICIAL_CONFIRMATION_DAYS).isoformat(),
-        "feedback_deadline": Timers(TIMERS, cal, data)
-        .due(SUCCESS_FEEDBACK_TIMER, {"agreement": {"mediation_ended_at": now.isoformat()}})
-        .isoformat(),
+        "feedback_deadline": timers.due(SUCCESS_FEEDBACK_TIMER, feedback).isoformat(),
+        "feedback_period": str(timers.period(SUCCESS_FEEDBACK_TIMER, feedback)),
         "document": _number("({year})人调字第{n}号", now),
     }
 

@@ -114,6 +114,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "parties": PARTY_LIST[:2],
         "reason": f"调解期限届满，未达成调解协议{EVIL}",
         "other_routes": ["仲裁", "行政", "司法", "信访"],
+        "feedback_period": "3个工作日",
     },
     "feedback_receipt": {
         "outcome": "failure",

@@ -152,6 +152,7 @@ def test_a_written_agreement_is_recorded_with_its_deadlines() -> None:
         "effective_on": "2026-11-10",
         "judicial_confirmation_deadline": "2026-12-10T23:59:59+08:00",
         "feedback_deadline": "2026-11-17T23:59:59+08:00",  # 5 working days from Tuesday 10 November
+        "feedback_period": "5个工作日",
         "document": document.number,
     }
     content = document.content
@@ -253,11 +254,13 @@ def test_a_mediator_terminating_gives_the_reason_and_the_other_routes() -> None:
     assert notice.kind == "termination_notice"
     assert notice.content["reason"] == "被申请人要求终止调解"
     assert notice.content["other_routes"] == ["仲裁", "行政", "司法", "信访"]
+    assert notice.content["feedback_period"] == "3个工作日"
     assert [p["name"] for p in notice.content["parties"]] == ["张三", "李四"]
     assert result == {
         "terminated_at": NOW.isoformat(),
         "reason": "被申请人要求终止调解",
         "feedback_deadline": "2026-11-05T23:59:59+08:00",  # 3 working days from Monday 2 November
+        "feedback_period": "3个工作日",
         "document": notice.number,
     }
 

@@ -148,6 +148,19 @@ def test_termination_notice_names_the_other_routes() -> None:
     assert "2026年11月28日" in text  # created 2026-11-27 17:30 UTC, already the 28th in Shanghai
 
 
+def test_termination_notice_states_the_feedback_period_it_was_issued_with() -> None:
+    """The period the diagram's timer counted at termination; a notice issued before it was recorded reads
+    as it was issued."""
+    edited = _text(
+        render("termination_notice", {**SAMPLES["termination_notice"], "feedback_period": "2个工作日"})
+    )
+    assert "本组织将于终止调解之日起2个工作日内将调解情况和不成功的原因反馈信访部门" in edited
+    older = {key: value for key, value in SAMPLES["termination_notice"].items() if key != "feedback_period"}
+    assert "本组织将于终止调解之日起3个工作日内将调解情况和不成功的原因反馈信访部门" in _text(
+        render("termination_notice", older)
+    )
+
+
 def test_termination_notice_without_stored_routes_names_all_four() -> None:
     content = {k: v for k, v in SAMPLES["termination_notice"].items() if k != "other_routes"}
     text = _text(render("termination_notice", content))
