@@ -385,19 +385,27 @@ class _Procedure:
     def mediation_limit(
         self, sample: Mapping[str, Any], calendar: WorkingCalendar, now: datetime
     ) -> Iterator[Finding]:
-        """The mediation period the diagram's timer gives before any extension may not pass the law's 30
-        days (实施意见六(三)): extending it would then be refused however short, and the period itself be
-        unlawful. A missing timer or an expression that fails is reported where it is, by the other checks."""
+        """The mediation period the diagram's timer gives before any extension is counted in days, as the law
+        counts it and the 30 days in all are, and may not pass those 30 days (实施意见六(三)): extending it
+        would then be refused however short, and the period itself be unlawful. A missing timer or an
+        expression that fails is reported where it is, by the other checks."""
         for definition in self.elements("timerEventDefinition"):
             event = _Element(definition.file, definition.node.getparent())
             if event.id != MEDIATION_TIMER:
                 continue
+            timers = Timers(self.date_timers(), calendar, sample)
             acceptance = {"accepted_at": now.isoformat(), "extension_days": 0}
             try:
-                days, _ = mediation_period(Timers(self.date_timers(), calendar, sample).due, acceptance)
+                period = timers.period(MEDIATION_TIMER, {"acceptance": acceptance})
+                days, _ = mediation_period(timers.due, acceptance)
             except api.HandlerError:
                 return
-            if days > MAX_MEDIATION_DAYS:
+            if period.unit != "日":
+                yield event.finding(
+                    f"调解期限定时器按{period.unit.removeprefix('个')}计算（{period}），实施意见六(三)的调解期限按日计算"
+                    "（一般15日，含延长最长不超过30日），请用 deadline_days"
+                )
+            elif days > MAX_MEDIATION_DAYS:
                 yield event.finding(
                     f"调解期限定时器在未延长时给出{days}日的调解期限，超过实施意见六(三)规定的最长"
                     f"{MAX_MEDIATION_DAYS}日（调解一般在受理之日起15日内完成，确需延长的，最长不超过"

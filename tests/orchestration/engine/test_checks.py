@@ -143,6 +143,16 @@ def test_a_mediation_period_past_the_laws_thirty_days_is_refused(days: int, refu
     assert message.startswith("调解期限定时器在未延长时给出31日的调解期限，超过实施意见六(三)规定的最长30日")
 
 
+def test_a_mediation_period_is_counted_in_days() -> None:
+    """The law counts it in days, and so do the 30 days in all that an extension may reach."""
+    working = 'deadline_working_days(acceptance["accepted_at"], 10 + acceptance["extension_days"])'
+    file, name, message = the_error(
+        run(changed(MEDIATION_DEADLINE, working, count=2)), "mediation_deadline_reached"
+    )
+    assert (file, name) == ("referral.bpmn", "调解期限届满")
+    assert message.startswith("调解期限定时器按工作日计算（10个工作日），实施意见六(三)的调解期限按日计算")
+
+
 def test_a_timer_whose_period_a_document_states_must_count_one_period() -> None:
     """The referral letter states the period of 3日内未作决定: an expression counting two is refused on
     the task that issues the letter, before a case fails there."""
