@@ -42,17 +42,17 @@ from bench.databases import (
     sqlite_database,
 )
 from handlers.deadlines import timer_functions
-from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS, SUCCESS_FEEDBACK_WORKING_DAYS
-from handlers.referral import MAX_MEDIATION_DAYS, mediation_period
+from handlers.mediation import JUDICIAL_CONFIRMATION_DAYS
+from handlers.referral import MAX_MEDIATION_DAYS, SUCCESS_FEEDBACK_TIMER, mediation_period
 from orchestration import logs
-from orchestration.domain.calendar import SHANGHAI, EveryDayCalendar, WorkingCalendar
+from orchestration.domain.calendar import SHANGHAI, WorkingCalendar
 from orchestration.domain.forms import FormRegistry, validate
 from orchestration.domain.organisations import MEDIATION_KINDS
 from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.compat import ServiceTaskEngine, engine_clock
 from orchestration.engine.runtime import START_FORM, Actor, Runtime
-from orchestration.engine.script_engine import date_timers, timer_due
+from orchestration.engine.script_engine import Timers, date_timers
 from orchestration.engine.specs import PROCESS_ID, parse_files
 from orchestration.engine.state import StateCodec
 from orchestration.services import demo
@@ -196,10 +196,8 @@ def _issue_referral(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any]
 
 def _accept_case(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]) -> Any:
     # Deadlines go through the same timer expression and calendar as the real handler: they cost the same.
-    def timer(event: str, overlay: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
-        return timer_due(TIMERS[event], {**data, **overlay}, cal if rest_days else EveryDayCalendar())
-
-    days, deadline = mediation_period(timer, {"accepted_at": now.isoformat(), "extension_days": 0})
+    timers = Timers(TIMERS, cal, data)
+    days, deadline = mediation_period(timers.due, {"accepted_at": now.isoformat(), "extension_days": 0})
     return {
         "accepted_at": now.isoformat(),
         "mediation_org": p["mediation_org"],
@@ -215,12 +213,14 @@ def _accept_case(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p
 def _record_agreement(cal: WorkingCalendar, now: datetime, data: Mapping[str, Any], p: dict[str, Any]) -> Any:
     effective_on = data.get("agreement_effective_on") or now.astimezone(SHANGHAI).date().isoformat()
     start_of_day = datetime.combine(date.fromisoformat(effective_on), day_time(0), tzinfo=SHANGHAI)
+    timers, feedback = Timers(TIMERS, cal, data), {"agreement": {"mediation_ended_at": now.isoformat()}}
     return {
         "form": p["form"],
         "mediation_ended_at": now.isoformat(),
         "effective_on": effective_on,
         "judicial_confirmation_deadline": cal.add_days(start_of_day, JUDICIAL_CONFIRMATION_DAYS).isoformat(),
-        "feedback_deadline": cal.add_working_days(now, SUCCESS_FEEDBACK_WORKING_DAYS).isoformat(),
+        "feedback_deadline": timers.due(SUCCESS_FEEDBACK_TIMER, feedback).isoformat(),
+        "feedback_period": str(timers.period(SUCCESS_FEEDBACK_TIMER, feedback)),
         "document": _number("({year})人调字第{n}号", now),
     }
 

@@ -25,6 +25,7 @@ __all__ = [
     "LocalOrganisations",
     "Operation",
     "Organisation",
+    "Period",
     "Role",
     "WorkingCalendar",
     "call",
@@ -56,6 +57,18 @@ class LocalOrganisations:
 class EarlierCase:
     case_no: str
     title: str
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period as a timer's expression counts it: `count` 日, 个工作日 or 个月 (`unit`), written as the law
+    writes periods ("5个工作日")."""
+
+    count: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.count}{self.unit}"
 
 
 class HandlerContext(Protocol):
@@ -150,6 +163,12 @@ class HandlerContext(Protocol):
         day is the one the expression names, never moved (民法典第二百零三条): its distance from the start
         is the period's length. Raises HandlerError when the diagram has no such timer or its expression
         fails for the data."""
+
+    def timer_period(self, event: str, data: Mapping[str, Any]) -> Period:
+        """The period the date timer of the event `event` counts were `data` laid over the task's data: the
+        count and unit its expression's one deadline function is called with (`deadline_working_days(…, 5)`
+        is 5个工作日), so that a document or message states the period in the diagram's own unit. Raises
+        HandlerError as `timer_due` does, and when the expression counts no period or several."""
 
     # how many petitioners make a petition collective (集体访), as configured
     collective_headcount: int

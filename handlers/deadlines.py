@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from handlers.api import WorkingCalendar
+from handlers.api import Period, WorkingCalendar
 
 
 def _parse(value: str) -> datetime:
@@ -15,16 +15,27 @@ def _parse(value: str) -> datetime:
     return moment
 
 
-def timer_functions(calendar: WorkingCalendar) -> dict[str, Callable[[str, int], str]]:
-    """Names visible to timer expressions, gateway conditions and scripts in the diagrams."""
+def timer_functions(
+    calendar: WorkingCalendar, counted: list[Period] | None = None
+) -> dict[str, Callable[[str, int], str]]:
+    """Names visible to timer expressions, gateway conditions and scripts in the diagrams. Each period a
+    deadline function counts is appended to `counted` when given: how a document learns the period an
+    expression states."""
+
+    def count(days: int, unit: str) -> None:
+        if counted is not None:
+            counted.append(Period(days, unit))
 
     def deadline_days(start: str, days: int) -> str:
+        count(days, "日")
         return calendar.add_days(_parse(start), days).isoformat()
 
     def deadline_working_days(start: str, days: int) -> str:
+        count(days, "个工作日")
         return calendar.add_working_days(_parse(start), days).isoformat()
 
     def deadline_months(start: str, months: int) -> str:
+        count(months, "个月")
         return calendar.add_months(_parse(start), months).isoformat()
 
     def warning_time(deadline: str, working_days: int) -> str:

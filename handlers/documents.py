@@ -106,10 +106,15 @@ def party_list(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def referral_letter_content(
-    data: Mapping[str, Any], to: str, approved_by: str | None, approved_on: str | None
+    data: Mapping[str, Any],
+    to: str,
+    approved_by: str | None,
+    approved_on: str | None,
+    periods: Mapping[str, str],
 ) -> dict[str, Any]:
     """The 移送函 (实施意见 六(二)) from the case data: what the leader reads as a draft and what is issued
-    once they approve it, with their name and the date."""
+    once they approve it, with their name and the date, and the periods it states as the diagram's timers
+    count them (referral.letter_periods)."""
     earlier = data.get("referral")
     handover = data.get("handover")
     handed_up = (
@@ -132,6 +137,7 @@ def referral_letter_content(
         "approved_comments": data.get("approval_comments", ""),
         "approved_by": approved_by,
         "approved_on": approved_on,
+        "periods": dict(periods),
         # a second letter after 会商 sends the case to another organisation (六(二)), or after the justice
         # side agreed to hand a hard case up during mediation (七(三))
         "after_consultation": isinstance(earlier, Mapping)

@@ -6,7 +6,8 @@ from typing import Any
 
 from handlers import dates, documents
 from handlers.api import HandlerContext, Role, operation
-from handlers.mediation import FAILURE_FEEDBACK_WORKING_DAYS, MEDIATION_ENDED, SUCCESS_FEEDBACK_WORKING_DAYS
+from handlers.mediation import MEDIATION_ENDED
+from handlers.referral import FAILURE_FEEDBACK_TIMER, SUCCESS_FEEDBACK_TIMER
 
 
 def _warn_both_sides(ctx: HandlerContext, kind: str, message: str) -> dict[str, Any]:
@@ -18,9 +19,10 @@ def _warn_both_sides(ctx: HandlerContext, kind: str, message: str) -> dict[str, 
 
 @operation("warn_late_feedback")
 def warn_late_feedback(ctx: HandlerContext, outcome: str) -> dict[str, Any]:
-    days = SUCCESS_FEEDBACK_WORKING_DAYS if outcome == "success" else FAILURE_FEEDBACK_WORKING_DAYS
+    # the period of the timer that fired, counted on the case's own data
+    period = ctx.timer_period(SUCCESS_FEEDBACK_TIMER if outcome == "success" else FAILURE_FEEDBACK_TIMER, {})
     return _warn_both_sides(
-        ctx, "feedback_late", f"案件 {ctx.case_no} 调解结果未在{days}个工作日内反馈信访部门，已逾期"
+        ctx, "feedback_late", f"案件 {ctx.case_no} 调解结果未在{period}内反馈信访部门，已逾期"
     )
 
 

@@ -7,10 +7,13 @@ from typing import Any
 
 from handlers import dates, documents
 from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
-from handlers.referral import MAX_MEDIATION_DAYS, mediation_period
+from handlers.referral import (
+    FAILURE_FEEDBACK_TIMER,
+    MAX_MEDIATION_DAYS,
+    SUCCESS_FEEDBACK_TIMER,
+    mediation_period,
+)
 
-SUCCESS_FEEDBACK_WORKING_DAYS = 5
-FAILURE_FEEDBACK_WORKING_DAYS = 3
 JUDICIAL_CONFIRMATION_DAYS = 30  # 人民调解法第三十三条
 OTHER_ROUTES = ("仲裁", "行政", "司法", "信访")
 DEADLINE_REASON = "调解期限届满，未达成调解协议"
@@ -64,6 +67,7 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
     # Mediation ended the day the agreement took effect: the petition's limit runs again from then,
     # and the feedback and follow-up periods count from it (实施意见 六(四)、(五)).
     ended = dates.start_of(effective)
+    feedback = {"agreement": {"mediation_ended_at": ended.isoformat()}}
     confirmation_deadline = ctx.calendar.add_days(_start_of(effective_on), JUDICIAL_CONFIRMATION_DAYS)
     if ctx.petition_clock_paused():
         ctx.resume_petition_clock(ended)
@@ -91,7 +95,9 @@ def record_agreement(ctx: HandlerContext, form: str) -> dict[str, Any]:
         "mediation_ended_at": ended.isoformat(),
         "effective_on": effective_on,
         "judicial_confirmation_deadline": confirmation_deadline.isoformat(),
-        "feedback_deadline": ctx.calendar.add_working_days(ended, SUCCESS_FEEDBACK_WORKING_DAYS).isoformat(),
+        # the diagram's timer on 反馈调解结果 (5个工作日 as shipped) is the one statement of the period
+        "feedback_deadline": ctx.timer_due(SUCCESS_FEEDBACK_TIMER, feedback).isoformat(),
+        "feedback_period": str(ctx.timer_period(SUCCESS_FEEDBACK_TIMER, feedback)),
         "document": number,
     }
 
@@ -106,6 +112,9 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
     if ctx.petition_clock_paused():
         ctx.resume_petition_clock(ctx.now)
     ctx.record_outcome("terminated")
+    # the diagram's timer on 反馈调解结果 after termination (3个工作日 as shipped), told to the parties too
+    feedback = {"termination": {"terminated_at": ctx.now.isoformat()}}
+    period = str(ctx.timer_period(FAILURE_FEEDBACK_TIMER, feedback))
     number = documents.issue(
         ctx,
         "termination_notice",
@@ -114,14 +123,14 @@ def terminate_mediation(ctx: HandlerContext) -> dict[str, Any]:
             "reason": reason,
             "other_routes": list(OTHER_ROUTES),
             "terminated_on": ctx.now.astimezone(SHANGHAI).date().isoformat(),
+            "feedback_period": period,
         },
     )
     return {
         "terminated_at": ctx.now.isoformat(),
         "reason": reason,
-        "feedback_deadline": ctx.calendar.add_working_days(
-            ctx.now, FAILURE_FEEDBACK_WORKING_DAYS
-        ).isoformat(),
+        "feedback_deadline": ctx.timer_due(FAILURE_FEEDBACK_TIMER, feedback).isoformat(),
+        "feedback_period": period,
         "document": number,
     }
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers import documents
-from handlers.api import SHANGHAI, HandlerContext, HandlerError, Role, operation
+from handlers.api import SHANGHAI, HandlerContext, HandlerError, Period, Role, operation
 
 MAX_MEDIATION_DAYS = (
     30  # 确有必要延长的，最长不得超过30日 (实施意见六(三)): the law's, whatever the diagram says
@@ -15,6 +15,11 @@ MAX_MEDIATION_DAYS = (
 # The diagram's timer that ends mediation. Its expression is the one statement of the period (受理之日起15日
 # as shipped) that a policy officer edits: the handlers name the days and the deadline it gives.
 MEDIATION_TIMER = "mediation_deadline_reached"
+# The diagram's other timers whose periods the referral letter states: the receiving organisation's 3日 to
+# return a case, and the 5 and 3 working days to report the outcome (实施意见 六(二)、(四)).
+REVIEW_TIMER = "review_timeout"
+SUCCESS_FEEDBACK_TIMER = "success_feedback_late"
+FAILURE_FEEDBACK_TIMER = "failure_feedback_late"
 
 
 def mediation_period(timer_due: Callable[..., datetime], acceptance: Mapping[str, Any]) -> tuple[int, str]:
@@ -27,6 +32,22 @@ def mediation_period(timer_due: Callable[..., datetime], acceptance: Mapping[str
     return (named - accepted).days, timer_due(MEDIATION_TIMER, data).isoformat()
 
 
+def letter_periods(timer_period: Callable[[str, Mapping[str, Any]], Period], at: str) -> dict[str, str]:
+    """The periods the referral letter states, as the diagram's timers count them (`timer_period` is the
+    context's) for a case referred, accepted and ended at `at`: stand-in data, since nothing they count
+    from has happened when the letter is issued."""
+    return {
+        "review": str(timer_period(REVIEW_TIMER, {"referral": {"referred_at": at}})),
+        "mediation": str(
+            timer_period(MEDIATION_TIMER, {"acceptance": {"accepted_at": at, "extension_days": 0}})
+        ),
+        "success_feedback": str(
+            timer_period(SUCCESS_FEEDBACK_TIMER, {"agreement": {"mediation_ended_at": at}})
+        ),
+        "failure_feedback": str(timer_period(FAILURE_FEEDBACK_TIMER, {"termination": {"terminated_at": at}})),
+    }
+
+
 @operation("issue_referral")
 def issue_referral(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     org = ctx.mediation_org(mediation_org)
@@ -35,14 +56,18 @@ def issue_referral(ctx: HandlerContext, mediation_org: str) -> dict[str, Any]:
     # After 会商 the letter to the new organisation rests on the leader's first approval.
     approved_by = earlier.get("approved_by") or ctx.actor_name
     approved_on = earlier.get("approved_on") or ctx.now.astimezone(SHANGHAI).date().isoformat()
+    periods = letter_periods(ctx.timer_period, ctx.now.isoformat())
     number = documents.issue(
         ctx,
         "referral_letter",
-        documents.referral_letter_content(ctx.data, org.name, approved_by, approved_on),
+        documents.referral_letter_content(ctx.data, org.name, approved_by, approved_on, periods),
     )
     # the case number only: the matter is free text and may name more than the parties
     ctx.notify(
-        org.id, Role.MEDIATOR, "referral", f"收到访调对接移送案件 {ctx.case_no}，请在3日内决定受理或者退回"
+        org.id,
+        Role.MEDIATOR,
+        "referral",
+        f"收到访调对接移送案件 {ctx.case_no}，请在{periods['review']}内决定受理或者退回",
     )
     return {
         "referred_at": ctx.now.isoformat(),

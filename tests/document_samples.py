@@ -72,6 +72,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "contact_person": "王芳",
         "contact_phone": "0891-6321234",
         "approved_comments": "同意移送。",
+        "periods": {
+            "review": "3日",
+            "mediation": "15日",
+            "success_feedback": "5个工作日",
+            "failure_feedback": "3个工作日",
+        },
     },
     "acceptance_receipt": {
         "mediator": f"次仁{EVIL}",
@@ -108,6 +114,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "parties": PARTY_LIST[:2],
         "reason": f"调解期限届满，未达成调解协议{EVIL}",
         "other_routes": ["仲裁", "行政", "司法", "信访"],
+        "feedback_period": "3个工作日",
     },
     "feedback_receipt": {
         "outcome": "failure",

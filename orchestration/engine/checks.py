@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from handlers import api
+from handlers.referral import MAX_MEDIATION_DAYS, MEDIATION_TIMER, mediation_period
 from orchestration.domain import expressions, scenario_schema
 from orchestration.domain.assignment import LANE_ROLES
 from orchestration.domain.calendar import SHANGHAI, EveryDayCalendar, WorkingCalendar
@@ -46,7 +47,14 @@ from orchestration.domain.procedure import (
     parse_xml,
     scenario_texts,
 )
-from orchestration.engine.script_engine import FUNCTIONS, evaluate, timer_due
+from orchestration.engine.script_engine import (
+    FUNCTIONS,
+    Timers,
+    UncountedPeriod,
+    evaluate,
+    timer_due,
+    timer_period,
+)
 from orchestration.engine.specs import parser_with
 from orchestration.errors import FangtiaoError
 
@@ -55,6 +63,7 @@ SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 START_LABELS = {"case_no": "案件编号", "registered_at": "案件登记时间"}
 START_DATA = tuple(START_LABELS)
 SAMPLE_TEXT = "样例"
+SAMPLE_PERIOD = api.Period(1, "日")
 
 
 def check(
@@ -230,6 +239,7 @@ class _Procedure:
         ]
         sample = sample_data(self, calendar, now, findings)
         findings += self.timers(sample, calendar)
+        findings += self.mediation_limit(sample, calendar, now)
         return findings
 
     def user_tasks(self) -> Iterator[Finding]:
@@ -371,6 +381,36 @@ class _Procedure:
                 node = definition.node.find(f"{{*}}{kind}")
                 if node is not None:
                     yield from _timer(event, kind, (node.text or "").strip(), sample, calendar)
+
+    def mediation_limit(
+        self, sample: Mapping[str, Any], calendar: WorkingCalendar, now: datetime
+    ) -> Iterator[Finding]:
+        """The mediation period the diagram's timer gives before any extension is counted in days, as the law
+        counts it and the 30 days in all are, and may not pass those 30 days (实施意见六(三)): extending it
+        would then be refused however short, and the period itself be unlawful. A missing timer or an
+        expression that fails is reported where it is, by the other checks."""
+        for definition in self.elements("timerEventDefinition"):
+            event = _Element(definition.file, definition.node.getparent())
+            if event.id != MEDIATION_TIMER:
+                continue
+            timers = Timers(self.date_timers(), calendar, sample)
+            acceptance = {"accepted_at": now.isoformat(), "extension_days": 0}
+            try:
+                period = timers.period(MEDIATION_TIMER, {"acceptance": acceptance})
+                days, _ = mediation_period(timers.due, acceptance)
+            except api.HandlerError:
+                return
+            if period.unit != "日":
+                yield event.finding(
+                    f"调解期限定时器按{period.unit.removeprefix('个')}计算（{period}），实施意见六(三)的调解期限按日计算"
+                    "（一般15日，含延长最长不超过30日），请用 deadline_days"
+                )
+            elif days > MAX_MEDIATION_DAYS:
+                yield event.finding(
+                    f"调解期限定时器在未延长时给出{days}日的调解期限，超过实施意见六(三)规定的最长"
+                    f"{MAX_MEDIATION_DAYS}日（调解一般在受理之日起15日内完成，确需延长的，最长不超过"
+                    f"{MAX_MEDIATION_DAYS}日）"
+                )
 
 
 def _property(node: etree._Element, name: str) -> str | None:
@@ -610,6 +650,10 @@ def _dry_run(
             )
             if finding not in findings:
                 findings.append(finding)
+        for event, problem in context.uncounted.items():
+            finding = task.finding(f"服务操作 {operator.get('id')} 要写明定时事件“{event}”的期间：{problem}")
+            if finding not in findings:
+                findings.append(finding)
 
 
 class _SampleContext:
@@ -635,6 +679,8 @@ class _SampleContext:
         self.now, self.calendar, self.data, self.task_name = now, calendar, data, task
         self._timers = timers
         self.missing_timers: list[str] = []
+        # timers whose period the operation states, by event id: why none can be stated
+        self.uncounted: dict[str, str] = {}
 
     def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
         # What is wrong is reported once, where it is (a missing timer on the operation's task, an expression
@@ -648,6 +694,19 @@ class _SampleContext:
             )
         except Exception:
             return self.now
+
+    def timer_period(self, event: str, data: Mapping[str, Any]) -> api.Period:
+        # as timer_due: reported where it is wrong, a sample period for the handler
+        if event not in self._timers:
+            self.missing_timers.append(event)
+            return SAMPLE_PERIOD
+        try:
+            return timer_period(self._timers[event], {**self.data, **data}, self.calendar)
+        except UncountedPeriod as exc:
+            self.uncounted[event] = str(exc)
+            return SAMPLE_PERIOD
+        except Exception:
+            return SAMPLE_PERIOD
 
     def notify(self, org_id: int | None, role: str, kind: str, message: str) -> None:
         pass

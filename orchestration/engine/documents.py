@@ -18,7 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.documents import ACTS, KINDS, Kind, party_list, referral_letter_content
+from handlers.referral import letter_periods
 from orchestration.domain.calendar import SHANGHAI
+from orchestration.engine.script_engine import Timers
 from orchestration.errors import InvalidData
 from orchestration.store.models import Attachment, Case, Document, DocumentAct, Organisation, document_digest
 from orchestration.store.numbering import next_value
@@ -131,9 +133,10 @@ def issue(
 
 
 def referral_draft(
-    session: Session, case: Case, data: Mapping[str, Any], now: datetime, actor: str
+    session: Session, case: Case, data: Mapping[str, Any], timers: Timers, now: datetime, actor: str
 ) -> Document:
-    """The referral letter as `issue_referral` will issue it once approved: not stored, not numbered."""
+    """The referral letter as `issue_referral` will issue it once approved: not stored, not numbered;
+    `timers` are the case's, which count the periods it states as they will when it is issued."""
     spec = KINDS["referral_letter"]
     issuer = session.get(Organisation, case.petition_office_id) if case.petition_office_id else None
     code = data.get("mediation_org")
@@ -141,7 +144,7 @@ def referral_draft(
     content = {
         "case_no": case.case_no,
         "matter": data.get("matter"),
-        **referral_letter_content(data, to or "", None, None),
+        **referral_letter_content(data, to or "", None, None, letter_periods(timers.period, now.isoformat())),
     }
     return Document(
         case_id=case.id,

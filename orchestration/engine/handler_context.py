@@ -10,13 +10,13 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisation
+from handlers.api import EarlierCase, HandlerError, LocalOrganisations, Organisation, Period
 from orchestration.domain import organisations, petition_clock
-from orchestration.domain.calendar import EveryDayCalendar, WorkingCalendar
+from orchestration.domain.calendar import WorkingCalendar
 from orchestration.domain.parties import same_parties
 from orchestration.domain.personal_data import identifying_values, redact
 from orchestration.engine import documents
-from orchestration.engine.script_engine import date_timers, timer_due
+from orchestration.engine.script_engine import Timers, date_timers
 from orchestration.errors import InvalidData
 from orchestration.store.models import Case, Notification
 from orchestration.store.models import Organisation as OrganisationRow
@@ -134,17 +134,13 @@ class CaseContext:
         return petition_clock.is_paused(self._session, self._case.id)
 
     def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
-        expression = date_timers(self._procedure).get(event)
-        if expression is None:
-            raise HandlerError(
-                f"流程中没有按日期计时的定时事件“{event}”，无法确定期限，请流程管理员检查流程图"
-            )
-        try:
-            return timer_due(
-                expression, {**self.data, **data}, self.calendar if rest_days else EveryDayCalendar()
-            )
-        except Exception as exc:  # whatever the diagram's expression raises is the diagram's fault
-            raise HandlerError(f"定时事件“{event}”的期限表达式无法计算：{exc}") from exc
+        return self._timers().due(event, data, rest_days=rest_days)
+
+    def timer_period(self, event: str, data: Mapping[str, Any]) -> Period:
+        return self._timers().period(event, data)
+
+    def _timers(self) -> Timers:
+        return Timers(date_timers(self._procedure), self.calendar, self.data)
 
     def organisations_for(self, locality: str) -> LocalOrganisations:
         try:

@@ -14,6 +14,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
@@ -401,7 +402,7 @@ class Runtime:
                 actor.display_name,
                 self.collective_headcount,
                 actor.org_id,
-                (top.spec, *top.subprocess_specs.values()),
+                procedure_of(top),
             )
 
         return FangtiaoScriptEngine(calendar, context)
@@ -1001,6 +1002,11 @@ def _stray_message(stray: list[str]) -> str:
 
 def _no_services(task: Task) -> Any:
     raise AssertionError("a migration preview runs no service task")
+
+
+def procedure_of(workflow: BpmnWorkflow) -> tuple[BpmnProcessSpec, ...]:
+    """The case's running process and its subprocesses: whose timers its handlers evaluate."""
+    return (workflow.spec, *workflow.subprocess_specs.values())
 
 
 def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -306,11 +306,13 @@ DATA_DEADLINES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "调解最长期限（含延长合计不超过30日，实施意见六(三)；届满日为法定休假日的，顺延至其后第一个工作日，民法典第二百零三条）",
         ("agreement", "termination"),
     ),
-    ("agreement", "feedback_deadline"): ("调解成功结果反馈期限（5个工作日）", ("fed_back_on",)),
+    ("agreement", "feedback_deadline"): ("调解成功结果反馈期限（{period}）", ("fed_back_on",)),
     # The parties' own period under 人民调解法 art 33; it runs whatever the procedure does.
     ("agreement", "judicial_confirmation_deadline"): ("申请司法确认期限（协议生效之日起30日）", ()),
-    ("termination", "feedback_deadline"): ("调解不成功反馈期限（3个工作日）", ("fed_back_on",)),
+    ("termination", "feedback_deadline"): ("调解不成功反馈期限（{period}）", ("fed_back_on",)),
 }
+# The feedback periods the handlers counted with before they wrote the diagram's with the deadline.
+EARLIER_FEEDBACK_PERIODS = {"agreement": "5个工作日", "termination": "3个工作日"}
 DONE = DueState.DONE  # a deadline whose step is over: shown for the record, no longer counted
 
 
@@ -418,6 +420,9 @@ def case_deadlines(
             due = from_timers.get((key, inner), due)
             if label == MEDIATION_LABEL:
                 label = mediation_label(calendar, value, due)
+            elif key in EARLIER_FEEDBACK_PERIODS and inner == "feedback_deadline":
+                # the period the diagram's timer counted when the deadline was written
+                label = label.format(period=value.get("feedback_period") or EARLIER_FEEDBACK_PERIODS[key])
             closed = bool(settled_by) and case.status == CaseStatus.COMPLETED
             over = closed or any(data.get(name) for name in settled_by)
             state = DONE if over else due_state(due, now, calendar)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from orchestration.domain.access import Disclosure, Viewer, can_view_case, disclosure, handles_case, mask_pii
 from orchestration.domain.forms import FormRegistry
 from orchestration.engine import documents as issuing
-from orchestration.engine.runtime import case_data
+from orchestration.engine.runtime import case_data, procedure_of
+from orchestration.engine.script_engine import Timers, date_timers
 from orchestration.errors import Forbidden, InvalidData, NotFound
 from orchestration.read import case_view
 from orchestration.services.base import Service
@@ -131,8 +132,10 @@ class DocumentService(Service):
             if viewer.role != task.role or viewer.org_id != task.org_id:
                 raise Forbidden("只有审签人可以查看移送函草稿")
             audit_pii_view(session, viewer, case, self.now(), "draft:referral_letter")
-            data = case_data(self.runtime.decode(session, case))
-            draft = issuing.referral_draft(session, case, data, self.now(), viewer.username)
+            workflow = self.runtime.decode(session, case)
+            data = case_data(workflow)
+            timers = Timers(date_timers(procedure_of(workflow)), self.runtime.calendar(session), data)
+            draft = issuing.referral_draft(session, case, data, timers, self.now(), viewer.username)
             return DocumentView(
                 document=draft,
                 acts=[],

@@ -15,12 +15,12 @@ from handlers.api import (
     HandlerError,
     LocalOrganisations,
     Organisation,
+    Period,
     WorkingCalendar,
     call,
 )
-from orchestration.domain.calendar import EveryDayCalendar
 from orchestration.domain.procedure import read_directories
-from orchestration.engine.script_engine import date_timers, timer_due
+from orchestration.engine.script_engine import Timers, date_timers
 from orchestration.engine.specs import parse_files
 from orchestration.settings import PROJECT_ROOT
 from tests.orchestration.services.procedure_edits import MEDIATION_DEADLINE, TEN_DAYS
@@ -148,10 +148,10 @@ class FakeContext:
         return bool(self.clock_events) and self.clock_events[-1] == "pause"
 
     def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
-        if event not in self.timers:
-            raise HandlerError(f"流程中没有按日期计时的定时事件“{event}”")
-        calendar = self.calendar if rest_days else EveryDayCalendar()
-        return timer_due(self.timers[event], {**self.data, **data}, calendar)
+        return Timers(self.timers, self.calendar, self.data).due(event, data, rest_days=rest_days)
+
+    def timer_period(self, event: str, data: Mapping[str, Any]) -> Period:
+        return Timers(self.timers, self.calendar, self.data).period(event, data)
 
     def organisations_for(self, locality: str) -> LocalOrganisations:
         if locality not in self.localities:

@@ -54,12 +54,14 @@ def test_the_referral_letter_names_who_approved_it_and_when() -> None:
         "八廓街道人民调解委员会",
         "李建国",
         "2026-11-02",
+        {"review": "3日"},
     )
+    assert content["periods"] == {"review": "3日"}
     assert content["to"] == "八廓街道人民调解委员会" and content["summary"] == "概要"
     assert (content["approved_by"], content["approved_on"]) == ("李建国", "2026-11-02")
     assert content["after_consultation"] is False
     again = documents.referral_letter_content(
-        {**DATA, "referral": {"document": "(2026)x"}}, "城关区", None, None
+        {**DATA, "referral": {"document": "(2026)x"}}, "城关区", None, None, {}
     )
     assert again["after_consultation"] is True
 

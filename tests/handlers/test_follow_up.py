@@ -5,12 +5,40 @@ from __future__ import annotations
 import pytest
 
 from handlers.api import HandlerError, Role
-from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, PETITION_OFFICE, FakeContext, Notice, run
+from tests.handlers.fakes import (
+    MEDIATION_COMMITTEE,
+    NOW,
+    PETITION_OFFICE,
+    SHIPPED_TIMERS,
+    FakeContext,
+    Notice,
+    run,
+)
+
+ENDED = {
+    "agreement": {"mediation_ended_at": "2026-11-02T00:00:00+08:00"},
+    "termination": {"terminated_at": "2026-11-02T09:00:00+08:00"},
+}
 
 
-@pytest.mark.parametrize(("outcome", "limit"), [("success", "5个工作日"), ("failure", "3个工作日")])
-def test_late_feedback_warns_both_sides_with_the_limit_that_applied(outcome: str, limit: str) -> None:
-    ctx = FakeContext()
+@pytest.mark.parametrize(
+    ("outcome", "timers", "limit"),
+    [
+        ("success", {}, "5个工作日"),
+        ("failure", {}, "3个工作日"),
+        # the limit is the diagram's timer on the feedback task, in its own unit
+        ("success", {"success_feedback_late": 'deadline_days(agreement["mediation_ended_at"], 7)'}, "7日"),
+        (
+            "failure",
+            {"failure_feedback_late": 'deadline_working_days(termination["terminated_at"], 2)'},
+            "2个工作日",
+        ),
+    ],
+)
+def test_late_feedback_warns_both_sides_with_the_limit_that_applied(
+    outcome: str, timers: dict[str, str], limit: str
+) -> None:
+    ctx = FakeContext(data=ENDED, timers={**SHIPPED_TIMERS, **timers})
     result = run("warn_late_feedback", ctx, outcome=outcome)
     message = f"案件 FT2026-000001 调解结果未在{limit}内反馈信访部门，已逾期"
     assert ctx.notices == [

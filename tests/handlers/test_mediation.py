@@ -9,7 +9,15 @@ import pytest
 
 from handlers.api import SHANGHAI, HandlerError
 from handlers.mediation import DEADLINE_REASON, JUDICIAL_CONFIRMATION_DAYS
-from tests.handlers.fakes import MEDIATION_COMMITTEE, NOW, FakeContext, Notice, run, ten_day_timers
+from tests.handlers.fakes import (
+    MEDIATION_COMMITTEE,
+    NOW,
+    SHIPPED_TIMERS,
+    FakeContext,
+    Notice,
+    run,
+    ten_day_timers,
+)
 
 ACCEPTED_AT = "2026-11-02T09:00:00+08:00"
 PARTIES = {"petitioner_name": "张三", "respondent_name": "李四", "respondent_type": "citizen"}
@@ -144,6 +152,7 @@ def test_a_written_agreement_is_recorded_with_its_deadlines() -> None:
         "effective_on": "2026-11-10",
         "judicial_confirmation_deadline": "2026-12-10T23:59:59+08:00",
         "feedback_deadline": "2026-11-17T23:59:59+08:00",  # 5 working days from Tuesday 10 November
+        "feedback_period": "5个工作日",
         "document": document.number,
     }
     content = document.content
@@ -218,6 +227,21 @@ def test_success_feedback_counts_five_working_days_across_national_day() -> None
     assert result["feedback_deadline"] == "2026-10-13T23:59:59+08:00"
 
 
+def test_the_feedback_deadlines_are_the_diagrams_timers() -> None:
+    """A policy officer changed the feedback timers: the deadlines in the data follow them."""
+    timers = {
+        **SHIPPED_TIMERS,
+        "success_feedback_late": 'deadline_working_days(agreement["mediation_ended_at"], 2)',
+        "failure_feedback_late": 'deadline_days(termination["terminated_at"], 10)',
+    }
+    agreed = run(
+        "record_agreement", FakeContext(data=AGREEMENT, now=SUBMITTED, timers=timers), form="written"
+    )
+    assert agreed["feedback_deadline"] == "2026-11-12T23:59:59+08:00"  # from Tuesday 10 November
+    terminated = run("terminate_mediation", FakeContext(timers=timers))
+    assert terminated["feedback_deadline"] == "2026-11-12T23:59:59+08:00"  # from Monday 2 November
+
+
 # ---- termination: by the mediator with a reason, or by the deadline timer -------------------------------
 
 
@@ -230,11 +254,13 @@ def test_a_mediator_terminating_gives_the_reason_and_the_other_routes() -> None:
     assert notice.kind == "termination_notice"
     assert notice.content["reason"] == "被申请人要求终止调解"
     assert notice.content["other_routes"] == ["仲裁", "行政", "司法", "信访"]
+    assert notice.content["feedback_period"] == "3个工作日"
     assert [p["name"] for p in notice.content["parties"]] == ["张三", "李四"]
     assert result == {
         "terminated_at": NOW.isoformat(),
         "reason": "被申请人要求终止调解",
         "feedback_deadline": "2026-11-05T23:59:59+08:00",  # 3 working days from Monday 2 November
+        "feedback_period": "3个工作日",
         "document": notice.number,
     }
 

@@ -84,6 +84,7 @@ def test_a_referral_goes_to_the_chosen_organisation_with_its_letter() -> None:
     assert letter.content["consent_documents"] == ["同意调解书.pdf"]
     assert letter.content["legal_documents"] == [] and letter.content["approved_comments"] == ""
     assert letter.content["case_no"] == "FT2026-000001" and letter.content["matter"] == "宅基地院墙纠纷"
+    assert letter.content["periods"] == SHIPPED_PERIODS
     assert ctx.notices == [
         Notice(
             OTHER_COMMITTEE.id,
@@ -92,6 +93,48 @@ def test_a_referral_goes_to_the_chosen_organisation_with_its_letter() -> None:
             "收到访调对接移送案件 FT2026-000001，请在3日内决定受理或者退回",
         )
     ]
+
+
+SHIPPED_PERIODS = {
+    "review": "3日",
+    "mediation": "15日",
+    "success_feedback": "5个工作日",
+    "failure_feedback": "3个工作日",
+}
+
+
+def test_the_letter_states_the_periods_the_diagrams_timers_count() -> None:
+    """A policy officer changed the timers: the letter (and the notice) state them in their own units,
+    counted as if the case were referred, accepted and ended today."""
+    timers = {
+        **ten_day_timers(),
+        "review_timeout": 'deadline_working_days(referral["referred_at"], 2)',
+        "success_feedback_late": 'deadline_days(agreement["mediation_ended_at"], 7)',
+        "failure_feedback_late": 'deadline_months(termination["terminated_at"], 1)',
+    }
+    ctx = FakeContext(data=REFERRAL_DATA, timers=timers)
+    run("issue_referral", ctx, mediation_org=OTHER_COMMITTEE.code)
+    assert ctx.only_document().content["periods"] == {
+        "review": "2个工作日",
+        "mediation": "10日",
+        "success_feedback": "7日",
+        "failure_feedback": "1个月",
+    }
+    assert ctx.notices[0].message == "收到访调对接移送案件 FT2026-000001，请在2个工作日内决定受理或者退回"
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ('referral["referred_at"]', "计算了0个期间"),
+        ('deadline_days(deadline_working_days(referral["referred_at"], 1), 2)', "计算了2个期间"),
+    ],
+)
+def test_a_timer_stating_no_single_period_leaves_the_letter_unissued(expression: str, problem: str) -> None:
+    ctx = FakeContext(data=REFERRAL_DATA, timers={**SHIPPED_TIMERS, "review_timeout": expression})
+    with pytest.raises(HandlerError, match=f"定时事件“review_timeout”的期限表达式无法计算：.*{problem}"):
+        run("issue_referral", ctx, mediation_org=OTHER_COMMITTEE.code)
+    assert ctx.documents == [] and ctx.notices == []
 
 
 def test_a_referral_to_an_unknown_organisation_is_refused_before_anything_is_done() -> None:

@@ -20,6 +20,7 @@ from tests.document_samples import (
     render,
     view,
 )
+from tests.handlers.fakes import MEDIATION_COMMITTEE, FakeContext, run, ten_day_timers
 from webapp.documents import cn_date, render_document, sex_from_id, show
 
 
@@ -147,6 +148,19 @@ def test_termination_notice_names_the_other_routes() -> None:
     assert "2026年11月28日" in text  # created 2026-11-27 17:30 UTC, already the 28th in Shanghai
 
 
+def test_termination_notice_states_the_feedback_period_it_was_issued_with() -> None:
+    """The period the diagram's timer counted at termination; a notice issued before it was recorded reads
+    as it was issued."""
+    edited = _text(
+        render("termination_notice", {**SAMPLES["termination_notice"], "feedback_period": "2个工作日"})
+    )
+    assert "本组织将于终止调解之日起2个工作日内将调解情况和不成功的原因反馈信访部门" in edited
+    older = {key: value for key, value in SAMPLES["termination_notice"].items() if key != "feedback_period"}
+    assert "本组织将于终止调解之日起3个工作日内将调解情况和不成功的原因反馈信访部门" in _text(
+        render("termination_notice", older)
+    )
+
+
 def test_termination_notice_without_stored_routes_names_all_four() -> None:
     content = {k: v for k, v in SAMPLES["termination_notice"].items() if k != "other_routes"}
     text = _text(render("termination_notice", content))
@@ -162,6 +176,47 @@ def test_referral_letter() -> None:
     assert "3日内" in text and "15日内" in text and "5个工作日内" in text and "3个工作日内" in text
     assert "同意书.pdf" in text and "王芳" in text and "0891-6321234" in text
     assert "分管领导审签" in text
+
+
+LETTER_TEXT = (
+    "认为不属于人民调解范围、不予受理的，请于{review}内退回我单位，双方意见不一致的，由信访部门和司法行政部门"
+    "会商处理。调解一般应在受理之日起{mediation}内完成，确需延长的最长不超过30日。调解成功的，请于调解结束后"
+    "{success_feedback}内送达人民调解协议书复印件；调解不成功的，请于终止调解后{failure_feedback}内反馈情况及原因"
+)
+
+
+def test_the_referral_letter_states_the_periods_it_was_issued_with() -> None:
+    """The periods the diagram's timers counted at issue, in their own units; a letter issued before the
+    letter held them reads as it was issued. The 30 days are the law's whatever the diagram says."""
+    periods = {
+        "review": "5日",
+        "mediation": "10日",
+        "success_feedback": "7日",
+        "failure_feedback": "2个工作日",
+    }
+    edited = _text(render("referral_letter", {**SAMPLES["referral_letter"], "periods": periods}))
+    assert LETTER_TEXT.format(**periods) in edited
+    assert "15日" not in edited and "3日" not in edited
+    older = {key: value for key, value in SAMPLES["referral_letter"].items() if key != "periods"}
+    shipped = {
+        "review": "3日",
+        "mediation": "15日",
+        "success_feedback": "5个工作日",
+        "failure_feedback": "3个工作日",
+    }
+    assert LETTER_TEXT.format(**shipped) in _text(render("referral_letter", older))
+
+
+def test_under_a_ten_day_timer_the_letter_and_the_receipt_name_ten_days() -> None:
+    """A policy officer set the mediation timer to 10 days: the letter issued at referral and the receipt
+    issued at acceptance both print 10 days, counted by the handlers from the diagram's timer."""
+    ctx = FakeContext(data={"matter": "院墙纠纷"}, timers=ten_day_timers(), mediation_org_id=None)
+    run("issue_referral", ctx, mediation_org=MEDIATION_COMMITTEE.code)
+    run("accept_case", ctx, mediation_org=MEDIATION_COMMITTEE.code)
+    letter, receipt = (_text(render(issued.kind, dict(issued.content))) for issued in ctx.documents[:2])
+    assert "调解一般应在受理之日起10日内完成，确需延长的最长不超过30日" in letter
+    assert "一般在受理之日起10日内（至2026年11月12日）完成，确有必要延长的，最长不超过30日" in receipt
+    assert "15日" not in letter + receipt
 
 
 def test_the_acceptance_receipt_names_the_period_it_was_issued_with() -> None:

@@ -118,14 +118,50 @@ def test_a_changed_deadline_that_still_gives_a_date_passes() -> None:
 
 
 def test_the_mediation_timer_the_handlers_read_the_period_from_must_be_there() -> None:
-    """Acceptance and extension name the period the timer 调解期限届满 counts: a diagram whose timer has
-    another id is refused before a case fails on it, on each task that reads it and nowhere else."""
+    """The referral letter, acceptance and extension name the period the timer 调解期限届满 counts: a
+    diagram whose timer has another id is refused before a case fails on it, on each task that reads it
+    and nowhere else."""
     renamed = changed("mediation_deadline_reached", "mediation_deadline_due", count=-1)
     reason = "按定时事件“mediation_deadline_reached”的表达式确定期限，但流程中没有这个按日期计时的定时事件"
     assert errors(run(renamed)) == [
+        ("referral.bpmn", "issue_referral", "移送人民调解组织", f"服务操作 fangtiao/issue_referral {reason}"),
         ("referral.bpmn", "accept_case", "受理并出具回执", f"服务操作 fangtiao/accept_case {reason}"),
         ("referral.bpmn", "extend_mediation", "延长调解期限", f"服务操作 fangtiao/extend_mediation {reason}"),
     ]
+
+
+@pytest.mark.parametrize(("days", "refused"), [(30, False), (31, True)])
+def test_a_mediation_period_past_the_laws_thirty_days_is_refused(days: int, refused: bool) -> None:
+    """实施意见六(三): 30 days at most, extensions included, so the timer may give no more before any."""
+    longer = f'deadline_days(acceptance["accepted_at"], {days} + acceptance["extension_days"])'
+    findings = run(changed(MEDIATION_DEADLINE, longer, count=2))
+    if not refused:
+        assert errors(findings) == []
+        return
+    file, name, message = the_error(findings, "mediation_deadline_reached")
+    assert (file, name) == ("referral.bpmn", "调解期限届满")
+    assert message.startswith("调解期限定时器在未延长时给出31日的调解期限，超过实施意见六(三)规定的最长30日")
+
+
+def test_a_mediation_period_is_counted_in_days() -> None:
+    """The law counts it in days, and so do the 30 days in all that an extension may reach."""
+    working = 'deadline_working_days(acceptance["accepted_at"], 10 + acceptance["extension_days"])'
+    file, name, message = the_error(
+        run(changed(MEDIATION_DEADLINE, working, count=2)), "mediation_deadline_reached"
+    )
+    assert (file, name) == ("referral.bpmn", "调解期限届满")
+    assert message.startswith("调解期限定时器按工作日计算（10个工作日），实施意见六(三)的调解期限按日计算")
+
+
+def test_a_timer_whose_period_a_document_states_must_count_one_period() -> None:
+    """The referral letter states the period of 3日内未作决定: an expression counting two is refused on
+    the task that issues the letter, before a case fails there."""
+    two = 'deadline_days(deadline_working_days(referral["referred_at"], 1), 2)'
+    findings = run(changed('deadline_days(referral["referred_at"], 3)', two))
+    file, name, message = the_error(findings, "issue_referral")
+    assert (file, name) == ("referral.bpmn", "移送人民调解组织")
+    assert message.startswith("服务操作 fangtiao/issue_referral 要写明定时事件“review_timeout”的期间：")
+    assert "计算了2个期间" in message
 
 
 def test_a_gateway_without_default_must_cover_every_value_of_its_form() -> None:

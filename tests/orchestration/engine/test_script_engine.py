@@ -11,10 +11,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.task import Task
 
+from handlers.api import Period
 from orchestration.domain.calendar import WorkingCalendar
 from orchestration.domain.procedure import read_directories
 from orchestration.engine.runtime import Runtime
-from orchestration.engine.script_engine import FangtiaoScriptEngine
+from orchestration.engine.script_engine import FangtiaoScriptEngine, UncountedPeriod, timer_period
 from orchestration.engine.specs import latest_version, parse_files, store_version
 from orchestration.errors import ProcedureError
 from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, complete, open_task, start
@@ -46,6 +47,36 @@ def test_allowed_expressions_evaluate() -> None:
 def test_refused_expressions_are_never_evaluated(expression: str) -> None:
     with pytest.raises(WorkflowTaskException, match="不符合表达式规则，未执行"):
         engine().evaluate(task_with({}), expression)
+
+
+START = {"start": "2026-11-02T09:00:00+08:00", "extension_days": 2}
+
+
+@pytest.mark.parametrize(
+    ("expression", "period"),
+    [
+        ("deadline_days(start, 15 + extension_days)", Period(17, "日")),
+        ("deadline_working_days(start, 5)", Period(5, "个工作日")),
+        ("deadline_months(start, 1)", Period(1, "个月")),
+        # the warning a working day before is not a period of its own
+        ("warning_time(deadline_days(start, 15), 1)", Period(15, "日")),
+    ],
+)
+def test_a_timer_states_the_period_its_deadline_function_counts(expression: str, period: Period) -> None:
+    assert timer_period(expression, START, WorkingCalendar()) == period
+
+
+def test_a_period_is_written_as_the_law_writes_it() -> None:
+    assert (str(Period(5, "个工作日")), str(Period(15, "日"))) == ("5个工作日", "15日")
+
+
+@pytest.mark.parametrize(
+    ("expression", "count"),
+    [("start", 0), ("deadline_days(deadline_working_days(start, 1), 2)", 2)],
+)
+def test_a_timer_counting_no_single_period_states_none(expression: str, count: int) -> None:
+    with pytest.raises(UncountedPeriod, match=f"计算了{count}个期间，无法写明它的期间"):
+        timer_period(expression, START, WorkingCalendar())
 
 
 def test_scripts_are_never_run() -> None:

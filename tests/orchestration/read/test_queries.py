@@ -320,3 +320,33 @@ def test_the_days_the_handler_read_from_the_timer_name_an_ambiguous_deadline(run
     assert "受理之日起13日" in queries.mediation_label(calendar, written, due)
     # a deadline the data do not hold (the timer moved since) is counted from the calendar again
     assert "受理之日起10日" in queries.mediation_label(calendar, written, calendar.add_days(accepted, 10))
+
+
+def test_a_feedback_deadline_is_labelled_with_the_period_the_handler_counted(
+    runtime: Runtime, clock: FrozenClock
+) -> None:
+    """The period the diagram's feedback timer counted, written with the deadline; data written before the
+    handlers recorded it name the periods they counted with then."""
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "feedback_success")
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        data = runtime.case_data(session, case)
+        due = data["agreement"]["feedback_deadline"]
+        assert data["agreement"]["feedback_period"] == "5个工作日"
+
+        def labels(agreement: dict[str, str], termination: dict[str, str]) -> set[str]:
+            changed = {**data, "agreement": agreement, "termination": termination}
+            deadlines, _ = queries.case_deadlines(
+                session, case, changed, runtime.calendar(session), clock.now()
+            )
+            return {d.label for d in deadlines if "反馈期限" in d.label}
+
+        edited = labels(
+            {"feedback_deadline": due, "feedback_period": "7日"},
+            {"feedback_deadline": due, "feedback_period": "2个工作日"},
+        )
+        assert edited == {"调解成功结果反馈期限（7日）", "调解不成功反馈期限（2个工作日）"}
+        earlier = labels({"feedback_deadline": due}, {"feedback_deadline": due})
+        assert earlier == {"调解成功结果反馈期限（5个工作日）", "调解不成功反馈期限（3个工作日）"}

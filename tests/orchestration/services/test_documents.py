@@ -200,6 +200,12 @@ def test_the_leader_reads_the_letter_as_it_will_be_issued(runtime: Runtime) -> N
     content = draft.document.content
     assert content["to"] == "八廓街道人民调解委员会“访调对接”工作室" and content["summary"] == "宅基地纠纷"
     assert content["petitioner_name"] == "张三" and content["approved_by"] is None
+    assert content["periods"] == {
+        "review": "3日",
+        "mediation": "15日",
+        "success_feedback": "5个工作日",
+        "failure_feedback": "3个工作日",
+    }
     runtime.complete_task(task.id, {"approval": "approve"}, actor(runtime, "leader"))
     (issued,) = _documents(runtime, case_id, "referral_letter")
     assert {k: v for k, v in issued.content.items() if k not in ("approved_by", "approved_on")} == {

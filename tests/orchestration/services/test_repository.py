@@ -19,8 +19,9 @@ from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.migration import Migration
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound
+from orchestration.services.documents import DocumentService
 from orchestration.services.repository import RepositoryService
-from orchestration.store.models import AuditEvent, Case, Draft, OpenTask, Timer, User
+from orchestration.store.models import AuditEvent, Case, Document, Draft, OpenTask, Timer, User
 from tests.helpers import REGISTRATION, actor, add_colleague, advance_to, case_snapshot, open_task, start
 from tests.orchestration.services.procedure_edits import (
     TEN_DAYS,
@@ -418,6 +419,33 @@ def test_cases_that_cannot_move_stay_untouched_and_are_listed(
     assert report.refused == {numbers[c]: moves[numbers[c]].reason for c in (at_risk, mediating, paused)}
     assert {c: case_snapshot(runtime, c) for c in (at_risk, mediating, paused)} == before
     assert (case_row(runtime, screening).version_id, case_row(runtime, at_risk).version_id) == (new_id, 1)
+
+
+def test_under_a_ten_day_timer_the_letter_the_leader_reads_and_the_receipt_name_ten_days(
+    runtime: Runtime, repository: RepositoryService
+) -> None:
+    """A policy officer set the mediation timer to 10 days: a case of the new version is sent with a letter
+    stating 10 days (as the leader read it in the draft) and accepted with a receipt stating 10 days."""
+    deploy_change(repository, viewer(runtime, "policy"), ten_day_mediation(FILES))
+    approval = advance_to(runtime, start(runtime), "approve_referral")
+    draft = DocumentService(runtime).referral_draft(viewer(runtime, "leader"), approval.id)
+    assert draft.document.content["periods"] == {
+        "review": "3日",
+        "mediation": "10日",
+        "success_feedback": "5个工作日",
+        "failure_feedback": "3个工作日",
+    }
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    with runtime.sessions() as session:
+        letter, receipt = (
+            session.scalars(
+                select(Document.content).where(Document.case_id == case_id, Document.kind == kind)
+            ).one()
+            for kind in ("referral_letter", "acceptance_receipt")
+        )
+    assert letter["periods"] == draft.document.content["periods"]
+    assert receipt["mediation_days"] == 10
 
 
 def test_a_migration_failing_half_way_leaves_the_case_as_it_was(
