@@ -114,8 +114,9 @@ def replay(
     form_for: object = None,
 ) -> Recording:
     """The scenario's steps replayed on the draft's files, then the proposed step tried (refused as
-    InvalidData when it fails or is not a step the schema allows), and the form asked for drawn for its
-    user: `{"do": "start", "as": …}`, `{"do": "complete", "task": …, "as": …, "case": …}` or
+    InvalidData when it fails or is not a step the schema allows; as Refused when the runtime refused an
+    action, which the step proposed again with `Refused.expected` records), and the form asked for drawn
+    for its user: `{"do": "start", "as": …}`, `{"do": "complete", "task": …, "as": …, "case": …}` or
     `{"do": "report_risk", "as": …, "case": …}` (`case` as a step's)."""
     start = _clock(clock)
     recorded = _steps(clock, steps)
@@ -173,7 +174,7 @@ def _propose(
     elif proposal.get("do") == "correct_document":
         step = _correction(proposal)
     elif proposal.get("do") == "extend_petition":
-        step = {"do": "extend_petition", **_acting(proposal), "reason": _text(proposal, "reason", "延长理由")}
+        step = {"do": "extend_petition", **_acting(proposal), "reason": _reason(proposal, "延长理由")}
     else:
         step = dict(proposal)
     expected = {k: proposal[k] for k in ERROR_KEYS if k in proposal}
@@ -212,9 +213,9 @@ def _acting(proposal: Mapping[str, Any]) -> dict[str, Any]:
     return {**({"case": proposal["case"]} if "case" in proposal else {}), "as": proposal["as"]}
 
 
-def _text(proposal: Mapping[str, Any], key: str, label: str) -> str:
+def _reason(proposal: Mapping[str, Any], label: str) -> str:
     """A reason as typed; a blank one is the runtime's to refuse (a scenario may record that refusal)."""
-    value = proposal.get(key, "")
+    value = proposal.get("reason", "")
     if not isinstance(value, str):
         raise InvalidData(f"{label}应为文字")
     return value
@@ -248,7 +249,7 @@ def _correction(proposal: Mapping[str, Any]) -> dict[str, Any]:
         **_acting(proposal),
         "kind": kind,
         "changes": changes,
-        "reason": _text(proposal, "reason", "更正原因"),
+        "reason": _reason(proposal, "更正原因"),
     }
 
 
@@ -384,13 +385,14 @@ def _case(
     documents = list(
         session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id))
     )
+    kinds = [d.kind for d in documents]
     expect: dict[str, Any] = {"do": "expect", **({} if index is None else {"case": index})}
     expect.update(
         status=case.status,
         outcome=case.outcome,
         open_tasks=[{"task": t.task, "role": t.role, "org": t.org, "due": _iso(t.due)} for t in tasks],
         timers=[{"name": name, "due": _iso(due)} for name, due in timers],
-        documents=[d.kind for d in documents],
+        documents=kinds,
     )
     viewers = [(Person(u.username, u.display_name), Viewer.of(u)) for u in users]
     reporters = [person for person, viewer in viewers if may_report_risk(viewer, case, open_tasks)]
@@ -407,7 +409,7 @@ def _case(
         case.outcome,
         tasks,
         timers,
-        expect["documents"],
+        kinds,
         reporters,
         extenders,
         _documents_in_force(DocumentService(run.runtime), case, documents, viewers),

@@ -169,15 +169,15 @@ function correctionControls(item, index) {
   kind.addEventListener('change', users);
   users();
   open.addEventListener('click', () => {
-    const document_ = chosen();
+    const doc = chosen();
     const reason = el('textarea', { id: 'f-correction_reason', rows: 2 });
     const rows = el('tbody');
     const addRow = () => {
       const field = el('select', { className: 'rec-change-field', ariaLabel: '字段' }, el('option', { value: '', textContent: '（选择字段）' }));
-      for (const text of document_.texts) field.append(el('option', { value: text.key, textContent: `${text.label}（${text.key}）` }));
+      for (const text of doc.texts) field.append(el('option', { value: text.key, textContent: `${text.label}（${text.key}）` }));
       const value = el('input', { type: 'text', className: 'rec-change-value', ariaLabel: '新值', size: 40 });
       field.addEventListener('change', () => {
-        value.value = document_.texts.find((t) => t.key === field.value)?.value ?? '';
+        value.value = doc.texts.find((t) => t.key === field.value)?.value ?? '';
       });
       rows.append(el('tr', {}, el('td', {}, field), el('td', {}, value)));
     };
@@ -193,9 +193,9 @@ function correctionControls(item, index) {
       more,
     );
     openPanel(
-      `以${user.selectedOptions[0].textContent}的身份更正${document_.title}（${document_.number}）`,
+      `以${user.selectedOptions[0].textContent}的身份更正${doc.title}（${doc.number}）`,
       body,
-      { do: 'correct_document', kind: document_.kind, as: user.value, ...caseKey(index) },
+      { do: 'correct_document', kind: doc.kind, as: user.value, ...caseKey(index) },
       () => ({
         reason: reason.value,
         rows: [...rows.children].map((row) => [row.querySelector('.rec-change-field').value, row.querySelector('.rec-change-value').value]),
