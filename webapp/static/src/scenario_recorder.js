@@ -113,7 +113,7 @@ function caseSection(item, index) {
   });
   checks.append(add);
   const timers = item.timers.map((t) => `${t.name}（${t.due_text}）`).join('、') || '无';
-  const risk = el('div', { className: 'form-actions recorder-controls' });
+  const actions = el('div', { className: 'form-actions recorder-controls' });
   if (item.risk_reporters.length) {
     const reporter = el('select', { id: `rec-risk-user-${index}`, ariaLabel: '报告人' });
     reporter.append(...item.risk_reporters.map(userOption));
@@ -121,17 +121,17 @@ function caseSection(item, index) {
     report.addEventListener('click', () =>
       openForm({ do: 'report_risk', as: reporter.value, ...caseKey(index) }, `以${reporter.selectedOptions[0].textContent}的身份报告风险：${item.case_no}`),
     );
-    risk.append('报告风险：', reporter, report);
+    actions.append('报告风险：', reporter, report);
   }
-  if (item.extenders.length) risk.append(extensionControls(item, index));
-  if (item.in_force.length) risk.append(correctionControls(item, index));
+  if (item.extenders.length) actions.append(extensionControls(item, index));
+  if (item.in_force.length) actions.append(correctionControls(item, index));
   const section = el(
     'section',
     { className: 'recorded-case', id: `rec-case-${index}` },
     el('h3', { textContent: `案件 ${index}：${item.case_no}（${item.status_text}；办理结果：${item.outcome_text}）` }),
     item.tasks.length ? el('table', { className: 'list rec-tasks' }, el('thead', {}, head), tasks) : el('p', { className: 'muted', textContent: '没有待办任务。' }),
     el('p', { textContent: `文书：${item.documents.join('、') || '无'}；定时器：${timers}` }),
-    risk,
+    actions,
     checks,
   );
   section.dataset.caseNo = item.case_no;
@@ -145,7 +145,7 @@ function extensionControls(item, index) {
     const reason = el('textarea', { id: 'f-extension_reason', rows: 2 });
     const body = el('div', { className: 'field', id: 'field-extension_reason' }, el('label', { htmlFor: reason.id, textContent: '延长理由' }), reason);
     openPanel(
-      `以${leader.selectedOptions[0].textContent}的身份批准延长办理期限30日：${item.case_no}`,
+      `以${leader.selectedOptions[0].textContent}的身份批准延长信访办理期限：${item.case_no}`,
       body,
       { do: 'extend_petition', as: leader.value, ...caseKey(index) },
       () => ({ reason: reason.value }),
