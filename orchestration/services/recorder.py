@@ -4,7 +4,9 @@ browser — registering it, completing its tasks as the demo users, moving the c
 The recorder holds no state: the browser keeps the scenario so far, and every call replays it on a throwaway
 database running the draft's files (as 场景对比 runs a draft's scenarios), then tries the proposed step. The
 answer is the step as the scenario file will hold it and what the cases look like after it; a step that
-fails is refused with the runtime's own message and field errors, and the browser adds nothing.
+fails is refused with the runtime's own message and field errors, and the browser adds nothing — unless the
+officer records the refusal itself: the step proposed again with the error keys the refusal gave
+(`Refused.expected`) is the scenario's check that the step is refused.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orchestration.domain import scenario_schema
-from orchestration.domain.access import Viewer
+from orchestration.domain import petition_clock, scenario_schema
+from orchestration.domain.access import Viewer, handles_case
 from orchestration.domain.forms import FormDefinition, Submission, initial_values, validate
 from orchestration.engine.clock import SHANGHAI
 from orchestration.errors import FangtiaoError, InvalidData
 from orchestration.services.base import FormPage
 from orchestration.services.cases import CaseService, may_report_risk
-from orchestration.services.scenarios import Mismatch, ScenarioRun, fresh_database
+from orchestration.services.documents import DocumentService
+from orchestration.services.petitions import PetitionService
+from orchestration.services.scenarios import ERROR_KEYS, Mismatch, ScenarioRun, fresh_database
 from orchestration.services.tasks import TaskService
 from orchestration.store.models import Case, Document, OpenTask, Organisation, Timer, User
 from orchestration.vocabulary import Role
@@ -34,6 +38,8 @@ from orchestration.vocabulary import Role
 # The steps whose data the officer enters in the step's real form; every other step is sent as the
 # scenario file holds it.
 FILLED = ("start", "complete", "report_risk")
+# The steps that act as a user: the runtime may refuse them, and a scenario may say that it must.
+ACTIONS = (*FILLED, "correct_document", "extend_petition")
 # What a captured expect step may check: the keys the recorder can read off the cases as they are.
 CAPTURED = ("status", "outcome", "open_tasks", "timers", "documents")
 
@@ -42,6 +48,15 @@ CAPTURED = ("status", "outcome", "open_tasks", "timers", "documents")
 class Person:
     username: str
     name: str
+
+
+class Refused(InvalidData):
+    """The runtime refused the proposed step. `expected` records the refusal as a scenario checks it: the
+    message exactly, and the field errors when there are any (see scenarios.ERROR_KEYS)."""
+
+    def __init__(self, message: str, errors: dict[str, str]) -> None:
+        super().__init__(message, errors)
+        self.expected: dict[str, Any] = {"error": message, **({"field_errors": errors} if errors else {})}
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,18 @@ class TaskRow:
 
 
 @dataclass(frozen=True)
+class InForce:
+    """A document in force: the latest of its kind that no correction has superseded — the one a
+    correct_document step naming the kind corrects."""
+
+    kind: str
+    title: str
+    number: str
+    texts: list[tuple[str, str]]  # its text contents (key, value): what the recorder's form may change
+    correctors: list[Person]  # the issuing body's demo users
+
+
+@dataclass(frozen=True)
 class CaseRow:
     case_no: str
     status: str
@@ -64,6 +91,8 @@ class CaseRow:
     timers: list[tuple[str, datetime]]
     documents: list[str]  # kinds, in the order made
     risk_reporters: list[Person]  # the demo users who may report a risk now
+    extenders: list[Person]  # the petition office's leaders, while the petition's limit may be extended
+    in_force: list[InForce]  # by kind, in the order first made
     expect: dict[str, Any]  # an expect step that holds for the case as it is now (every key of CAPTURED)
 
 
@@ -85,8 +114,9 @@ def replay(
     form_for: object = None,
 ) -> Recording:
     """The scenario's steps replayed on the draft's files, then the proposed step tried (refused as
-    InvalidData when it fails or is not a step the schema allows), and the form asked for drawn for its
-    user: `{"do": "start", "as": …}`, `{"do": "complete", "task": …, "as": …, "case": …}` or
+    InvalidData when it fails or is not a step the schema allows; as Refused when the runtime refused an
+    action, which the step proposed again with `Refused.expected` records), and the form asked for drawn
+    for its user: `{"do": "start", "as": …}`, `{"do": "complete", "task": …, "as": …, "case": …}` or
     `{"do": "report_risk", "as": …, "case": …}` (`case` as a step's)."""
     start = _clock(clock)
     recorded = _steps(clock, steps)
@@ -141,20 +171,86 @@ def _propose(
     form: FormDefinition | None = None
     if proposal.get("do") in FILLED:
         form, step = _filled(run, proposal)
+    elif proposal.get("do") == "correct_document":
+        step = _correction(proposal)
+    elif proposal.get("do") == "extend_petition":
+        step = {"do": "extend_petition", **_acting(proposal), "reason": _reason(proposal, "延长理由")}
     else:
         step = dict(proposal)
+    expected = {k: proposal[k] for k in ERROR_KEYS if k in proposal}
+    step.update(expected)
     _check_schema(clock, [*recorded, step])
+    if expected:
+        # run as the scenario will run it: the runner's own check that the step is refused just so; its
+        # data stays as the browser sent it, which is what the runtime refused
+        try:
+            run.step(step)
+        except Mismatch as exc:
+            raise InvalidData(f"这一步不能记为应被拒绝的步骤：{exc}") from exc
+        return step
     try:
         run.act(step)
     except Mismatch as exc:
         raise InvalidData(str(exc)) from exc
     except FangtiaoError as exc:
-        raise InvalidData(exc.message, getattr(exc, "errors", {})) from exc
+        errors = getattr(exc, "errors", {})
+        if step["do"] in ACTIONS:
+            raise Refused(exc.message, errors) from exc
+        raise InvalidData(exc.message, errors) from exc
     if form is not None:
         # kept as the runtime's validation types it (numbers, true/false), as a scenario file writes it
         with run.runtime.sessions() as session:
             step["data"] = validate(form, step["data"], run.runtime.options(session))
     return step
+
+
+def _acting(proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """Who acts on which case, as a step names them (`case` left out for the last case registered)."""
+    if not isinstance(proposal.get("as"), str) or not proposal["as"]:
+        raise InvalidData("请选择办理人")
+    if not isinstance(proposal.get("case", -1), int):
+        raise InvalidData("请选择案件")
+    return {**({"case": proposal["case"]} if "case" in proposal else {}), "as": proposal["as"]}
+
+
+def _reason(proposal: Mapping[str, Any], label: str) -> str:
+    """A reason as typed; a blank one is the runtime's to refuse (a scenario may record that refusal)."""
+    value = proposal.get("reason", "")
+    if not isinstance(value, str):
+        raise InvalidData(f"{label}应为文字")
+    return value
+
+
+def _correction(proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """A correct_document step from the recorder's form: the document's kind, the reason, and the changed
+    contents as rows of (content key, new text); a row left blank is no row."""
+    kind = proposal.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise InvalidData("请选择要更正的文书")
+    rows = proposal.get("rows")
+    if not isinstance(rows, list) or not all(
+        isinstance(row, list) and len(row) == 2 and all(isinstance(cell, str) for cell in row) for row in rows
+    ):
+        raise InvalidData("更正的内容应为若干行“字段名、新值”")
+    changes: dict[str, str] = {}
+    for number, (key, value) in enumerate(rows, start=1):
+        key, value = key.strip(), value.strip()
+        if not key and not value:
+            continue
+        if not key:
+            raise InvalidData(f"更正内容第{number}行：请选择要更正的字段")
+        if key in changes:
+            raise InvalidData(f"更正内容第{number}行：字段“{key}”已在前面填写过")
+        changes[key] = value
+    if not changes:
+        raise InvalidData("请至少填写一项更正的内容（字段和新值）")
+    return {
+        "do": "correct_document",
+        **_acting(proposal),
+        "kind": kind,
+        "changes": changes,
+        "reason": _reason(proposal, "更正原因"),
+    }
 
 
 def _filled(run: ScenarioRun, proposal: Mapping[str, Any]) -> tuple[FormDefinition, dict[str, Any]]:
@@ -242,7 +338,7 @@ def _recording(run: ScenarioRun, step: dict[str, Any] | None, form: FormPage | N
         users = list(session.scalars(select(User).where(User.active).order_by(User.username)))
         last = len(run.cases) - 1
         cases = [
-            _case(session, case_id, None if index == last else index, orgs, users)
+            _case(run, session, case_id, None if index == last else index, orgs, users)
             for index, case_id in enumerate(run.cases)
         ]
     registrars = [Person(u.username, u.display_name) for u in users if u.role == Role.PETITION_CLERK]
@@ -250,7 +346,12 @@ def _recording(run: ScenarioRun, step: dict[str, Any] | None, form: FormPage | N
 
 
 def _case(
-    session: Session, case_id: int, index: int | None, orgs: Mapping[int, Organisation], users: Sequence[User]
+    run: ScenarioRun,
+    session: Session,
+    case_id: int,
+    index: int | None,
+    orgs: Mapping[int, Organisation],
+    users: Sequence[User],
 ) -> CaseRow:
     case = session.get(Case, case_id)
     assert case is not None
@@ -282,20 +383,58 @@ def _case(
         )
     ]
     documents = list(
-        session.scalars(select(Document.kind).where(Document.case_id == case_id).order_by(Document.id))
+        session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id))
     )
+    kinds = [d.kind for d in documents]
     expect: dict[str, Any] = {"do": "expect", **({} if index is None else {"case": index})}
     expect.update(
         status=case.status,
         outcome=case.outcome,
         open_tasks=[{"task": t.task, "role": t.role, "org": t.org, "due": _iso(t.due)} for t in tasks],
         timers=[{"name": name, "due": _iso(due)} for name, due in timers],
-        documents=documents,
+        documents=kinds,
     )
-    reporters = [
-        Person(u.username, u.display_name) for u in users if may_report_risk(Viewer.of(u), case, open_tasks)
+    viewers = [(Person(u.username, u.display_name), Viewer.of(u)) for u in users]
+    reporters = [person for person, viewer in viewers if may_report_risk(viewer, case, open_tasks)]
+    clock = petition_clock.compute(petition_clock.events(session, case_id), run.runtime.calendar(session))
+    petitions = PetitionService(run.runtime)
+    extenders = (
+        [p for p, v in viewers if petitions.may_extend(v, case) and handles_case(v, case)]
+        if petition_clock.extension(clock, run.clock.now()) is None
+        else []
+    )
+    return CaseRow(
+        case.case_no,
+        case.status,
+        case.outcome,
+        tasks,
+        timers,
+        kinds,
+        reporters,
+        extenders,
+        _documents_in_force(DocumentService(run.runtime), case, documents, viewers),
+        expect,
+    )
+
+
+def _documents_in_force(
+    service: DocumentService,
+    case: Case,
+    documents: Sequence[Document],
+    viewers: Sequence[tuple[Person, Viewer]],
+) -> list[InForce]:
+    replaced = {d.supersedes_id for d in documents}
+    latest = {d.kind: d for d in documents if d.id not in replaced}  # a later one of a kind wins
+    return [
+        InForce(
+            d.kind,
+            d.title,
+            d.number,
+            [(k, v or "") for k, v in d.content.items() if isinstance(v, str) or v is None],
+            [p for p, v in viewers if service.may_correct(v, d) and handles_case(v, case)],
+        )
+        for d in latest.values()
     ]
-    return CaseRow(case.case_no, case.status, case.outcome, tasks, timers, documents, reporters, expect)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,7 +1,9 @@
 """录制场景 in the browser: the policy officer records a short scenario on a draft by clicking — registers a
 case in the real registration form, screens it (a refused submission shows its errors in Chinese and adds
-nothing), moves the clock two days and fires the timers, captures a check, saves; the scenario is then in
-the draft's list and passes when run on the draft as 场景对比 runs it.
+nothing, until it is recorded as a step that must be refused; then the valid one), extends the petition's
+limit as the office's leader and corrects the extension notice as its clerk, moves the clock two days and
+fires the timers, captures a check, saves; the scenario is then in the draft's list and passes when run on
+the draft as 场景对比 runs it.
 
 This module adds a draft with a scenario, so it brings a server (and database) of its own."""
 
@@ -63,17 +65,38 @@ def test_the_officer_records_a_scenario_by_clicking_and_it_passes(ui: Ui, live_s
     expect(page.locator("#err-dispute_category")).to_have_text("请选择纠纷类型")
     expect(page.locator("#rec-steps li")).to_have_count(1)
     ui.shot("refused")
+    page.click("#rec-expect-refusal")  # the refusal itself becomes the step: the scenario checks it
+    expect(page.locator("#rec-message")).to_contain_text("已录入第2步（complete，应被拒绝）")
+    expect(page.locator("#rec-form-panel")).to_be_hidden()
+    screening.locator(".rec-do").click()
+    expect(page.locator("#rec-expect-refusal")).to_be_hidden()
     ui.fill(choose={"dispute_category": "citizen_property"})
     page.click("#rec-submit")
-    expect(page.locator("#rec-message")).to_contain_text("已录入第2步（complete）")
+    expect(page.locator("#rec-message")).to_contain_text("已录入第3步（complete）")
     expect(page.locator('#rec-case-0 tr[data-task="guide_divert"]')).to_be_visible()
+
+    expect(page.locator("#rec-extend-user-0")).to_have_value("leader")  # accepted: the limit runs
+    page.click("#rec-extend-0")
+    page.fill("#f-extension_reason", "需会同住建部门核实")
+    page.click("#rec-submit")
+    expect(page.locator("#rec-message")).to_contain_text("已录入第4步（extend_petition）")
+    expect(page.locator("#rec-extend-0")).to_have_count(0)  # extended once: no more
+    expect(page.locator("#rec-correct-user-0")).to_have_value("clerk")
+    page.click("#rec-correct-0")
+    expect(page.locator("#rec-form-title")).to_contain_text("更正信访事项延期办理告知书")
+    page.fill("#f-correction_reason", "理由表述不完整")
+    page.select_option("#rec-changes .rec-change-field", "reason")
+    expect(page.locator("#rec-changes .rec-change-value")).to_have_value("需会同住建部门核实")
+    page.fill("#rec-changes .rec-change-value", "需会同住建部门核实收费备案")
+    page.click("#rec-submit")
+    expect(page.locator("#rec-message")).to_contain_text("已录入第5步（correct_document）")
 
     page.fill("#rec-days", "2")
     page.click("#rec-advance")  # then the timers due, as the box ticked by default says
-    expect(page.locator("#rec-steps li")).to_have_count(4)
+    expect(page.locator("#rec-steps li")).to_have_count(7)
     expect(page.locator("#rec-clock")).to_have_text("2026年11月4日 09:00")
     page.click("#rec-expect-0")
-    expect(page.locator("#rec-message")).to_contain_text("已录入第5步（expect）")
+    expect(page.locator("#rec-message")).to_contain_text("已录入第8步（expect）")
     ui.shot("recorded")
 
     page.click("#rec-save")
@@ -90,7 +113,18 @@ def test_the_officer_records_a_scenario_by_clicking_and_it_passes(ui: Ui, live_s
         files, deployed = dict(draft.files), dict(session.query(ProcessVersion).one().files)
     recorded = json.loads(files[name])
     assert recorded["name"] == "录制：登记、甄别，两日后待引导分流"
-    assert [s["do"] for s in recorded["steps"]] == ["start", "complete", "advance", "timers", "expect"]
-    assert recorded["steps"][4]["open_tasks"][0]["task"] == "guide_divert"
+    assert [s["do"] for s in recorded["steps"]] == [
+        "start",
+        "complete",
+        "complete",
+        "extend_petition",
+        "correct_document",
+        "advance",
+        "timers",
+        "expect",
+    ]
+    assert recorded["steps"][1]["field_errors"] == {"dispute_category": "请选择纠纷类型"}
+    assert recorded["steps"][4]["changes"] == {"reason": "需会同住建部门核实收费备案"}
+    assert recorded["steps"][7]["open_tasks"][0]["task"] == "guide_divert"
     (compared,) = scenarios.compare({name: files[name]}, files, deployed)
     assert compared.draft.passed, compared.draft.message

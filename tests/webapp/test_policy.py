@@ -9,6 +9,7 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -19,6 +20,8 @@ from orchestration.store.models import Case, Draft, Timer
 from tests.helpers import REGISTRATION, add_colleague, advance_to, start
 from tests.orchestration.services.procedure_edits import MEDIATION_DEADLINE, TEN_DAYS, replaced
 from tests.webapp.helpers import login, text
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _new_draft(client: FlaskClient) -> tuple[int, dict[str, Any]]:
@@ -257,6 +260,69 @@ def test_the_recorder_draws_the_real_forms_records_steps_and_refuses_bad_ones(
     assert client.get(f"/policy/drafts/{draft_id}/recorder").status_code == 403
     forbidden = client.post(url, json={"clock": clock, "steps": []})
     assert forbidden.status_code == 403 and "只有流程管理员" in forbidden.get_json()["error"]
+
+
+def test_the_recorder_answers_a_refusal_with_its_error_keys_and_records_corrections_and_extensions(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    """A refused step's answer carries what records it as expected; the correction's and the extension's
+    inputs are checked (a 422 with a Chinese message); nothing is saved with the draft by recording."""
+    login(client, "policy")
+    draft_id, loaded = _new_draft(client)
+    url = f"/policy/drafts/{draft_id}/recorder"
+    existing = json.loads(
+        (ROOT / "processes/scenarios/40_several_parties_agreement_corrected.json").read_text()
+    )
+    clock, steps = existing["clock"], existing["steps"][:11]  # up to the written agreement
+
+    answer = client.post(url, json={"clock": clock, "steps": steps}).get_json()
+    (case,) = answer["cases"]
+    assert [u["username"] for u in case["extenders"]] == ["leader"]  # the limit runs again after mediation
+    agreement = next(d for d in case["in_force"] if d["kind"] == "agreement")
+    assert agreement["title"] == "人民调解协议书" and agreement["correctors"][0]["username"] == "mediator"
+    assert {"key": "performance_deadline", "label": "履行期限", "value": "2026-11-30"} in agreement["texts"]
+
+    correction = {"do": "correct_document", "as": "mediator", "kind": "agreement", "reason": " "}
+    rows = [["performance_deadline", "2026-12-05"]]
+    refused = client.post(url, json={"clock": clock, "steps": steps, "propose": {**correction, "rows": rows}})
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {
+        "correction_reason": "请填写更正原因"
+    }
+    refusal = refused.get_json()["refusal"]
+    assert refusal == {
+        "error": "提交的内容有误，请按提示修改",
+        "field_errors": {"correction_reason": "请填写更正原因"},
+    }
+    recorded = client.post(
+        url, json={"clock": clock, "steps": steps, "propose": {**correction, "rows": rows, **refusal}}
+    )
+    assert recorded.status_code == 200
+    assert recorded.get_json()["step"] == {**correction, "changes": dict(rows), **refusal}
+
+    for rows, message in [
+        ("performance_deadline=2026-12-05", "更正的内容应为若干行“字段名、新值”"),
+        ([["", "2026-12-05"]], "更正内容第1行：请选择要更正的字段"),
+        ([], "请至少填写一项更正的内容（字段和新值）"),
+    ]:
+        bad = client.post(url, json={"clock": clock, "steps": steps, "propose": {**correction, "rows": rows}})
+        assert (
+            bad.status_code == 422 and bad.get_json()["error"] == message and "refusal" not in bad.get_json()
+        )
+    for proposal, message in [
+        ({"do": "extend_petition", "as": "leader", "reason": ["理由"]}, "延长理由应为文字"),
+        ({"do": "extend_petition", "as": "", "reason": "需核实"}, "请选择办理人"),
+        ({**correction, "case": "0", "rows": [["terms", "x"]]}, "请选择案件"),
+    ]:
+        bad = client.post(url, json={"clock": clock, "steps": steps, "propose": proposal})
+        assert bad.status_code == 422 and bad.get_json()["error"] == message
+    extension = {"do": "extend_petition", "as": "leader", "reason": "需核实"}
+    paused = client.post(url, json={"clock": clock, "steps": steps[:10], "propose": extension})
+    assert paused.status_code == 422 and paused.get_json()["refusal"] == {
+        "error": "信访事项调解期间办理期限暂停计算，调解结束后方可延长"
+    }
+    with runtime.sessions() as session:
+        draft = session.get(Draft, draft_id)
+        assert draft is not None and (draft.revision, draft.files) == (loaded["revision"], loaded["files"])
 
 
 def test_the_timer_builder_reads_and_evaluates_an_expression_with_the_sample_data(

@@ -13,9 +13,10 @@ from werkzeug.wrappers import Response
 from orchestration.domain.forms import FormError, parse_form_text
 from orchestration.domain.procedure import BPMN, DMN, FORMS, JSON, SCENARIOS, DeployError, Finding
 from orchestration.errors import FangtiaoError, InvalidData
-from orchestration.services.recorder import CaseRow
+from orchestration.services.recorder import CaseRow, Refused
 from orchestration.services.repository import ChangeSummary, DraftView
 from webapp.context import services, viewer
+from webapp.documents import field_title
 from webapp.errors import respond
 from webapp.formatting import CASE_STATUS, OUTCOMES, cn_datetime, role_name
 from webapp.forms_ui import field_views
@@ -30,11 +31,15 @@ def _finding(finding: Finding) -> dict[str, Any]:
 
 @bp.errorhandler(FangtiaoError)
 def refused(exc: FangtiaoError) -> Any:
-    """The editor's calls get JSON (with the check's findings when a deployment was refused)."""
+    """The editor's calls get JSON (with the check's findings when a deployment was refused, and the
+    error keys that record a recorded step's refusal as expected)."""
     if request.is_json or request.accept_mimetypes.best == "application/json":
         findings = [_finding(f) for f in exc.findings] if isinstance(exc, DeployError) else []
         errors = exc.errors if isinstance(exc, InvalidData) else {}
-        return jsonify({"error": exc.message, "findings": findings, "errors": errors}), exc.status
+        answer = {"error": exc.message, "findings": findings, "errors": errors}
+        if isinstance(exc, Refused):
+            answer["refusal"] = exc.expected
+        return jsonify(answer), exc.status
     return respond(exc.status, exc.message)
 
 
@@ -240,6 +245,7 @@ def replay(draft_id: int) -> Response:
 
 
 def _recorded_case(case: CaseRow) -> dict[str, Any]:
+    forms = services().forms
     return {
         "case_no": case.case_no,
         "status": case.status,
@@ -250,6 +256,17 @@ def _recorded_case(case: CaseRow) -> dict[str, Any]:
         "timers": [{"name": name, "due_text": cn_datetime(due)} for name, due in case.timers],
         "expect": case.expect,
         "risk_reporters": [asdict(p) for p in case.risk_reporters],
+        "extenders": [asdict(p) for p in case.extenders],
+        "in_force": [
+            {
+                "kind": d.kind,
+                "title": d.title,
+                "number": d.number,
+                "texts": [{"key": k, "label": field_title(k, forms), "value": v} for k, v in d.texts],
+                "correctors": [asdict(p) for p in d.correctors],
+            }
+            for d in case.in_force
+        ],
         "tasks": [
             {
                 **asdict(t),

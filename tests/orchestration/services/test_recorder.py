@@ -16,7 +16,7 @@ from orchestration.domain.procedure import read_directories
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData
 from orchestration.services import scenarios
-from orchestration.services.recorder import Recording
+from orchestration.services.recorder import Recording, Refused
 from orchestration.services.repository import RepositoryService
 from orchestration.store.models import Draft, User
 from tests.helpers import REGISTRATION, add_colleague
@@ -242,3 +242,160 @@ def test_a_risk_is_reported_in_its_form_by_the_mediators_who_may(
     reported = replay({"do": "report_risk", "as": "mediator", "fields": fields})
     assert reported.step == {"do": "report_risk", "as": "mediator", "data": existing["steps"][16]["data"]}
     assert [t.task for t in reported.cases[0].tasks] == ["handle_risk", "mediate"]
+
+
+def test_a_refusal_is_recorded_as_expected_and_replays_as_the_runner_checks_it(
+    runtime: Runtime, repository: RepositoryService
+) -> None:
+    """As scenario 29 does: a date out of range refused with its message, an invalid date with its field
+    error; each recorded from what the runtime gave, then the valid step."""
+    policy = viewer(runtime, "policy")
+    draft = repository.create_draft(policy, 1)
+    recorder = Recorder(repository, policy, draft.id)
+    late = {"do": "start", "as": "clerk", "fields": {**TYPED, "received_on": ["9999-12-31"]}}
+    with pytest.raises(Refused) as caught:
+        recorder.propose(late)
+    assert caught.value.expected == {"error": "信访日期（9999年12月31日）不能晚于今天（2026年11月2日）"}
+    kept = recorder.propose({**late, **caught.value.expected})
+    assert kept.step is not None and kept.step["error"] == caught.value.expected["error"]
+    assert kept.step["data"]["received_on"] == "9999-12-31" and kept.cases == []  # as the browser sent it
+    recorder.propose({"do": "start", "as": "clerk", "fields": TYPED})
+
+    screening = {
+        "do": "complete",
+        "task": "screen_case",
+        "as": "clerk",
+        "fields": {"petition_accepted_on": ["2026-11-31"], "dispute_category": ["citizen_property"]},
+    }
+    with pytest.raises(Refused) as caught:
+        recorder.propose(screening)
+    assert caught.value.expected == {
+        "error": "提交的内容有误，请按提示修改",
+        "field_errors": {"petition_accepted_on": "请输入有效的日期（如2026-11-28）"},
+    }
+    recorder.propose({**screening, **caught.value.expected})
+
+    # what is not refused, or refused otherwise, is not recorded as refused
+    valid = {**screening, "fields": {"dispute_category": ["citizen_property"]}}
+    with pytest.raises(InvalidData, match=r"不能记为应被拒绝的步骤：应当出错.*但操作成功了"):
+        recorder.propose({**valid, "error": "受理日期有误"})
+    with pytest.raises(InvalidData, match="不能记为应被拒绝的步骤：字段错误：期望"):
+        recorder.propose({**screening, "field_errors": {"dispute_category": "请选择纠纷类型"}})
+    with pytest.raises(InvalidData) as other:
+        recorder.propose({"do": "clock", "to": "2026-11-01T09:00:00+08:00"})
+    assert not isinstance(other.value, Refused)  # the recording's own problem, not the runtime's refusal
+    assert len(recorder.steps) == 3
+    recorder.propose(valid)
+    assert [t.task for t in recorder.show().cases[0].tasks] == ["guide_divert"]
+
+    scenario = {"name": "录制：日期越界被拒绝", "clock": CLOCK, "steps": recorder.steps}
+    name = repository.record_scenario(policy, draft.id, scenario, draft.revision)
+    files = repository.draft(policy, draft.id).files
+    (compared,) = scenarios.compare({name: files[name]}, files, FILES)
+    assert compared.draft.passed and compared.deployed.passed, compared
+
+
+def test_the_petition_office_leader_extends_the_limit_while_it_runs(
+    runtime: Runtime, repository: RepositoryService
+) -> None:
+    """Scenario 27's case up to the accepted petition; the extension offered to its office's leader only
+    while the limit runs and was not extended; a blank reason refused and recordable as such."""
+    policy = viewer(runtime, "policy")
+    recorder = Recorder(repository, policy, repository.create_draft(policy, 1).id)
+    existing = json.loads(
+        (ROOT / "processes/scenarios/27_petition_acceptance_and_extension.json").read_text(encoding="utf-8")
+    )
+    recorder.steps = [existing["steps"][0]]
+    clock = existing["clock"]
+
+    def replay(proposal: Any = None) -> Recording:
+        recording = repository.replay(policy, recorder.draft_id, clock, recorder.steps, proposal)
+        if recording.step is not None:
+            recorder.steps.append(recording.step)
+        return recording
+
+    assert replay().cases[0].extenders == []  # not yet accepted: the limit has not started
+    recorder.steps += existing["steps"][3:7]  # accepted on 2026-06-03
+    (case,) = replay().cases
+    assert [p.username for p in case.extenders] == ["leader"]
+    with pytest.raises(Refused) as caught:
+        replay({"do": "extend_petition", "as": "leader", "reason": "  "})
+    assert caught.value.expected == {
+        "error": "提交的内容有误，请按提示修改",
+        "field_errors": {"extension_reason": "请填写延长办理期限的理由"},
+    }
+    replay({"do": "extend_petition", "as": "leader", "reason": "  ", **caught.value.expected})
+    with pytest.raises(InvalidData, match="请选择办理人"):
+        replay({"do": "extend_petition", "reason": "需核实"})
+    with pytest.raises(InvalidData, match="延长理由应为文字"):
+        replay({"do": "extend_petition", "as": "leader", "reason": 30})
+    extended = replay({"do": "extend_petition", "as": "leader", "reason": "需会同住建部门核实", "extra": 1})
+    assert extended.step == {"do": "extend_petition", "as": "leader", "reason": "需会同住建部门核实"}
+    (case,) = extended.cases
+    assert case.documents == ["extension_notice"] and case.extenders == []
+    (notice,) = case.in_force
+    assert (notice.kind, [p.username for p in notice.correctors]) == ("extension_notice", ["clerk", "leader"])
+
+
+def test_a_document_in_force_is_corrected_by_the_issuing_body(
+    runtime: Runtime, repository: RepositoryService
+) -> None:
+    """Scenario 40's case up to the written agreement: the agreement is offered to the mediation
+    organisation's mediators with its text contents; the correction's rows are checked in Chinese, a
+    later correction corrects the new document."""
+    policy = viewer(runtime, "policy")
+    draft = repository.create_draft(policy, 1)
+    recorder = Recorder(repository, policy, draft.id)
+    existing = json.loads(
+        (ROOT / "processes/scenarios/40_several_parties_agreement_corrected.json").read_text(encoding="utf-8")
+    )
+    recorder.steps = existing["steps"][:11]
+    agreement = next(d for d in recorder.show().cases[0].in_force if d.kind == "agreement")
+    assert [p.username for p in agreement.correctors] == ["mediator"]
+    assert ("performance_deadline", "2026-11-30") in agreement.texts
+    assert "parties" not in dict(agreement.texts)  # a list: not a text the form changes
+
+    correction = {"do": "correct_document", "as": "mediator", "kind": "agreement", "reason": "履行期限有误"}
+    for rows, message in [
+        (None, "更正的内容应为若干行"),
+        ([["performance_deadline"]], "更正的内容应为若干行"),
+        ([["", ""], ["  ", "2026-12-05"]], "更正内容第2行：请选择要更正的字段"),
+        ([["terms", "x"], ["terms", "y"]], "更正内容第2行：字段“terms”已在前面填写过"),
+        ([["", " "]], "请至少填写一项更正的内容"),
+    ]:
+        with pytest.raises(InvalidData, match=message):
+            recorder.propose({**correction, "rows": rows})
+    with pytest.raises(InvalidData, match="请选择要更正的文书"):
+        recorder.propose({**correction, "kind": "", "rows": [["terms", "x"]]})
+    with pytest.raises(InvalidData, match="案件没有现行有效的 mediation_record 文书"):
+        recorder.propose({**correction, "kind": "mediation_record", "rows": [["terms", "x"]]})
+    with pytest.raises(Refused) as caught:
+        recorder.propose({**correction, "rows": [["no_such_key", "x"]]})
+    assert caught.value.expected == {"error": "文书中没有这些内容，不能更正：no_such_key"}
+    assert len(recorder.steps) == 11
+
+    corrected = recorder.propose({**correction, "rows": [["", ""], [" performance_deadline", "2026-12-05 "]]})
+    assert corrected.step == {**correction, "changes": {"performance_deadline": "2026-12-05"}}
+    (case,) = corrected.cases
+    assert case.documents[-2:] == ["agreement", "agreement"]
+    new = next(d for d in case.in_force if d.kind == "agreement")
+    assert new.number == "(2026)城八人调字第2号" and new.number != agreement.number
+    assert ("performance_deadline", "2026-12-05") in new.texts
+    recorder.propose(
+        {
+            "do": "expect",
+            "document_numbers": [
+                "(2026)城八访调移字第1号",
+                "(2026)城八访调受字第1号",
+                "(2026)城八人调告字第1号",
+                "(2026)城八人调字第1号 → (2026)城八人调字第2号",
+                "(2026)城八人调字第2号",
+            ],
+            "document_content": {"agreement.performance_deadline": "2026-12-05"},
+        }
+    )
+    scenario = {"name": "录制：更正协议书的履行期限", "clock": existing["clock"], "steps": recorder.steps}
+    name = repository.record_scenario(policy, draft.id, scenario, draft.revision)
+    files = repository.draft(policy, draft.id).files
+    (compared,) = scenarios.compare({name: files[name]}, files, FILES)
+    assert compared.draft.passed, compared

@@ -2,13 +2,18 @@
 // The page holds the scenario (name, clock, steps); every action posts the steps so far and the proposed
 // step to the server, which replays them on a throwaway database running the draft and answers with the
 // step as the scenario file holds it and the cases as they are after it — or why the step failed, in
-// which case nothing is added. Forms are drawn by the server with the task pages' own template.
+// which case nothing is added unless the officer records the refusal itself, as a step the scenario checks
+// is refused just so. Forms are drawn by the server with the task pages' own template; the extension's
+// and the correction's (a reason, and rows of field and new value) are drawn here.
 
 const root = document.getElementById('recorder');
 const $ = (id) => document.getElementById(id);
 const scenario = { name: '', clock: '', steps: [] };
 let shown = null; // the last answer: the cases, who may register
-let target = null; // the form being filled: {do: 'start'|'complete', as, task?, case?}
+// The step being written in the panel: `what` it is ({do, as, task?, case?, kind?}) and `collect`, which
+// reads what was written into the rest of the proposal.
+let target = null;
+let refused = null; // the proposal the runtime last refused, with the error keys that record its refusal
 
 const CHECKS = [
   ['status', '案件状态', true],
@@ -24,6 +29,8 @@ function el(tag, props = {}, ...children) {
   node.append(...children);
   return node;
 }
+
+const userOption = (user) => el('option', { value: user.username, textContent: `${user.name}（${user.username}）` });
 
 function say(box, text, kind = 'error') {
   box.replaceChildren();
@@ -62,7 +69,7 @@ const localTime = (date, time) => `${date}T${time || '00:00'}:00+08:00`;
 
 function taskRow(task, index) {
   const users = el('select', { className: 'rec-user', ariaLabel: '办理人' });
-  for (const user of task.users) users.append(el('option', { value: user.username, textContent: `${user.name}（${user.username}）` }));
+  users.append(...task.users.map(userOption));
   const button = el('button', { type: 'button', className: 'secondary rec-do', textContent: '办理', disabled: !task.users.length });
   button.addEventListener('click', () =>
     openForm({ do: 'complete', task: task.task, as: users.value, ...caseKey(index) }, `以${users.selectedOptions[0].textContent}的身份办理：${task.title}`),
@@ -106,27 +113,96 @@ function caseSection(item, index) {
   });
   checks.append(add);
   const timers = item.timers.map((t) => `${t.name}（${t.due_text}）`).join('、') || '无';
-  const risk = el('div', { className: 'form-actions recorder-controls' });
+  const actions = el('div', { className: 'form-actions recorder-controls' });
   if (item.risk_reporters.length) {
     const reporter = el('select', { id: `rec-risk-user-${index}`, ariaLabel: '报告人' });
-    for (const user of item.risk_reporters) reporter.append(el('option', { value: user.username, textContent: `${user.name}（${user.username}）` }));
+    reporter.append(...item.risk_reporters.map(userOption));
     const report = el('button', { type: 'button', className: 'secondary', id: `rec-risk-${index}`, textContent: '填写风险报告' });
     report.addEventListener('click', () =>
       openForm({ do: 'report_risk', as: reporter.value, ...caseKey(index) }, `以${reporter.selectedOptions[0].textContent}的身份报告风险：${item.case_no}`),
     );
-    risk.append('报告风险：', reporter, report);
+    actions.append('报告风险：', reporter, report);
   }
+  if (item.extenders.length) actions.append(extensionControls(item, index));
+  if (item.in_force.length) actions.append(correctionControls(item, index));
   const section = el(
     'section',
     { className: 'recorded-case', id: `rec-case-${index}` },
     el('h3', { textContent: `案件 ${index}：${item.case_no}（${item.status_text}；办理结果：${item.outcome_text}）` }),
     item.tasks.length ? el('table', { className: 'list rec-tasks' }, el('thead', {}, head), tasks) : el('p', { className: 'muted', textContent: '没有待办任务。' }),
     el('p', { textContent: `文书：${item.documents.join('、') || '无'}；定时器：${timers}` }),
-    risk,
+    actions,
     checks,
   );
   section.dataset.caseNo = item.case_no;
   return section;
+}
+
+function extensionControls(item, index) {
+  const leader = el('select', { id: `rec-extend-user-${index}`, ariaLabel: '批准人' }, ...item.extenders.map(userOption));
+  const open = el('button', { type: 'button', className: 'secondary', id: `rec-extend-${index}`, textContent: '延长信访办理期限' });
+  open.addEventListener('click', () => {
+    const reason = el('textarea', { id: 'f-extension_reason', rows: 2 });
+    const body = el('div', { className: 'field', id: 'field-extension_reason' }, el('label', { htmlFor: reason.id, textContent: '延长理由' }), reason);
+    openPanel(
+      `以${leader.selectedOptions[0].textContent}的身份批准延长信访办理期限：${item.case_no}`,
+      body,
+      { do: 'extend_petition', as: leader.value, ...caseKey(index) },
+      () => ({ reason: reason.value }),
+    );
+  });
+  return el('span', {}, '延期：', leader, open);
+}
+
+// A correction: the document (its kind names it in the scenario), the issuing body's user, the reason, and
+// rows of a text field of the document with its new value (prefilled with the value it has now).
+function correctionControls(item, index) {
+  const kind = el('select', { id: `rec-correct-doc-${index}`, ariaLabel: '要更正的文书' });
+  for (const d of item.in_force) kind.append(el('option', { value: d.kind, textContent: `${d.title}（${d.number}）` }));
+  const user = el('select', { id: `rec-correct-user-${index}`, ariaLabel: '更正人' });
+  const open = el('button', { type: 'button', className: 'secondary', id: `rec-correct-${index}`, textContent: '更正文书' });
+  const chosen = () => item.in_force.find((d) => d.kind === kind.value);
+  const users = () => {
+    user.replaceChildren(...chosen().correctors.map(userOption));
+    open.disabled = !chosen().correctors.length;
+  };
+  kind.addEventListener('change', users);
+  users();
+  open.addEventListener('click', () => {
+    const doc = chosen();
+    const reason = el('textarea', { id: 'f-correction_reason', rows: 2 });
+    const rows = el('tbody');
+    const addRow = () => {
+      const field = el('select', { className: 'rec-change-field', ariaLabel: '字段' }, el('option', { value: '', textContent: '（选择字段）' }));
+      for (const text of doc.texts) field.append(el('option', { value: text.key, textContent: `${text.label}（${text.key}）` }));
+      const value = el('input', { type: 'text', className: 'rec-change-value', ariaLabel: '新值', size: 40 });
+      field.addEventListener('change', () => {
+        value.value = doc.texts.find((t) => t.key === field.value)?.value ?? '';
+      });
+      rows.append(el('tr', {}, el('td', {}, field), el('td', {}, value)));
+    };
+    addRow();
+    const more = el('button', { type: 'button', className: 'secondary', id: 'rec-change-add', textContent: '再加一行' });
+    more.addEventListener('click', addRow);
+    const head = el('tr', {}, el('th', { textContent: '字段' }), el('th', { textContent: '更正为' }));
+    const body = el(
+      'div',
+      {},
+      el('div', { className: 'field', id: 'field-correction_reason' }, el('label', { htmlFor: reason.id, textContent: '更正原因' }), reason),
+      el('table', { className: 'list', id: 'rec-changes' }, el('thead', {}, head), rows),
+      more,
+    );
+    openPanel(
+      `以${user.selectedOptions[0].textContent}的身份更正${doc.title}（${doc.number}）`,
+      body,
+      { do: 'correct_document', kind: doc.kind, as: user.value, ...caseKey(index) },
+      () => ({
+        reason: reason.value,
+        rows: [...rows.children].map((row) => [row.querySelector('.rec-change-field').value, row.querySelector('.rec-change-value').value]),
+      }),
+    );
+  });
+  return el('span', {}, '更正：', kind, user, open);
 }
 
 function show(payload) {
@@ -136,7 +212,7 @@ function show(payload) {
   if (!payload.cases.length) $('rec-cases').append(el('p', { className: 'muted', textContent: '尚未登记案件。' }));
   const registrar = $('rec-registrar');
   const chosen = registrar.value;
-  registrar.replaceChildren(...payload.registrars.map((u) => el('option', { value: u.username, textContent: `${u.name}（${u.username}）` })));
+  registrar.replaceChildren(...payload.registrars.map(userOption));
   if (chosen) registrar.value = chosen;
   $('rec-steps').replaceChildren(...scenario.steps.map((step) => el('li', {}, el('code', { textContent: JSON.stringify(step) }))));
   $('rec-undo').disabled = !scenario.steps.length;
@@ -154,10 +230,15 @@ async function propose(step) {
     say($('rec-message'), `这一步未录入：${payload.error}`);
     return false;
   }
-  scenario.steps.push(ordered(payload.step));
-  say($('rec-message'), `已录入第${scenario.steps.length}步（${payload.step.do}）`, 'success');
-  show(payload);
+  added(payload);
   return true;
+}
+
+function added(payload) {
+  scenario.steps.push(ordered(payload.step));
+  const refusal = 'error' in payload.step || 'field_errors' in payload.step ? '，应被拒绝' : '';
+  say($('rec-message'), `已录入第${scenario.steps.length}步（${payload.step.do}${refusal}）`, 'success');
+  show(payload);
 }
 
 async function openForm(what, title) {
@@ -166,14 +247,32 @@ async function openForm(what, title) {
     say($('rec-message'), payload.error);
     return;
   }
-  target = what;
-  $('rec-form-title').textContent = title;
   $('rec-form-body').innerHTML = payload.form_html; // drawn by the server's own template, values escaped there
   window.fangtiaoForms.wireGroups($('rec-form-body'));
+  openPanel(title, null, what, () => ({ fields: sent($('rec-form')) }));
+}
+
+// The panel shows the step being written (a form the server drew is already in its body).
+function openPanel(title, body, what, collect) {
+  target = { what, collect };
+  $('rec-form-title').textContent = title;
+  if (body) $('rec-form-body').replaceChildren(body);
   $('rec-form-error').hidden = true;
   $('rec-form-panel').hidden = false;
+  forgetRefusal();
   say($('rec-message'), '');
   $('rec-form-panel').scrollIntoView();
+}
+
+function closePanel() {
+  $('rec-form-panel').hidden = true;
+  target = null;
+  forgetRefusal();
+}
+
+function forgetRefusal() {
+  refused = null;
+  $('rec-expect-refusal').hidden = true;
 }
 
 // What the form sends, as a browser posts it: every value of every field; for a file field, the names of
@@ -203,20 +302,19 @@ function showFieldErrors(errors) {
   }
 }
 
-async function submitForm(event) {
-  event.preventDefault();
-  const { ok, payload } = await replay({ propose: { ...target, fields: sent($('rec-form')) } });
+// A refusal by the runtime may itself be recorded: the same proposal with the error keys it gave.
+async function submitStep(proposal) {
+  const { ok, payload } = await replay({ propose: proposal });
   if (!ok) {
     $('rec-form-error').textContent = `这一步未录入：${payload.error}`;
     $('rec-form-error').hidden = false;
     showFieldErrors(payload.errors);
+    refused = payload.refusal ? { ...proposal, ...payload.refusal } : null;
+    $('rec-expect-refusal').hidden = !refused;
     return;
   }
-  scenario.steps.push(ordered(payload.step));
-  $('rec-form-panel').hidden = true;
-  target = null;
-  say($('rec-message'), `已录入第${scenario.steps.length}步（${payload.step.do}）`, 'success');
-  show(payload);
+  closePanel();
+  added(payload);
 }
 
 async function moveClock(step) {
@@ -234,7 +332,7 @@ async function begin() {
     say($('rec-message'), payload.error);
     return;
   }
-  $('rec-form-panel').hidden = true;
+  closePanel();
   say($('rec-message'), '已开始录制：请登记案件', 'success');
   show(payload);
 }
@@ -296,11 +394,12 @@ $('rec-clock-to').addEventListener('click', () => {
   moveClock({ do: 'clock', to: localTime($('rec-to-date').value, $('rec-to-time').value) });
 });
 $('rec-timers').addEventListener('click', () => propose({ do: 'timers' }));
-$('rec-form').addEventListener('submit', submitForm);
-$('rec-cancel').addEventListener('click', () => {
-  $('rec-form-panel').hidden = true;
-  target = null;
+$('rec-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  submitStep({ ...target.what, ...target.collect() });
 });
+$('rec-expect-refusal').addEventListener('click', () => submitStep(refused));
+$('rec-cancel').addEventListener('click', closePanel);
 $('rec-undo').addEventListener('click', undo);
 $('rec-save').addEventListener('click', save);
 root.dataset.state = 'ready';
