@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from orchestration.domain.access import Viewer
 from orchestration.domain.forms import FormRegistry, Upload
 from orchestration.engine.clock import Clock
 from orchestration.engine.runtime import Actor, Runtime, StepResult
@@ -115,6 +116,13 @@ def actor(runtime: Runtime, username: str) -> Actor:
         user = session.scalar(select(User).where(User.username == username))
         assert user is not None, username
         return Actor.of(user)
+
+
+def viewer(runtime: Runtime, username: str) -> Viewer:
+    with runtime.sessions() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return Viewer.of(user)
 
 
 def add_colleague(runtime: Runtime, username: str, display_name: str, of: str, active: bool = True) -> None:

@@ -8,15 +8,8 @@ from sqlalchemy import select
 from orchestration.domain import access
 from orchestration.domain.access import Viewer
 from orchestration.engine.runtime import Runtime
-from orchestration.store.models import Case, OpenTask, User
-from tests.helpers import advance_to, start
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    with runtime.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        assert user is not None
-        return Viewer.of(user)
+from orchestration.store.models import Case, OpenTask
+from tests.helpers import advance_to, start, viewer
 
 
 def visible(runtime: Runtime, username: str) -> set[int]:

@@ -7,20 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime, passed_steps
 from orchestration.read import case_view, queries
 from orchestration.read.queries import TaskFilter
-from orchestration.store.models import Case, Notification, OpenTask, Timer, User
-from tests.helpers import actor, advance_to, open_task, start
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    with runtime.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        assert user is not None
-        return Viewer.of(user)
+from orchestration.store.models import Case, Notification, OpenTask, Timer
+from tests.helpers import actor, advance_to, open_task, start, viewer
 
 
 def tasks(runtime: Runtime, username: str, filters: TaskFilter | None = None) -> queries.TaskList:

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Forbidden
@@ -18,19 +17,13 @@ from orchestration.services.admin_audit import AuditFilter, AuditLogService
 from orchestration.services.admin_people import PeopleService
 from orchestration.services.users import UserService
 from orchestration.store.models import Case
-from tests.helpers import REGISTRATION, actor, advance_to, start
+from tests.helpers import REGISTRATION, actor, advance_to, start, viewer
 from tests.orchestration.services.test_admin_people import county_admin
 
 
 @pytest.fixture
 def log(runtime: Runtime) -> AuditLogService:
     return AuditLogService(runtime)
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    found = UserService(runtime).viewer(username)
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from orchestration.domain.access import Viewer
 from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
@@ -25,9 +24,8 @@ from orchestration.store.models import (
     Incident,
     OpenTask,
     Timer,
-    User,
 )
-from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start
+from tests.helpers import SUCCESS_PATH, actor, advance_to, case_snapshot, open_task, start, viewer
 from tests.orchestration.services.procedure_edits import ten_day_mediation
 
 
@@ -37,13 +35,6 @@ def services(engine: Engine, runtime: Runtime) -> Services:
     found.runtime = runtime  # the test's runtime: its workflow cache sees every step the helpers take
     found.instances = InstanceService(runtime)
     return found
-
-
-def viewer(runtime: Runtime, username: str = "admin") -> Viewer:
-    with runtime.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        assert user is not None
-        return Viewer.of(user)
 
 
 def number(runtime: Runtime, case_id: int) -> str:
@@ -65,7 +56,7 @@ def audits(runtime: Runtime, case_id: int, action: str) -> list[AuditEvent]:
 def test_the_list_filters_counts_and_pages_from_where_it_left_off(
     services: Services, runtime: Runtime
 ) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     cases = [start(runtime) for _ in range(5)]
     advance_to(runtime, cases[0], "review_referral")
     services.instances.suspend(admin, number(runtime, cases[1]), "核查")
@@ -103,7 +94,7 @@ def test_the_list_filters_counts_and_pages_from_where_it_left_off(
 def test_a_suspended_case_timers_wait_and_fire_on_resume(
     services: Services, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     advance_to(runtime, case_id, "review_referral")
     case_no = number(runtime, case_id)
@@ -123,7 +114,7 @@ def test_a_suspended_case_timers_wait_and_fire_on_resume(
 def test_every_action_asks_for_a_reason_and_writes_nothing_without_one(
     services: Services, runtime: Runtime
 ) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     case_no = number(runtime, case_id)
     before = case_snapshot(runtime, case_id)
@@ -146,7 +137,7 @@ def test_every_action_asks_for_a_reason_and_writes_nothing_without_one(
 def test_terminate_ends_the_case_and_nothing_of_it_runs_again(
     services: Services, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     advance_to(runtime, case_id, "review_referral")
     case_no = number(runtime, case_id)
@@ -171,7 +162,7 @@ def test_terminate_ends_the_case_and_nothing_of_it_runs_again(
 
 
 def test_fire_a_pending_timer_now(services: Services, runtime: Runtime) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     advance_to(runtime, case_id, "review_referral")
     case_no = number(runtime, case_id)
@@ -193,7 +184,7 @@ def test_fire_a_pending_timer_now(services: Services, runtime: Runtime) -> None:
 def test_reset_to_an_earlier_step_restores_its_data_and_withdraws_later_documents(
     services: Services, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     advance_to(runtime, case_id, "review_referral")
     case_no = number(runtime, case_id)
@@ -234,7 +225,7 @@ def test_reset_to_an_earlier_step_restores_its_data_and_withdraws_later_document
 
 
 def test_reassign_to_a_person_and_back_to_the_pool(services: Services, runtime: Runtime) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     case_no = number(runtime, case_id)
     task = open_task(runtime, case_id, "screen_case")
@@ -253,7 +244,7 @@ def test_reassign_to_a_person_and_back_to_the_pool(services: Services, runtime: 
 def test_retry_an_incident_and_bulk_actions_report_per_case(
     services: Services, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     failing, healthy, paused = start(runtime), start(runtime), start(runtime)
     advance_to(runtime, failing, "review_referral")
     with runtime.transaction() as session:
@@ -293,7 +284,7 @@ def test_retry_an_incident_and_bulk_actions_report_per_case(
 
 
 def test_migrate_a_case_refused_when_it_makes_no_sense(services: Services, runtime: Runtime) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     case_no = number(runtime, case_id)
     with runtime.sessions() as session:
@@ -310,7 +301,7 @@ def test_migrate_a_case_refused_when_it_makes_no_sense(services: Services, runti
 
 
 def test_migrate_a_case_to_another_version(services: Services, runtime: Runtime) -> None:
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     case_id = start(runtime)
     advance_to(runtime, case_id, "review_referral")
     case_no = number(runtime, case_id)
@@ -333,7 +324,7 @@ def test_a_running_case_with_no_task_open_but_a_timer_counts_as_waiting_on_it(
     services: Services, runtime: Runtime
 ) -> None:
     """The procedure has no timer-only wait today; a version that had one would leave its cases so."""
-    admin = viewer(runtime)
+    admin = viewer(runtime, "admin")
     waiting, working = start(runtime), start(runtime)
     advance_to(runtime, waiting, "review_referral")
     advance_to(runtime, working, "review_referral")

@@ -9,14 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Forbidden, InvalidData
 from orchestration.services.calendar_admin import CalendarService, parse_schedule
-from orchestration.services.users import UserService
 from orchestration.store.models import AuditEvent, CalendarDay, Case, Counter, OfficialYear, Timer
-from tests.helpers import advance_to, start
+from tests.helpers import advance_to, start, viewer
 
 # The 2027 notice as the tests take it: 01-04 is a rest day too, Saturday 01-09 a make-up working day.
 NOTICE = '{"holidays": {"2027-01-01": "元旦", "2027-01-04": "元旦"}, "workdays": {"2027-01-09": "元旦调休"}}'
@@ -26,12 +24,6 @@ DEADLINE = datetime(2027, 1, 4, 23, 59, 59, tzinfo=SHANGHAI)
 @pytest.fixture
 def calendar(runtime: Runtime) -> CalendarService:
     return CalendarService(runtime)
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    found = UserService(runtime).viewer(username)
-    assert found is not None
-    return found
 
 
 def stored(runtime: Runtime) -> dict[str, Any]:

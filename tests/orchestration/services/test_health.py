@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestration.domain.access import Viewer
 from orchestration.engine.clock import SHANGHAI, FrozenClock
 from orchestration.engine.runtime import Runtime
 from orchestration.errors import Forbidden
 from orchestration.services.health import STALE_AFTER_SECONDS, HealthService
 from orchestration.services.users import UserService
 from orchestration.store.models import Incident, WorkerHeartbeat
-from tests.helpers import advance_to, start
+from tests.helpers import advance_to, start, viewer
 from tests.orchestration.services.test_admin_people import county_admin
 
 WARNING_DUE = datetime(2026, 11, 17, 0, 0, tzinfo=SHANGHAI)  # 调解期限临近 of a case mediating from 11-02
@@ -24,12 +23,6 @@ DEADLINE = datetime(2026, 11, 17, 23, 59, 59, tzinfo=SHANGHAI)
 @pytest.fixture
 def health(runtime: Runtime) -> HealthService:
     return HealthService(runtime)
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    found = UserService(runtime).viewer(username)
-    assert found is not None
-    return found
 
 
 def beat(runtime: Runtime, age_seconds: float) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from orchestration.domain.access import Viewer
 from orchestration.domain.procedure import read_directories
@@ -18,8 +17,8 @@ from orchestration.errors import Conflict, Forbidden, InvalidData
 from orchestration.services import scenarios
 from orchestration.services.recorder import Recording, Refused
 from orchestration.services.repository import RepositoryService
-from orchestration.store.models import Draft, User
-from tests.helpers import REGISTRATION, add_colleague
+from orchestration.store.models import Draft
+from tests.helpers import REGISTRATION, add_colleague, viewer
 from tests.orchestration.services.procedure_edits import replaced
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,13 +31,6 @@ TYPED = {k: [str(v)] for k, v in REGISTRATION.items()}
 @pytest.fixture
 def repository(runtime: Runtime) -> RepositoryService:
     return RepositoryService(runtime)
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    with runtime.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        assert user is not None
-        return Viewer.of(user)
 
 
 class Recorder:

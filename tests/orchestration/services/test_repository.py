@@ -21,8 +21,17 @@ from orchestration.engine.runtime import Runtime
 from orchestration.errors import Conflict, Forbidden, InvalidData, NotFound
 from orchestration.services.documents import DocumentService
 from orchestration.services.repository import RepositoryService
-from orchestration.store.models import AuditEvent, Case, Document, Draft, OpenTask, Timer, User
-from tests.helpers import REGISTRATION, actor, add_colleague, advance_to, case_snapshot, open_task, start
+from orchestration.store.models import AuditEvent, Case, Document, Draft, OpenTask, Timer
+from tests.helpers import (
+    REGISTRATION,
+    actor,
+    add_colleague,
+    advance_to,
+    case_snapshot,
+    open_task,
+    start,
+    viewer,
+)
 from tests.orchestration.services.procedure_edits import (
     TEN_DAYS,
     replaced,
@@ -46,13 +55,6 @@ RISK = {
 def repository(runtime: Runtime) -> RepositoryService:
     add_colleague(runtime, "policy2", "周洁", of="policy")
     return RepositoryService(runtime)
-
-
-def viewer(runtime: Runtime, username: str) -> Viewer:
-    with runtime.sessions() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        assert user is not None
-        return Viewer.of(user)
 
 
 def case_row(runtime: Runtime, case_id: int) -> Case:
