@@ -37,12 +37,22 @@ CHANGED = "petition_clock_changed"
 KINDS = ("start", "pause", "resume", "extend", "conclude")
 
 
-def record(session: Session, case_id: int, kind: str, at: datetime) -> None:
+def record(session: Session, case_id: int, kind: str, at: datetime, revision: int) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown petition clock event: {kind}")
-    session.add(ClockEvent(case_id=case_id, kind=kind, at=at))
+    session.add(ClockEvent(case_id=case_id, kind=kind, at=at, revision=revision))
     # the runtime recomputes the stored deadline of these cases before the transaction ends
     session.info.setdefault(CHANGED, set()).add(case_id)
+
+
+def undo_since(session: Session, case_id: int, revision: int) -> list[str]:
+    """Removes the events recorded at `revision` or later (by steps a reset undid); returns their kinds."""
+    undone = [event for event in events(session, case_id) if (event.revision or 0) >= revision]
+    for event in undone:
+        session.delete(event)
+    if undone:
+        session.info.setdefault(CHANGED, set()).add(case_id)
+    return [event.kind for event in undone]
 
 
 def events(session: Session, case_id: int) -> list[ClockEvent]:

@@ -118,17 +118,22 @@ class CaseContext:
         if justice_org is not None:
             self._case.justice_org_id = justice_org
 
+    @property
+    def _step_revision(self) -> int:
+        # handlers run before the runtime saves the step, which then commits the next revision
+        return self._case.revision + 1
+
     def start_petition_clock(self, at: datetime) -> None:
-        petition_clock.record(self._session, self._case.id, "start", at)
+        petition_clock.record(self._session, self._case.id, "start", at, self._step_revision)
 
     def pause_petition_clock(self) -> None:
-        petition_clock.record(self._session, self._case.id, "pause", self.now)
+        petition_clock.record(self._session, self._case.id, "pause", self.now, self._step_revision)
 
     def resume_petition_clock(self, at: datetime | None = None) -> None:
-        petition_clock.record(self._session, self._case.id, "resume", at or self.now)
+        petition_clock.record(self._session, self._case.id, "resume", at or self.now, self._step_revision)
 
     def conclude_petition(self, at: datetime) -> None:
-        petition_clock.record(self._session, self._case.id, "conclude", at)
+        petition_clock.record(self._session, self._case.id, "conclude", at, self._step_revision)
 
     def petition_clock_paused(self) -> bool:
         return petition_clock.is_paused(self._session, self._case.id)

@@ -20,6 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestration.domain import petition_clock
 from orchestration.engine.derived import waiting_timers
 from orchestration.engine.documents import superseded_ids, withdrawn_ids
 from orchestration.engine.runtime import MAX_TIMER_ATTEMPTS, Actor, Runtime, case_data
@@ -114,8 +115,11 @@ def reset_to(runtime: Runtime, case_id: int, task_id: str, actor: Actor, reason:
         title = target.task_spec.bpmn_name or target.task_spec.bpmn_id or ""
         referenced_before = _strings(case_data(workflow))
         steps = runtime._run(workflow, lambda: _reset(workflow, target))
+        since, revision = _completed_at(session, case.id, task_id)
+        # the clock's pauses, resumptions, extensions and conclusion recorded since are undone with the
+        # steps (completions audited before revisions were kept give no revision: nothing is undone)
+        clock_undone = [] if revision is None else petition_clock.undo_since(session, case.id, revision)
         runtime._save(session, case, workflow, now, before)
-        since = _completed_at(session, case.id, task_id)
         withdrawn = _withdraw(
             session,
             case,
@@ -130,6 +134,7 @@ def reset_to(runtime: Runtime, case_id: int, task_id: str, actor: Actor, reason:
             "to_task_id": task_id,
             "to": title,
             "withdrawn": [d.number for d in withdrawn],
+            "clock_undone": clock_undone,
             "steps": steps,
         }
         runtime._audit(session, case, actor, AuditAction.RESET, target.task_spec.bpmn_id, detail)
@@ -152,14 +157,19 @@ def _reset(workflow: BpmnWorkflow, target: Task) -> None:
         workflow.event_manager.remove_task(removed)
 
 
-def _completed_at(session: Session, case_id: int, task_id: str) -> datetime | None:
-    """When the task was last completed (its audit event), the moment after which documents are later."""
+def _completed_at(session: Session, case_id: int, task_id: str) -> tuple[datetime | None, int | None]:
+    """When the task was last completed (its audit event), the moment after which documents are later,
+    and the revision that completion committed."""
     events = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.case_id == case_id, AuditEvent.action == AuditAction.COMPLETE)
         .order_by(AuditEvent.id.desc())
     )
-    return next((e.at for e in events if (e.detail or {}).get("task_id") == task_id), None)
+    event = next((e for e in events if (e.detail or {}).get("task_id") == task_id), None)
+    if event is None:
+        return None, None
+    revision = (event.detail or {}).get("revision")
+    return event.at, revision if isinstance(revision, int) else None
 
 
 def _withdraw(

@@ -615,7 +615,14 @@ class Runtime:
                 actor,
                 AuditAction.COMPLETE,
                 open_task.task_name,
-                {"data": cleaned, "steps": steps, "task_id": task_id, "title": open_task.title},
+                # the revision: what a reset to this task undoes of the petition clock starts there
+                {
+                    "data": cleaned,
+                    "steps": steps,
+                    "task_id": task_id,
+                    "title": open_task.title,
+                    "revision": case.revision,
+                },
             )
             if submission_key is not None:
                 session.add(

@@ -54,7 +54,7 @@ class PetitionService(Service):
             refusal = petition_clock.extension(clock, now)
             if refusal or clock is None or clock.deadline is None:
                 raise InvalidData(refusal or "信访办理期限不能延长")
-            petition_clock.record(session, case.id, "extend", now)
+            petition_clock.record(session, case.id, "extend", now, case.revision)
             after = petition_clock.compute(petition_clock.events(session, case.id), calendar)
             assert after is not None and after.deadline is not None
             case.petition_deadline = after.deadline

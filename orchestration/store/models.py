@@ -360,8 +360,11 @@ class ClockEvent(Base):
     __tablename__ = "clock_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # start | pause | resume
+    kind: Mapped[str] = mapped_column(String(16))  # start | pause | resume | extend | conclude
     at: Mapped[datetime]
+    # The case revision the step recording it committed (an extension, which is no step: the revision it
+    # followed), so that a reset undoes what the steps undone recorded. None before migration 0012.
+    revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class CalendarDay(Base):

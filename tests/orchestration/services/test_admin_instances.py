@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, delete, select
 
+from orchestration.domain import petition_clock
 from orchestration.domain.procedure import read_directories
 from orchestration.engine.clock import FrozenClock
 from orchestration.engine.runtime import Runtime
@@ -222,6 +223,42 @@ def test_reset_to_an_earlier_step_restores_its_data_and_withdraws_later_document
     assert len(audits(runtime, case_id, "withdraw_document")) == 1
     with pytest.raises(Conflict, match="已办理完毕的人工环节"):
         services.instances.reset(admin, case_no, open_task(runtime, case_id, "review_referral").id, "退回")
+
+
+def test_reset_undoes_what_the_undone_steps_recorded_on_the_petition_clock(
+    services: Services, runtime: Runtime, clock: FrozenClock
+) -> None:
+    """Back from mediation to the mediation organisation's review: the pause its acceptance recorded is
+    undone, so the petition's limit runs again until the case is accepted anew."""
+    admin = viewer(runtime, "admin")
+    case_id = start(runtime)
+    advance_to(runtime, case_id, "mediate")
+    assert clock_kinds(runtime, case_id) == ["start", "pause"]
+    assert case_row(runtime, case_id).petition_deadline is None  # paused: the remaining time is frozen
+    case_no = number(runtime, case_id)
+    target = next(
+        s for s in services.instances.detail(admin, case_no).reset_targets if s.name == "review_referral"
+    )
+    clock.advance(timedelta(days=2))
+    services.instances.reset(admin, case_no, target.task_id, "受理审查有误")
+    assert clock_kinds(runtime, case_id) == ["start"]
+    assert case_row(runtime, case_id).petition_deadline is not None
+    assert audits(runtime, case_id, "reset")[0].detail["clock_undone"] == ["pause"]
+    (_, username, values) = next(s for s in SUCCESS_PATH if s[0] == "review_referral")
+    runtime.complete_task(open_task(runtime, case_id, "review_referral").id, values, actor(runtime, username))
+    assert clock_kinds(runtime, case_id) == ["start", "pause"]
+
+
+def clock_kinds(runtime: Runtime, case_id: int) -> list[str]:
+    with runtime.sessions() as session:
+        return [e.kind for e in petition_clock.events(session, case_id)]
+
+
+def case_row(runtime: Runtime, case_id: int) -> Case:
+    with runtime.sessions() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return case
 
 
 def test_reassign_to_a_person_and_back_to_the_pool(services: Services, runtime: Runtime) -> None:
