@@ -141,7 +141,7 @@ CALENDAR = "orchestration/domain/calendar.py"
 ACCESS = "orchestration/domain/access.py"
 RUNTIME = "orchestration/engine/runtime.py"
 DERIVED = "orchestration/engine/derived.py"
-TIMER_CLAIM = ".with_for_update(of=Case, skip_locked=True)"
+TIMER_CLAIM = ".with_for_update(of=(Case, Timer), skip_locked=True)"
 STEP_LOCK = ".with_for_update(of=(Case, OpenTask))"
 CONCURRENT_COMPLETIONS = (
     "tests/orchestration/engine/test_runtime.py::test_concurrent_completions_of_one_task_store_exactly_one"
@@ -226,8 +226,8 @@ MUTATIONS: list[Mutation] = [
         (
             Replace(
                 ACCESS,
-                "        return {key: mask_value(key, mask_pii(value)) for key, value in data.items()}\n",
-                "        return {key: mask_pii(value) for key, value in data.items()}\n",
+                "            masked[key] = mask_value(key, inner) if hidden else inner\n",
+                "            masked[key] = inner\n",
             ),
         ),
         (
@@ -251,7 +251,7 @@ MUTATIONS: list[Mutation] = [
     Mutation(
         "locking:timer-claim-waits",
         "a worker waits for a case a user holds instead of firing other cases' timers (no SKIP LOCKED)",
-        (Replace(RUNTIME, TIMER_CLAIM, ".with_for_update(of=Case)"),),
+        (Replace(RUNTIME, TIMER_CLAIM, ".with_for_update(of=(Case, Timer))"),),
         (
             "tests/orchestration/engine/test_worker.py::"
             "test_a_case_locked_by_another_transaction_does_not_hold_up_other_cases_timers",
@@ -361,11 +361,11 @@ MUTATIONS: list[Mutation] = [
         (
             Replace(
                 "orchestration/domain/petition_clock.py",
-                "    deadline = calendar.add_days(started, HANDLING_DAYS + paused_days)\n",
-                "    deadline = calendar.add_days(started, HANDLING_DAYS)\n",
+                "    days = HANDLING_DAYS + (EXTENSION_DAYS if extended_at else 0) + paused_days\n",
+                "    days = HANDLING_DAYS + (EXTENSION_DAYS if extended_at else 0)\n",
             ),
         ),
-        ("tests/orchestration/tools/test_scenarios.py",),
+        ("tests/orchestration/services/test_scenarios.py",),
         keyword="test_scenario and (07_prior or 17_mediator)",
     ),
     Mutation(
