@@ -90,6 +90,7 @@ class CaseRow:
     tasks: list[TaskRow]
     timers: list[tuple[str, datetime]]
     documents: list[str]  # kinds, in the order made
+    document_titles: list[str]  # what the officer reads: each one's title and number
     risk_reporters: list[Person]  # the demo users who may report a risk now
     extenders: list[Person]  # the petition office's leaders, while the petition's limit may be extended
     in_force: list[InForce]  # by kind, in the order first made
@@ -410,6 +411,7 @@ def _case(
         tasks,
         timers,
         kinds,
+        [f"{d.title}（{d.number}）" for d in documents],
         reporters,
         extenders,
         _documents_in_force(DocumentService(run.runtime), case, documents, viewers),

@@ -253,6 +253,7 @@ def _recorded_case(case: CaseRow) -> dict[str, Any]:
         "outcome": case.outcome,
         "outcome_text": OUTCOMES.get(case.outcome or "", case.outcome or "无"),
         "documents": case.documents,
+        "document_titles": case.document_titles,
         "timers": [{"name": name, "due_text": cn_datetime(due)} for name, due in case.timers],
         "expect": case.expect,
         "risk_reporters": [asdict(p) for p in case.risk_reporters],

@@ -325,6 +325,8 @@ def test_the_petition_office_leader_extends_the_limit_while_it_runs(
     assert extended.step == {"do": "extend_petition", "as": "leader", "reason": "需会同住建部门核实"}
     (case,) = extended.cases
     assert case.documents == ["extension_notice"] and case.extenders == []
+    (title,) = case.document_titles
+    assert title.startswith("信访事项延期办理告知书（(2026)") and title.endswith("号）"), title
     (notice,) = case.in_force
     assert (notice.kind, [p.username for p in notice.correctors]) == ("extension_notice", ["clerk", "leader"])
 

@@ -130,7 +130,7 @@ function caseSection(item, index) {
     { className: 'recorded-case', id: `rec-case-${index}` },
     el('h3', { textContent: `案件 ${index}：${item.case_no}（${item.status_text}；办理结果：${item.outcome_text}）` }),
     item.tasks.length ? el('table', { className: 'list rec-tasks' }, el('thead', {}, head), tasks) : el('p', { className: 'muted', textContent: '没有待办任务。' }),
-    el('p', { textContent: `文书：${item.documents.join('、') || '无'}；定时器：${timers}` }),
+    el('p', { textContent: `文书：${item.document_titles.join('、') || '无'}；定时器：${timers}` }),
     actions,
     checks,
   );
