@@ -378,11 +378,18 @@ MUTATIONS: list[Mutation] = [
 
 
 def form_requirements(root: Path) -> list[DropRequirement]:
-    """Every required and conditionally required field of every form, read from the files."""
+    """Every required and conditionally required field of every form, read from the files. A checkbox
+    that must be ticked ("const": true) is left out: the form loader refuses it unless it is required, so
+    dropping its requirement breaks the form file, not the check of what a user submits."""
     found = []
     for path in sorted((root / FORMS).glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8-sig"))
-        found += [DropRequirement(path.stem, name) for name in document["schema"].get("required", [])]
+        properties = document["schema"].get("properties", {})
+        found += [
+            DropRequirement(path.stem, name)
+            for name in document["schema"].get("required", [])
+            if properties.get(name, {}).get("const") is not True
+        ]
         for name, conditions in document.get("ui", {}).get("required_when", {}).items():
             found += [
                 DropRequirement(path.stem, name, (other, value))
