@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -139,12 +140,14 @@ class CaseContext:
         return petition_clock.is_paused(self._session, self._case.id)
 
     def timer_due(self, event: str, data: Mapping[str, Any], *, rest_days: bool = True) -> datetime:
-        return self._timers().due(event, data, rest_days=rest_days)
+        return self._timers.due(event, data, rest_days=rest_days)
 
     def timer_period(self, event: str, data: Mapping[str, Any]) -> Period:
-        return self._timers().period(event, data)
+        return self._timers.period(event, data)
 
+    @functools.cached_property
     def _timers(self) -> Timers:
+        # read off the specs once per step: a referral letter asks for several periods
         return Timers(date_timers(self._procedure), self.calendar, self.data)
 
     def organisations_for(self, locality: str) -> LocalOrganisations:

@@ -30,7 +30,13 @@ from orchestration.services.base import FormPage
 from orchestration.services.cases import CaseService, may_report_risk
 from orchestration.services.documents import DocumentService
 from orchestration.services.petitions import PetitionService
-from orchestration.services.scenarios import ERROR_KEYS, Mismatch, ScenarioRun, fresh_database
+from orchestration.services.scenarios import (
+    ERROR_KEYS,
+    Mismatch,
+    ScenarioRun,
+    fresh_database,
+    in_force_by_kind,
+)
 from orchestration.services.tasks import TaskService
 from orchestration.store.models import Case, Document, OpenTask, Organisation, Timer, User
 from orchestration.vocabulary import Role
@@ -425,8 +431,6 @@ def _documents_in_force(
     documents: Sequence[Document],
     viewers: Sequence[tuple[Person, Viewer]],
 ) -> list[InForce]:
-    replaced = {d.supersedes_id for d in documents}
-    latest = {d.kind: d for d in documents if d.id not in replaced}  # a later one of a kind wins
     return [
         InForce(
             d.kind,
@@ -435,7 +439,7 @@ def _documents_in_force(
             [(k, v or "") for k, v in d.content.items() if isinstance(v, str) or v is None],
             [p for p, v in viewers if service.may_correct(v, d) and handles_case(v, case)],
         )
-        for d in latest.values()
+        for d in in_force_by_kind(documents).values()
     ]
 
 

@@ -256,18 +256,20 @@ class ScenarioRun:
                         )
 
 
+def in_force_by_kind(documents: Sequence[Document]) -> dict[str, Document]:
+    """Of a case's documents in the order made, the latest of each kind that no correction superseded."""
+    replaced = {d.supersedes_id for d in documents}
+    return {d.kind: d for d in documents if d.id not in replaced}
+
+
 def _in_force(session: Session, case_id: int, kind: str) -> Document:
-    """The latest document of a kind that no correction has superseded."""
-    rows = list(
-        session.scalars(
-            select(Document).where(Document.case_id == case_id, Document.kind == kind).order_by(Document.id)
-        )
+    rows = session.scalars(
+        select(Document).where(Document.case_id == case_id, Document.kind == kind).order_by(Document.id)
     )
-    replaced = {r.supersedes_id for r in rows}
-    live = [r for r in rows if r.id not in replaced]
-    if not live:
+    live = in_force_by_kind(list(rows)).get(kind)
+    if live is None:
         raise Mismatch(f"案件没有现行有效的 {kind} 文书")
-    return live[-1]
+    return live
 
 
 @dataclass(frozen=True)
